@@ -1,0 +1,376 @@
+"""One patient, from the annotated BCF to variants.tsv, matches.tsv and recommendation.json.
+
+The BCF streams past once: every record feeds the pharmacogenomic collector, passing alleles are
+written to variants.tsv as they come and matched through the knowledge indexes. Outputs are
+written to temporary names and renamed at the end, so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+from contextlib import ExitStack
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pysam
+
+from haicgx import __version__, vocab
+from haicgx.annotate import PreparedVcf
+from haicgx.consequence import (
+    Annotation,
+    parse_bcsq,
+    parse_snpeff,
+    parse_vep,
+    snpeff_fields,
+    vep_fields,
+)
+from haicgx.errors import HaicgxError
+from haicgx.knowledge import KnowledgeBase
+from haicgx.match import Match, Variant, match_variant
+from haicgx.paths import schema_path
+from haicgx.pgx import PgxCollector
+from haicgx.qc import QcTally, SupportReader, qc_reason
+from haicgx.rank import PatientContext, rank_regimens, summary_line
+from haicgx.settings import Patient, Settings
+from haicgx.transcripts import TranscriptIndex
+
+log = logging.getLogger(__name__)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ConsequenceReader:
+    """Reads the per-gene annotations of one record, from whichever source the file carries."""
+
+    def __init__(
+        self,
+        header: pysam.VariantHeader,
+        source: str,
+        key: str | None,
+        transcripts: TranscriptIndex | None,
+    ) -> None:
+        self.source = source
+        self.key = key
+        self.transcripts = transcripts
+        self.fields: list[str] = []
+        if source == "vep" and key:
+            self.fields = vep_fields(header.info[key].description)
+        elif source == "snpeff" and key:
+            self.fields = snpeff_fields(header.info[key].description)
+
+    def read(self, record: pysam.VariantRecord) -> list[Annotation]:
+        if self.source == "none" or not self.key or self.key not in record.info:
+            return []
+        value = record.info[self.key]
+        entries = [value] if isinstance(value, str) else [v for v in value if v]
+        alt = record.alts[0]
+        if self.source in ("csq", "bcsq"):
+            return self._one_per_gene(parse_bcsq(entries), record.pos)
+        if self.source == "vep":
+            return parse_vep(entries, self.fields, record.ref, alt)
+        return parse_snpeff(entries, alt)
+
+    def _one_per_gene(self, annotations: list[Annotation], pos: int) -> list[Annotation]:
+        best: dict[str, Annotation] = {}
+        for ann in annotations:
+            current = best.get(ann.gene)
+            if current is None or self._preference(ann) < self._preference(current):
+                best[ann.gene] = ann
+        out = []
+        for ann in best.values():
+            exon = self.transcripts.exon_number(ann.transcript, pos) if self.transcripts else None
+            out.append(
+                Annotation(
+                    ann.gene, ann.consequence, ann.transcript, ann.protein_change, exon, ann.biotype
+                )
+            )
+        return out
+
+    def _preference(self, ann: Annotation) -> tuple:
+        if self.transcripts is None:
+            return (ann.severity, ann.transcript)
+        return (self.transcripts.preference(ann.transcript), ann.severity)
+
+
+def _genotype(sample) -> tuple[tuple[int | None, ...] | None, bool, int | None]:
+    if sample is None or "GT" not in sample:
+        return None, False, None
+    gt = sample.get("GT")
+    phase_set = sample.get("PS") if "PS" in sample else None
+    return gt, bool(sample.phased), phase_set
+
+
+def _gt_text(gt, phased: bool) -> str:
+    if gt is None:
+        return ""
+    return ("|" if phased else "/").join("." if a is None else str(a) for a in gt)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def evaluate_patient(
+    *,
+    patient: Patient,
+    prepared: PreparedVcf,
+    settings: Settings,
+    kb: KnowledgeBase,
+    cohort: str | None,
+    variants_path: Path,
+    matches_path: Path,
+    recommendation_path: Path,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Evaluate one patient and write the three per-patient tables; return the recommendation."""
+    transcripts = (
+        TranscriptIndex.from_gff3(settings.gff3)
+        if prepared.annotation == "csq" and settings.gff3
+        else None
+    )
+    collector = PgxCollector(kb, settings.build)
+    tally = QcTally()
+    matches: list[Match] = []
+    temporaries = [
+        p.with_name(p.name + ".tmp") for p in (variants_path, matches_path, recommendation_path)
+    ]
+    try:
+        with ExitStack() as stack:
+            vf = stack.enter_context(pysam.VariantFile(str(prepared.path)))
+            reader = SupportReader(vf.header)
+            consequences = ConsequenceReader(
+                vf.header, prepared.annotation, prepared.annotation_key, transcripts
+            )
+            out = stack.enter_context(temporaries[0].open("w", newline="", encoding="utf-8"))
+            writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+            writer.writerow(vocab.VARIANT_COLUMNS)
+            for record in vf:
+                if not record.alts or record.alts[0] in ("*", "."):
+                    continue
+                tally.alleles_seen += 1
+                sample = record.samples[0] if len(record.samples) else None
+                gt, phased, phase_set = _genotype(sample)
+                support = reader.read(record)
+                filters = list(record.filter.keys())
+                collector.offer(
+                    chrom=record.chrom,
+                    pos=record.pos,
+                    ref=record.ref,
+                    alt=record.alts[0],
+                    gt=gt,
+                    phased=phased,
+                    phase_set=phase_set,
+                    vaf=support.vaf,
+                    depth=support.depth,
+                    filters=filters,
+                )
+                reason = qc_reason(
+                    filters=filters, support=support, thresholds=settings.filters, tally=tally
+                )
+                if reason is not None:
+                    tally.filtered[reason] += 1
+                    continue
+                tally.passing += 1
+                copies = (
+                    None if gt is None or all(a is None for a in gt) else sum(a == 1 for a in gt)
+                )
+                variant = Variant(
+                    chrom=record.chrom,
+                    pos=record.pos,
+                    ref=record.ref,
+                    alt=record.alts[0],
+                    annotations=tuple(consequences.read(record)),
+                    genotype=_gt_text(gt, phased),
+                    copies=copies,
+                    depth=support.depth,
+                    alt_reads=support.alt_reads,
+                    vaf=support.vaf,
+                    filters=tuple(filters),
+                )
+                found = match_variant(
+                    variant, kb, build=settings.build, primary_site=patient.primary_site
+                )
+                matches.extend(found)
+                writer.writerow(_variant_row(variant))
+        pgx = collector.call()
+        _write_matches(temporaries[1], matches)
+        ranked = rank_regimens(
+            kb,
+            patient=PatientContext(patient.primary_site, patient.prior_drugs, patient.crcl_ml_min),
+            matches=matches,
+            pgx=pgx,
+            weights=settings.ranking,
+        )
+        recommendation = {
+            "schema_version": vocab.RECOMMENDATION_SCHEMA_VERSION,
+            "patient_id": patient.patient_id,
+            "primary_site": patient.primary_site,
+            "cohort": cohort,
+            "prior_drugs": list(patient.prior_drugs),
+            "crcl_ml_min": patient.crcl_ml_min,
+            "summary": summary_line(ranked, patient.primary_site),
+            "regimens": [r.as_dict() for r in ranked],
+            "pgx": {gene: call.as_dict() for gene, call in pgx.items()},
+            "qc": _qc(prepared, tally),
+            "provenance": _provenance(patient, prepared, settings, kb, now),
+        }
+        validate_recommendation(recommendation, patient=patient.patient_id)
+        temporaries[2].write_text(
+            json.dumps(recommendation, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        for tmp, final in zip(
+            temporaries, (variants_path, matches_path, recommendation_path), strict=True
+        ):
+            os.replace(tmp, final)
+    finally:
+        for tmp in temporaries:
+            tmp.unlink(missing_ok=True)
+    log.info(
+        "%s: %d alleles, %d passing QC, %d matches; rank 1: %s (%s)",
+        patient.patient_id,
+        tally.alleles_seen,
+        tally.passing,
+        len(matches),
+        ranked[0].regimen.regimen_id,
+        ranked[0].status,
+    )
+    return recommendation
+
+
+def _variant_row(v: Variant) -> list[str]:
+    a = v.primary
+    values = {
+        "chrom": v.chrom,
+        "pos": v.pos,
+        "ref": v.ref,
+        "alt": v.alt,
+        "gene": a.gene if a else "",
+        "consequence": a.consequence if a else "",
+        "transcript": a.transcript if a else "",
+        "protein_change": a.protein_change if a else "",
+        "exon": a.exon if a else None,
+        "vaf": v.vaf,
+        "depth": v.depth,
+        "alt_reads": v.alt_reads,
+        "genotype": v.genotype,
+        "filter": ";".join(v.filters) or "PASS",
+        "germline_check": "",
+    }
+    return [_cell(values[c]) for c in vocab.VARIANT_COLUMNS]
+
+
+def _write_matches(path: Path, matches: list[Match]) -> None:
+    rows = []
+    for m in matches:
+        values = {
+            "kb_id": m.row.kb_id,
+            "gene": m.row.gene,
+            "alteration": m.row.alteration_text,
+            "chrom": m.variant.chrom,
+            "pos": m.variant.pos,
+            "ref": m.variant.ref,
+            "alt": m.variant.alt,
+            "protein_change": m.annotation.protein_change if m.annotation else "",
+            "match_level": m.level,
+            "drug": ";".join(m.row.drugs),
+            "effect": m.row.effect,
+            "evidence_level": m.row.evidence_level,
+            "tumour_context_fit": m.context_fit,
+            "source": m.row.source,
+        }
+        rows.append([_cell(values[c]) for c in vocab.MATCH_COLUMNS])
+    rows.sort(key=lambda r: (r[0], r[3], int(r[4]), r[5], r[6]))
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+        writer.writerow(vocab.MATCH_COLUMNS)
+        writer.writerows(rows)
+
+
+def _qc(prepared: PreparedVcf, tally: QcTally) -> dict[str, Any]:
+    unknown = {k: v for k, v in sorted(tally.unknown.items()) if v}
+    warnings = list(prepared.warnings)
+    if unknown:
+        warnings.append(
+            "Alleles without "
+            + ", ".join(sorted(unknown))
+            + " values were kept: a threshold cannot be applied to an unknown value."
+        )
+    return {
+        "records_read": prepared.facts.records_read,
+        "alleles_after_split": tally.alleles_seen,
+        "records_passing": tally.passing,
+        "filtered": dict(sorted(tally.filtered.items())),
+        "unknown_values_kept": unknown,
+        "tumour_sample": prepared.facts.tumour_sample,
+        "annotation": prepared.annotation,
+        "ref_checked": prepared.ref_checked,
+        "build_check": prepared.facts.build_check,
+        "warnings": warnings,
+    }
+
+
+def _provenance(
+    patient: Patient,
+    prepared: PreparedVcf,
+    settings: Settings,
+    kb: KnowledgeBase,
+    now: datetime | None,
+) -> dict[str, Any]:
+    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "pipeline_version": __version__,
+        "knowledge_version": kb.version,
+        "knowledge_sha256": kb.sha256,
+        "vcf": str(patient.vcf),
+        "vcf_sha256": sha256_file(patient.vcf),
+        "reference_build": settings.build,
+        "reference_fasta": str(settings.fasta) if settings.fasta else None,
+        "annotation": prepared.annotation,
+        "tools": {"pysam": pysam.__version__, "htslib": pysam.__htslib_version__},
+        "config": {"filters": settings.filters, "ranking": settings.ranking},
+        "generated_at": stamp,
+    }
+
+
+def validate_recommendation(recommendation: dict[str, Any], *, patient: str) -> None:
+    """Check the output against the contract's schema before it is written."""
+    schema = json.loads(schema_path("recommendation.schema.json").read_text(encoding="utf-8"))
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(recommendation)
+    )
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path)
+        raise HaicgxError(
+            f"patient {patient}: recommendation.json would break the contract schema at "
+            f"{where or 'top level'}: {error.message}"
+        )
+
+
+def prepared_to_json(prepared: PreparedVcf) -> dict[str, Any]:
+    data = asdict(prepared)
+    data["path"] = str(prepared.path)
+    return data
+
+
+def prepared_from_json(data: dict[str, Any]) -> PreparedVcf:
+    from haicgx.vcf import VcfFacts
+
+    facts = VcfFacts(**data.pop("facts"))
+    return PreparedVcf(path=Path(data.pop("path")), facts=facts, **data)

@@ -1,0 +1,427 @@
+"""The curated knowledge: drug-sensitivity rows (biomarkers.tsv) and HAIC regimens (regimens.yaml).
+
+Both files are validated against their JSON Schemas and cross-checked on load; a bad row stops the
+run with the file, the row (line number and kb_id) and the column named. Rows are parsed once into
+`Alteration` objects and indexed so that matching a variant is a few dictionary look-ups.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from haicgx import vocab
+from haicgx.errors import ConfigError
+from haicgx.paths import schema_path
+
+VERSION_PREFIX = "# knowledge_version:"
+
+_GENOMIC = re.compile(
+    r"^(GRCh3[78]):(?:chr)?([0-9]{1,2}|X|Y|M|MT):([1-9][0-9]*):([ACGT]+):([ACGT]+)$"
+)
+_PROTEIN = re.compile(r"^p\.([A-Z*])([1-9][0-9]*)([A-Z*]|fs)$")
+_CODON = re.compile(r"^p\.([A-Z*])([1-9][0-9]*)$")
+_EXON = re.compile(r"^exon([1-9][0-9]*):(deletion|insertion|missense|truncating|any)$")
+_SCORE = re.compile(r"^activity_score:([0-9.]+)-([0-9.]+)$")
+_PHENOTYPE = re.compile(r"^phenotype:([a-z_]+)$")
+VARIANT_CLASSES = ("truncating", "missense", "inframe", "any")
+
+
+def normalise_chrom(chrom: str) -> str:
+    """Contig name without a `chr` prefix, mitochondria as `M`.
+
+    >>> [normalise_chrom(c) for c in ("chr7", "7", "MT", "chrM")]
+    ['7', '7', 'M', 'M']
+    """
+    name = chrom[3:] if chrom.lower().startswith("chr") else chrom
+    return "M" if name.upper() in ("M", "MT") else name
+
+
+def trim_allele(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+    """Minimal VCF representation: drop the shared suffix, then the shared prefix, keeping one base.
+
+    >>> trim_allele(233760233, "CAT", "CATAT")
+    (233760233, 'C', 'CAT')
+    >>> trim_allele(100, "GATGA", "GA")
+    (100, 'GATG', 'G')
+    >>> trim_allele(10, "CTT", "CAT")
+    (11, 'T', 'A')
+    """
+    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
+        ref, alt = ref[:-1], alt[:-1]
+    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
+        ref, alt, pos = ref[1:], alt[1:], pos + 1
+    return pos, ref, alt
+
+
+@dataclass(frozen=True)
+class Alteration:
+    """One parsed `alteration` cell; `level` says which part of the grammar it uses."""
+
+    level: str  # genomic, protein, codon, exon, gene, activity_score, phenotype
+    build: str | None = None
+    chrom: str | None = None
+    pos: int | None = None
+    ref: str | None = None
+    alt: str | None = None
+    protein: str | None = None  # "G12D" / "Q23*" / "K150fs"
+    codon: str | None = None  # "G12"
+    exon: int | None = None
+    variant_class: str | None = None  # truncating, missense, inframe, any, deletion, insertion
+    score_range: tuple[float, float] | None = None
+    phenotype: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Alteration:
+        """Parse one cell of the grammar documented in resources/knowledge/README.md.
+
+        >>> Alteration.parse("GRCh38:chr2:233760233:CAT:CATAT").alt
+        'CAT'
+        >>> Alteration.parse("p.G12").codon
+        'G12'
+        >>> Alteration.parse("activity_score:0-0.5").score_range
+        (0.0, 0.5)
+        """
+        if m := _GENOMIC.match(text):
+            pos, ref, alt = trim_allele(int(m[3]), m[4], m[5])
+            return cls(
+                "genomic", build=m[1], chrom=normalise_chrom(m[2]), pos=pos, ref=ref, alt=alt
+            )
+        if m := _PROTEIN.match(text):
+            return cls("protein", protein=f"{m[1]}{m[2]}{m[3]}", codon=f"{m[1]}{m[2]}")
+        if m := _CODON.match(text):
+            return cls("codon", codon=f"{m[1]}{m[2]}")
+        if m := _EXON.match(text):
+            return cls("exon", exon=int(m[1]), variant_class=m[2])
+        if text in VARIANT_CLASSES:
+            return cls("gene", variant_class=text)
+        if m := _SCORE.match(text):
+            low, high = float(m[1]), float(m[2])
+            if low > high:
+                raise ValueError(f"activity score range {text!r} runs backwards")
+            return cls("activity_score", score_range=(low, high))
+        if m := _PHENOTYPE.match(text):
+            return cls("phenotype", phenotype=m[1])
+        raise ValueError(f"{text!r} is not in the alteration grammar")
+
+    @property
+    def is_rule(self) -> bool:
+        """Phenotype rules act through a pharmacogenomic call, not through one variant."""
+        return self.level in ("activity_score", "phenotype")
+
+
+@dataclass(frozen=True)
+class KnowledgeRow:
+    kb_id: str
+    gene: str
+    alteration_text: str
+    alteration: Alteration
+    allele_name: str
+    zygosity: str
+    drugs: tuple[str, ...]
+    effect: str
+    evidence_level: str
+    tumour_context: tuple[str, ...]  # ("any",) or primary sites
+    allele_function: str
+    activity_value: float | None
+    source: str
+    note: str
+    curated_on: str
+    line: int
+
+    def context_fit(self, primary_site: str) -> str:
+        """`any` for a row of every site, `yes` when it names the patient's site, else `no`."""
+        if self.tumour_context == ("any",):
+            return "any"
+        return "yes" if primary_site in self.tumour_context else "no"
+
+
+@dataclass(frozen=True)
+class Regimen:
+    regimen_id: str
+    name: str
+    drugs: tuple[str, ...]
+    primary_sites: tuple[str, ...]
+    schedule: str
+    sources: tuple[dict[str, str], ...]
+    notes: str
+
+
+@dataclass(frozen=True)
+class RenalRule:
+    kb_id: str
+    drug: str
+    crcl_below: float
+    action: str
+    text: str
+    source: str
+    evidence_level: str
+
+
+@dataclass
+class KnowledgeBase:
+    """The loaded knowledge set, indexed for matching."""
+
+    rows: list[KnowledgeRow]
+    regimens: list[Regimen]
+    base_order: dict[str, list[str]]
+    renal_rules: list[RenalRule]
+    version: str
+    sha256: str
+    paths: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def by_id(self) -> dict[str, KnowledgeRow]:
+        return {row.kb_id: row for row in self.rows}
+
+    @cached_property
+    def genomic_index(self) -> dict[tuple[str, str, int, str, str], list[KnowledgeRow]]:
+        index: dict[tuple[str, str, int, str, str], list[KnowledgeRow]] = defaultdict(list)
+        for row in self.rows:
+            a = row.alteration
+            if a.level == "genomic":
+                index[(a.build, a.chrom, a.pos, a.ref, a.alt)].append(row)  # type: ignore[index]
+        return dict(index)
+
+    @cached_property
+    def gene_index(self) -> dict[str, list[KnowledgeRow]]:
+        """Rows matched through a gene's annotation: protein, codon, exon and class levels."""
+        index: dict[str, list[KnowledgeRow]] = defaultdict(list)
+        for row in self.rows:
+            if row.alteration.level in ("protein", "codon", "exon", "gene"):
+                index[row.gene].append(row)
+        return dict(index)
+
+    def rules_for(self, gene: str) -> list[KnowledgeRow]:
+        """Phenotype rule rows of a pharmacogene, in file order."""
+        return [r for r in self.rows if r.gene == gene and r.alteration.is_rule]
+
+    def allele_rows(self, gene: str, build: str) -> list[KnowledgeRow]:
+        """The allele-definition rows of a pharmacogene on one build."""
+        return [
+            r
+            for r in self.rows
+            if r.gene == gene and r.effect == "allele_function" and r.alteration.build == build
+        ]
+
+    @cached_property
+    def regimen_by_id(self) -> dict[str, Regimen]:
+        return {r.regimen_id: r for r in self.regimens}
+
+
+def _schema(name: str) -> dict[str, Any]:
+    return yaml.safe_load(schema_path(name).read_text(encoding="utf-8"))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), f"byte {exc.start}", "not UTF-8 text") from None
+
+
+def parse_biomarkers(path: Path) -> tuple[list[KnowledgeRow], str]:
+    """Read and validate biomarkers.tsv; return its rows and its knowledge version."""
+    text = _read_text(path)
+    lines = text.splitlines()
+    version = ""
+    header_at = 0
+    for i, line in enumerate(lines):
+        if line.startswith(VERSION_PREFIX):
+            version = line[len(VERSION_PREFIX) :].strip()
+        if not line.startswith("#"):
+            header_at = i
+            break
+    if not version:
+        raise ConfigError(str(path), "line 1", f"missing '{VERSION_PREFIX} X' line")
+    reader = csv.reader(io.StringIO("\n".join(lines[header_at:])), delimiter="\t")
+    header = next(reader, None)
+    if header != list(vocab.KNOWLEDGE_COLUMNS):
+        raise ConfigError(
+            str(path),
+            f"line {header_at + 1}",
+            f"header must be the columns {', '.join(vocab.KNOWLEDGE_COLUMNS)} in that order",
+        )
+    validator = jsonschema.Draft202012Validator(_schema("biomarkers.schema.yaml"))
+    rows: list[KnowledgeRow] = []
+    seen: dict[str, int] = {}
+    for offset, cells in enumerate(reader, start=header_at + 2):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        where = f"line {offset}"
+        if len(cells) != len(vocab.KNOWLEDGE_COLUMNS):
+            raise ConfigError(
+                str(path),
+                where,
+                f"{len(cells)} columns, expected {len(vocab.KNOWLEDGE_COLUMNS)}",
+            )
+        record = dict(zip(vocab.KNOWLEDGE_COLUMNS, cells, strict=True))
+        where = f"line {offset} ({record['kb_id'] or 'no kb_id'})"
+        error = jsonschema.exceptions.best_match(validator.iter_errors(record))
+        if error is not None:
+            column = error.path[0] if error.path else "row"
+            raise ConfigError(str(path), f"{where}, column {column}", _short(error))
+        rows.append(_build_row(path, where, offset, record, seen))
+    if not rows:
+        raise ConfigError(str(path), "", "no knowledge rows")
+    return rows, version
+
+
+def _short(error: jsonschema.ValidationError) -> str:
+    message = error.message
+    return message if len(message) <= 200 else message[:197] + "..."
+
+
+def _build_row(
+    path: Path, where: str, line: int, record: dict[str, str], seen: dict[str, int]
+) -> KnowledgeRow:
+    def fail(column: str, problem: str) -> ConfigError:
+        return ConfigError(str(path), f"{where}, column {column}", problem)
+
+    kb_id = record["kb_id"]
+    if kb_id in seen:
+        raise fail("kb_id", f"duplicate kb_id, first used on line {seen[kb_id]}")
+    seen[kb_id] = line
+    try:
+        alteration = Alteration.parse(record["alteration"])
+    except ValueError as exc:
+        raise fail("alteration", str(exc)) from None
+    drugs = tuple(d.strip() for d in record["drug"].split(";"))
+    for drug in drugs:
+        if drug not in vocab.DRUGS:
+            raise fail("drug", f"{drug!r} is not an INN of the vocabulary (haicgx.vocab.DRUGS)")
+    context = tuple(record["tumour_context"].split(";"))
+    for site in context:
+        if site != "any" and site not in vocab.PRIMARY_SITES:
+            raise fail("tumour_context", f"unknown primary site {site!r}")
+    effect = record["effect"]
+    if effect == "allele_function":
+        if alteration.level != "genomic":
+            raise fail("alteration", "an allele_function row must name an exact genomic allele")
+        if not record["allele_function"]:
+            raise fail("allele_function", "required when effect is allele_function")
+    elif record["allele_function"] or record["activity_value"]:
+        raise fail("allele_function", "only allele_function rows carry a function or value")
+    if alteration.is_rule and effect in ("sensitivity", "resistance", "allele_function"):
+        raise fail("effect", f"a phenotype rule cannot carry effect {effect!r}")
+    if record["evidence_level"] == "inference" and effect in ("contraindication",):
+        raise fail("evidence_level", "an inference may only raise a caution, not contraindicate")
+    value = float(record["activity_value"]) if record["activity_value"] else None
+    return KnowledgeRow(
+        kb_id=kb_id,
+        gene=record["gene"],
+        alteration_text=record["alteration"],
+        alteration=alteration,
+        allele_name=record["allele_name"],
+        zygosity=record["zygosity"],
+        drugs=drugs,
+        effect=effect,
+        evidence_level=record["evidence_level"],
+        tumour_context=context,
+        allele_function=record["allele_function"],
+        activity_value=value,
+        source=record["source"],
+        note=record["note"],
+        curated_on=record["curated_on"],
+        line=line,
+    )
+
+
+def parse_regimens(
+    path: Path,
+) -> tuple[list[Regimen], dict[str, list[str]], list[RenalRule], str]:
+    """Read and validate regimens.yaml: regimens, base order per site, renal rules, version."""
+    try:
+        data = yaml.safe_load(_read_text(path))
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), "", f"not valid YAML: {exc}") from None
+    validator = jsonschema.Draft202012Validator(_schema("regimens.schema.yaml"))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "top level"
+        raise ConfigError(str(path), where, _short(error))
+    regimens: list[Regimen] = []
+    for i, item in enumerate(data["regimens"]):
+        where = f"regimens/{i} ({item['id']})"
+        for drug in item["drugs"]:
+            if drug not in vocab.DRUGS:
+                raise ConfigError(str(path), where, f"{drug!r} is not an INN of the vocabulary")
+        for site in item["primary_sites"]:
+            if site not in vocab.PRIMARY_SITES:
+                raise ConfigError(str(path), where, f"unknown primary site {site!r}")
+        regimens.append(
+            Regimen(
+                regimen_id=item["id"],
+                name=item["name"],
+                drugs=tuple(item["drugs"]),
+                primary_sites=tuple(item["primary_sites"]),
+                schedule=item.get("schedule", ""),
+                sources=tuple(item["sources"]),
+                notes=item.get("notes", ""),
+            )
+        )
+    ids = [r.regimen_id for r in regimens]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise ConfigError(str(path), "regimens", f"duplicate regimen id {dup!r}")
+    base_order = data["base_order"]
+    for site, order in base_order.items():
+        if site not in vocab.PRIMARY_SITES:
+            raise ConfigError(str(path), f"base_order/{site}", "unknown primary site")
+        unknown = [r for r in order if r not in ids]
+        if unknown or len(set(order)) != len(order):
+            raise ConfigError(
+                str(path), f"base_order/{site}", f"unknown or repeated regimen ids {unknown}"
+            )
+    rules = []
+    for i, rule in enumerate(data["drug_rules"]):
+        if rule["drug"] not in vocab.DRUGS:
+            raise ConfigError(str(path), f"drug_rules/{i}", f"unknown drug {rule['drug']!r}")
+        rules.append(RenalRule(**rule))
+    return regimens, base_order, rules, str(data["version"])
+
+
+def knowledge_sha256(*paths: Path) -> str:
+    """One digest over the knowledge files, in the order given (their bytes and their names)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def load_knowledge(biomarkers: Path, regimens: Path) -> KnowledgeBase:
+    """Load, validate and cross-check the knowledge set."""
+    rows, version = parse_biomarkers(biomarkers)
+    regimen_list, base_order, renal, regimen_version = parse_regimens(regimens)
+    if regimen_version != version:
+        raise ConfigError(
+            str(regimens),
+            "version",
+            f"{regimen_version!r} differs from the knowledge table's version {version!r}",
+        )
+    rule_ids = {r.kb_id for r in renal} & {r.kb_id for r in rows}
+    if rule_ids:
+        raise ConfigError(str(regimens), "drug_rules", f"kb_id used twice: {sorted(rule_ids)}")
+    return KnowledgeBase(
+        rows=rows,
+        regimens=regimen_list,
+        base_order=base_order,
+        renal_rules=renal,
+        version=version,
+        sha256=knowledge_sha256(biomarkers, regimens),
+        paths={"biomarkers": str(biomarkers), "regimens": str(regimens)},
+    )

@@ -1,0 +1,304 @@
+"""The regimen ranking: tumour evidence, pharmacogenomic vetoes, renal rules and history joined.
+
+The model is written down in docs/ranking.md; its weights live in resources/ranking_weights.yaml.
+Every regimen gets a status, a score and the reasons behind both, each naming its knowledge rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from haicgx import vocab
+from haicgx.knowledge import KnowledgeBase, KnowledgeRow, Regimen
+from haicgx.match import Match
+from haicgx.pgx import DPYD, UGT1A1, PgxCall
+
+# Which pharmacogene bears on which drug classes or drugs when it could not be assessed.
+UNASSESSED_WARNINGS = {
+    DPYD: ("fluoropyrimidine", "confirm DPD status (genotype or phenotype) before {drug}"),
+    UGT1A1: ("topoisomerase I inhibitor", "confirm UGT1A1 genotype before {drug}"),
+}
+# Evidence strong enough for a variant-level toxicity row to make a regimen a caution.
+TOXICITY_CAUTION_LEVELS = frozenset({"guideline", "clinical_trial"})
+_STATUS_GROUP = {"recommended": 0, "caution": 0, "excluded": 1, "contraindicated": 2}
+
+
+@dataclass
+class Reason:
+    kind: str
+    text: str
+    kb_ids: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text, "kb_ids": sorted(set(self.kb_ids))}
+
+
+@dataclass
+class RankedRegimen:
+    regimen: Regimen
+    status: str
+    score: float
+    reasons: list[Reason] = field(default_factory=list)
+    rank: int = 0
+    base_index: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "regimen_id": self.regimen.regimen_id,
+            "name": self.regimen.name,
+            "drugs": list(self.regimen.drugs),
+            "status": self.status,
+            "score": self.score,
+            "reasons": [r.as_dict() for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True)
+class PatientContext:
+    primary_site: str
+    prior_drugs: tuple[str, ...] = ()
+    crcl_ml_min: float | None = None
+
+
+def _drug_list(drugs: Iterable[str]) -> str:
+    items = sorted(set(drugs))
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _fmt_score(score: float | None) -> str:
+    return "unknown" if score is None else f"{score:g}"
+
+
+class RegimenScorer:
+    """Scores and classifies one regimen at a time for one patient."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        *,
+        patient: PatientContext,
+        matches: list[Match],
+        pgx: dict[str, PgxCall],
+        weights: dict[str, Any],
+    ) -> None:
+        self.kb = kb
+        self.patient = patient
+        self.matches = matches
+        self.pgx = pgx
+        self.weights = weights
+
+    def evidence_weight(self, match: Match) -> float:
+        w = self.weights
+        return (
+            w["evidence_level"][match.row.evidence_level]
+            * w["match_level"][match.level]
+            * w["context_fit"][match.context_fit]
+        )
+
+    def score(self, regimen: Regimen) -> RankedRegimen:
+        drugs = set(regimen.drugs)
+        reasons: list[Reason] = []
+        flags: set[str] = set()
+        score = 0.0
+        score += self._tumour_evidence(drugs, reasons, flags)
+        self._pharmacogenomics(drugs, reasons, flags)
+        self._renal(drugs, reasons, flags)
+        failed = [d for d in regimen.drugs if d in self.patient.prior_drugs]
+        for drug in failed:
+            reasons.append(Reason("prior_failure", f"The disease progressed on {drug}.", []))
+            score -= float(self.weights["prior_failure_penalty"])
+            flags.add("caution")
+        if self.patient.primary_site not in regimen.primary_sites:
+            reasons.append(
+                Reason(
+                    "context",
+                    f"{regimen.name} is not a regimen used for {self.patient.primary_site} "
+                    f"primaries in the sources of the knowledge set (used for "
+                    f"{', '.join(regimen.primary_sites)}).",
+                    [],
+                )
+            )
+            flags.add("excluded")
+        if "contraindicated" in flags:
+            status = "contraindicated"
+        elif "excluded" in flags:
+            status = "excluded"
+        elif "caution" in flags:
+            status = "caution"
+        else:
+            status = "recommended"
+        return RankedRegimen(regimen, status, round(score, 4), reasons)
+
+    def _tumour_evidence(self, drugs: set[str], reasons: list[Reason], flags: set[str]) -> float:
+        """Sensitivity and resistance rows add and subtract; each row counts once per regimen."""
+        best: dict[str, tuple[float, Match]] = {}
+        for m in self.matches:
+            if m.row.effect not in ("sensitivity", "resistance", "toxicity"):
+                continue
+            if not drugs & set(m.row.drugs):
+                continue
+            weight = self.evidence_weight(m)
+            if m.row.kb_id not in best or weight > best[m.row.kb_id][0]:
+                best[m.row.kb_id] = (weight, m)
+        total = 0.0
+        for kb_id in sorted(best):
+            weight, m = best[kb_id]
+            row = m.row
+            hit = _drug_list(drugs & set(row.drugs))
+            context = {
+                "yes": f"in {self.patient.primary_site} cancer",
+                "any": "across tumour types",
+                "no": f"in {', '.join(row.tumour_context)} cancer, not {self.patient.primary_site}",
+            }[m.context_fit]
+            evidence = row.evidence_level.replace("_", " ")
+            if row.effect == "toxicity":
+                text = (
+                    f"{m.label} ({m.level} match): higher toxicity risk with {hit} "
+                    f"({evidence} evidence). {row.note}".strip()
+                )
+                reasons.append(Reason("toxicity", text, [kb_id]))
+                if row.evidence_level in TOXICITY_CAUTION_LEVELS:
+                    flags.add("caution")
+                continue
+            sign = 1.0 if row.effect == "sensitivity" else -1.0
+            total += sign * weight
+            verb = "sensitivity to" if sign > 0 else "resistance to"
+            text = (
+                f"{m.label} ({m.level} match): {verb} {hit}, {evidence} evidence {context} "
+                f"(weight {sign * weight:+.2f})."
+            )
+            if row.note:
+                text += f" {row.note}"
+            reasons.append(Reason(row.effect, text, [kb_id]))
+        return total
+
+    def _pharmacogenomics(self, drugs: set[str], reasons: list[Reason], flags: set[str]) -> None:
+        for gene, call in self.pgx.items():
+            allele_ids = [o.row.kb_id for o in call.observations]
+            if call.status != "assessed":
+                drug_class, advice = UNASSESSED_WARNINGS[gene]
+                concerned = sorted(d for d in drugs if vocab.DRUGS[d] == drug_class)
+                rule_ids = [
+                    r.kb_id for r in self.kb.rules_for(gene) if set(r.drugs) & set(concerned)
+                ]
+                if concerned:
+                    reasons.append(
+                        Reason(
+                            "toxicity",
+                            f"{gene} not assessed from this VCF: "
+                            + advice.format(drug=_drug_list(concerned))
+                            + ".",
+                            rule_ids,
+                        )
+                    )
+                continue
+            for rule in call.rules:
+                hit = drugs & set(rule.drugs)
+                if not hit:
+                    continue
+                what = (
+                    f"{gene} activity score {_fmt_score(call.activity_score)}"
+                    if gene == DPYD
+                    else f"{gene} {call.diplotype}"
+                )
+                head = f"{what} ({call.phenotype}), {_drug_list(hit)}: "
+                text = head + (rule.note or rule.effect.replace("_", " ")) + f" [{rule.source}]"
+                ids = [rule.kb_id, *allele_ids]
+                if rule.effect == "contraindication":
+                    reasons.append(Reason("toxicity", text, ids))
+                    flags.add("contraindicated")
+                elif rule.effect == "dose_adjustment":
+                    reasons.append(Reason("dose_adjustment", text, ids))
+                    flags.add("caution")
+                elif rule.effect == "toxicity":
+                    reasons.append(Reason("toxicity", text, ids))
+                    flags.add("caution")
+
+    def _renal(self, drugs: set[str], reasons: list[Reason], flags: set[str]) -> None:
+        crcl = self.patient.crcl_ml_min
+        for drug in sorted(drugs):
+            rules = [r for r in self.kb.renal_rules if r.drug == drug]
+            if not rules:
+                continue
+            if crcl is None:
+                reasons.append(
+                    Reason(
+                        "renal",
+                        f"Creatinine clearance not given: check renal function before {drug}.",
+                        [r.kb_id for r in rules],
+                    )
+                )
+                continue
+            applicable = [r for r in rules if crcl < r.crcl_below]
+            if not applicable:
+                continue
+            rule = min(applicable, key=lambda r: r.crcl_below)  # the narrowest band applies
+            reasons.append(
+                Reason(
+                    "renal",
+                    f"Creatinine clearance {crcl:g} mL/min, {drug}: {rule.text} [{rule.source}]",
+                    [rule.kb_id],
+                )
+            )
+            flags.add("contraindicated" if rule.action == "contraindication" else "caution")
+
+
+def rank_regimens(
+    kb: KnowledgeBase,
+    *,
+    patient: PatientContext,
+    matches: list[Match],
+    pgx: dict[str, PgxCall],
+    weights: dict[str, Any],
+) -> list[RankedRegimen]:
+    """Score every regimen and order them: usable first, then score, then the site's base order."""
+    scorer = RegimenScorer(kb, patient=patient, matches=matches, pgx=pgx, weights=weights)
+    order = kb.base_order.get(patient.primary_site, [])
+    ranked = []
+    for i, regimen in enumerate(kb.regimens):
+        item = scorer.score(regimen)
+        item.base_index = (
+            order.index(regimen.regimen_id) if regimen.regimen_id in order else len(order) + i
+        )
+        ranked.append(item)
+    ranked.sort(
+        key=lambda r: (_STATUS_GROUP[r.status], -r.score, r.base_index, r.regimen.regimen_id)
+    )
+    for position, item in enumerate(ranked, start=1):
+        item.rank = position
+    return ranked
+
+
+def summary_line(ranked: list[RankedRegimen], primary_site: str) -> str:
+    """One line of why for the top regimen."""
+    top = ranked[0]
+    if top.status not in vocab.USABLE_STATUSES:
+        return (
+            f"No regimen is usable without reservation: the best listed, {top.regimen.name}, is "
+            f"{top.status}."
+        )
+    priority = (
+        "dose_adjustment",
+        "toxicity",
+        "renal",
+        "sensitivity",
+        "prior_failure",
+        "resistance",
+    )
+    for kind in priority:
+        reason = next((r for r in top.reasons if r.kind == kind), None)
+        if reason is not None:
+            return f"{top.regimen.name} ranks first ({top.status}): {reason.text}"
+    return (
+        f"{top.regimen.name} ranks first ({top.status}): no genetic finding changes the default "
+        f"order for {primary_site} primaries."
+    )
+
+
+def rows_cited(ranked: list[RankedRegimen], kb: KnowledgeBase) -> list[KnowledgeRow]:
+    """The knowledge rows the reasons cite, in kb_id order (for the report's evidence section)."""
+    ids = {i for r in ranked for reason in r.reasons for i in reason.kb_ids}
+    return [kb.by_id[i] for i in sorted(ids) if i in kb.by_id]

@@ -1,0 +1,668 @@
+"""The tumour-board reports: one HTML + PDF per patient, one HTML for the cohort.
+
+The patient report is rendered from the three per-patient outputs (``recommendation.json``,
+``variants.tsv``, ``matches.tsv``) through one autoescaped Jinja2 template. The HTML is
+self-contained (inline CSS and SVG, nothing to load) and the PDF is made by WeasyPrint from the
+same HTML with a URL fetcher that refuses everything. Both files are written atomically.
+
+Python only shapes the data (joins, numbers, plot coordinates); the template does all markup, so
+every input-derived string passes through Jinja's autoescaping.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from haicgx.errors import InputError
+from haicgx.vocab import (
+    MATCH_COLUMNS,
+    REASON_KINDS,
+    REGIMEN_STATUSES,
+    USABLE_STATUSES,
+    VARIANT_COLUMNS,
+)
+
+log = logging.getLogger(__name__)
+
+RECOMMENDATION_FILE = "recommendation.json"
+VARIANTS_FILE = "variants.tsv"
+MATCHES_FILE = "matches.tsv"
+PATIENT_TEMPLATE = "patient_report.html.j2"
+COHORT_TEMPLATE = "cohort_report.html.j2"
+STYLESHEET = "report.css"
+
+# Pharmacogenes whose rules drive dose guidance in the report's PGx section.
+PGX_GENES: tuple[str, ...] = ("DPYD", "UGT1A1")
+# Reason kinds that carry dosing guidance when they cite a pharmacogene row.
+DOSING_REASON_KINDS: frozenset[str] = frozenset({"dose_adjustment", "toxicity"})
+# CPIC: an activity score below 2 means reduced DPD activity.
+DPYD_NORMAL_ACTIVITY = 2.0
+
+# Geometry of the VAF strip plot (SVG user units = CSS px).
+VAF_PLOT_LABEL_WIDTH = 120
+VAF_PLOT_WIDTH = 520
+VAF_PLOT_ROW_HEIGHT = 26
+VAF_PLOT_TOP = 10
+VAF_PLOT_AXIS_HEIGHT = 34
+VAF_PLOT_RIGHT_PAD = 16
+# Vertical offsets that spread dots of one row so overlapping VAFs stay visible.
+VAF_PLOT_JITTER: tuple[int, ...] = (0, -5, 5, -9, 9)
+
+# Geometry of the cohort bar chart.
+BAR_LABEL_WIDTH = 200
+BAR_WIDTH = 380
+BAR_HEIGHT = 20
+BAR_GAP = 8
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _float_or_none(text: str | None) -> float | None:
+    """Parse a TSV cell; an empty cell means unknown, never zero.
+
+    >>> _float_or_none("0.48"), _float_or_none(""), _float_or_none(None)
+    (0.48, None, None)
+    """
+    if text is None or not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _int_or_none(text: str | None) -> int | None:
+    """Parse an integer TSV cell (``"120"`` or ``"120.0"``); empty or malformed gives None.
+
+    >>> _int_or_none("120"), _int_or_none(""), _int_or_none("x")
+    (120, None, None)
+    """
+    value = _float_or_none(text)
+    return None if value is None else int(value)
+
+
+def format_number(value: Any, digits: int = 2) -> str:
+    """Show a number without noise: integers plainly, others rounded; None as an em dash.
+
+    >>> format_number(1.0), format_number(1.5), format_number(0.4), format_number(None)
+    ('1', '1.5', '0.4', '—')
+    """
+    if value is None or value == "" or isinstance(value, jinja2.Undefined):
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        if float(value).is_integer():
+            return str(int(value))
+        return f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def format_vaf(value: float | None) -> str:
+    """VAF with two decimals, or an em dash when unknown.
+
+    >>> format_vaf(0.5), format_vaf(None)
+    ('0.50', '—')
+    """
+    if value is None or isinstance(value, jinja2.Undefined):
+        return "—"
+    return f"{value:.2f}"
+
+
+def format_score(value: Any) -> str:
+    """Regimen scores with two decimals, so the column lines up.
+
+    >>> format_score(0.4), format_score(-1), format_score(None)
+    ('0.40', '-1.00', '—')
+    """
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "—"
+    return f"{value:.2f}"
+
+
+def report_date(generated_at: str | None) -> str:
+    """The calendar date of an ISO 8601 timestamp (``Z`` allowed); the raw text if unparsable.
+
+    >>> report_date("2026-11-25T10:00:00Z")
+    '2026-11-25'
+    """
+    if not generated_at:
+        return "—"
+    try:
+        return datetime.fromisoformat(generated_at.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        return generated_at[:10]
+
+
+def status_class(status: str) -> str:
+    """A CSS class for a regimen status; unknown statuses get a neutral class.
+
+    Only vocabulary values become class names, so input text never reaches an attribute
+    unescaped or unexpected.
+
+    >>> status_class("caution"), status_class("<x>")
+    ('status-caution', 'status-unknown')
+    """
+    return f"status-{status}" if status in REGIMEN_STATUSES else "status-unknown"
+
+
+def kind_class(kind: str) -> str:
+    """A CSS class for a reason kind, from the vocabulary only.
+
+    >>> kind_class("dose_adjustment"), kind_class('" onclick="x')
+    ('kind-dose_adjustment', 'kind-other')
+    """
+    return f"kind-{kind}" if kind in REASON_KINDS else "kind-other"
+
+
+def _variant_key(row: Mapping[str, str]) -> tuple[str, str, str, str]:
+    """Join key of an allele between variants.tsv and matches.tsv."""
+    return (row["chrom"].strip(), row["pos"].strip(), row["ref"].strip(), row["alt"].strip())
+
+
+# --------------------------------------------------------------------------- reading inputs
+
+
+def _read_tsv(path: Path, columns: Iterable[str], patient_id: str) -> list[dict[str, str]]:
+    """Read a per-patient TSV, checking that every expected column is there."""
+    if not path.is_file():
+        raise InputError(patient_id, str(path), "file is missing")
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        missing = [name for name in columns if name not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(patient_id, str(path), f"missing column(s): {', '.join(missing)}")
+        return [{key: value or "" for key, value in row.items()} for row in reader]
+
+
+def _read_recommendation(path: Path) -> dict[str, Any]:
+    """Load one recommendation.json; the patient id is taken from the folder for messages."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise InputError(path.parent.name, str(path), "file is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(path.parent.name, str(path), f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(path.parent.name, str(path), "top level is not a JSON object")
+    return data
+
+
+# --------------------------------------------------------------------------- patient context
+
+
+def _gene_of_kb_ids(matches: list[dict[str, str]], pgx: Mapping[str, Any]) -> dict[str, str]:
+    """Map knowledge-row ids to their gene, from matches.tsv and the PGx allele calls."""
+    genes = {row["kb_id"]: row["gene"] for row in matches if row["kb_id"]}
+    for gene in PGX_GENES:
+        for allele in (pgx.get(gene) or {}).get("alleles") or []:
+            if allele.get("kb_id"):
+                genes.setdefault(allele["kb_id"], gene)
+    return genes
+
+
+def _is_pgx_row(kb_id: str, genes: Mapping[str, str]) -> bool:
+    """Whether a knowledge row is about DPYD or UGT1A1.
+
+    Phenotype rules (e.g. an activity-score row) cite no variant, so they may be absent from
+    matches.tsv; their ids start with the gene symbol by curation convention.
+    """
+    if kb_id in genes:
+        return genes[kb_id] in PGX_GENES
+    return any(kb_id.upper().startswith(f"{gene}-") for gene in PGX_GENES)
+
+
+def _evidence(
+    regimens: list[dict[str, Any]], matches: list[dict[str, str]]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Every knowledge row cited by a reason, in order of first citation, with its anchor id.
+
+    Anchors are ``ev-N`` rather than the kb_id itself, so an id with odd characters can never
+    break the HTML ``id`` attribute.
+    """
+    by_kb: dict[str, dict[str, str]] = {}
+    for row in matches:
+        by_kb.setdefault(row["kb_id"], row)
+    anchors: dict[str, str] = {}
+    cited_by: dict[str, list[str]] = {}
+    for regimen in regimens:
+        for reason in regimen.get("reasons") or []:
+            for kb_id in reason.get("kb_ids") or []:
+                anchors.setdefault(kb_id, f"ev-{len(anchors) + 1}")
+                names = cited_by.setdefault(kb_id, [])
+                if regimen.get("name") not in names:
+                    names.append(regimen.get("name"))
+    rows = []
+    for kb_id, anchor in anchors.items():
+        match = by_kb.get(kb_id, {})
+        rows.append(
+            {
+                "kb_id": kb_id,
+                "anchor": anchor,
+                "gene": match.get("gene", ""),
+                "drug": match.get("drug", ""),
+                "effect": match.get("effect", ""),
+                "evidence_level": match.get("evidence_level", ""),
+                "source": match.get("source", ""),
+                "cited_by": cited_by[kb_id],
+            }
+        )
+    return rows, anchors
+
+
+def _matched_variants(
+    variants: list[dict[str, str]], matches: list[dict[str, str]], anchors: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """matches.tsv joined with variants.tsv for VAF and depth, in matches.tsv order."""
+    by_key = {_variant_key(row): row for row in variants}
+    rows = []
+    for match in matches:
+        variant = by_key.get(_variant_key(match), {})
+        rows.append(
+            {
+                "kb_id": match["kb_id"],
+                "anchor": anchors.get(match["kb_id"]),
+                "gene": match["gene"] or variant.get("gene", ""),
+                "protein_change": match["protein_change"] or variant.get("protein_change", ""),
+                "genomic": f"{match['chrom']}:{match['pos']} {match['ref']}>{match['alt']}",
+                "vaf": _float_or_none(variant.get("vaf")),
+                "depth": _int_or_none(variant.get("depth")),
+                "match_level": match["match_level"],
+                "drug": match["drug"],
+                "effect": match["effect"],
+                "evidence_level": match["evidence_level"],
+                "tumour_context_fit": match["tumour_context_fit"],
+                "source": match["source"],
+            }
+        )
+    return rows
+
+
+def _dosing_guidance(
+    regimens: list[dict[str, Any]], genes: Mapping[str, str], anchors: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Dose-adjustment and toxicity reasons that cite a DPYD/UGT1A1 row, once per text."""
+    guidance: dict[tuple[str, str], dict[str, Any]] = {}
+    for regimen in regimens:
+        for reason in regimen.get("reasons") or []:
+            kb_ids = reason.get("kb_ids") or []
+            if reason.get("kind") not in DOSING_REASON_KINDS:
+                continue
+            if not any(_is_pgx_row(kb_id, genes) for kb_id in kb_ids):
+                continue
+            item = guidance.setdefault(
+                (reason["kind"], reason["text"]),
+                {
+                    "kind": reason["kind"],
+                    "text": reason["text"],
+                    "cites": [(kb_id, anchors.get(kb_id)) for kb_id in kb_ids],
+                    "regimens": [],
+                },
+            )
+            if regimen.get("name") not in item["regimens"]:
+                item["regimens"].append(regimen.get("name"))
+    return list(guidance.values())
+
+
+def _regimen_rows(
+    regimens: list[dict[str, Any]], anchors: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The ranked table, sorted by rank, with citation anchors resolved."""
+    rows = []
+    for regimen in sorted(regimens, key=lambda item: item.get("rank", 0)):
+        reasons = [
+            {
+                "kind": reason.get("kind", ""),
+                "text": reason.get("text", ""),
+                "cites": [(kb_id, anchors.get(kb_id)) for kb_id in reason.get("kb_ids") or []],
+            }
+            for reason in regimen.get("reasons") or []
+        ]
+        status = regimen.get("status", "")
+        rows.append(
+            {
+                **regimen,
+                "reasons": reasons,
+                "status_class": status_class(status),
+                "usable": status in USABLE_STATUSES,
+            }
+        )
+    return rows
+
+
+def _vaf_plot(variants: list[dict[str, str]], matches: list[dict[str, str]]) -> dict[str, Any]:
+    """Coordinates of a strip plot: one row per matched gene, then one for the other variants.
+
+    Returns numbers and raw labels only; the template draws the SVG and escapes the labels.
+    """
+    matched_keys = {_variant_key(row) for row in matches}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    others: list[dict[str, Any]] = []
+    without_vaf = 0
+    for variant in variants:
+        vaf = _float_or_none(variant.get("vaf"))
+        if vaf is None:
+            without_vaf += 1
+            continue
+        label = variant["protein_change"] or f"{variant['chrom']}:{variant['pos']}"
+        point = {"vaf": vaf, "gene": variant["gene"], "label": label}
+        if _variant_key(variant) in matched_keys:
+            groups.setdefault(variant["gene"] or "?", []).append(point)
+        else:
+            others.append(point)
+    rows = [(gene, groups[gene], True) for gene in sorted(groups)]
+    if others:
+        rows.append((f"other ({len(others)})", others, False))
+    return _plot_geometry(rows, without_vaf)
+
+
+def _plot_geometry(
+    rows: list[tuple[str, list[dict[str, Any]], bool]], without_vaf: int
+) -> dict[str, Any]:
+    """Lay out the strip-plot rows; x is VAF from 0 to 1 across the plot width."""
+    left = VAF_PLOT_LABEL_WIDTH
+    laid_out = []
+    for index, (label, points, matched) in enumerate(rows):
+        y = VAF_PLOT_TOP + index * VAF_PLOT_ROW_HEIGHT + VAF_PLOT_ROW_HEIGHT / 2
+        dots = [
+            {
+                **point,
+                "cx": round(left + min(max(point["vaf"], 0.0), 1.0) * VAF_PLOT_WIDTH, 1),
+                "cy": y + VAF_PLOT_JITTER[n % len(VAF_PLOT_JITTER)],
+            }
+            for n, point in enumerate(sorted(points, key=lambda p: p["vaf"]))
+        ]
+        laid_out.append({"label": label, "y": y, "matched": matched, "dots": dots})
+    plot_bottom = VAF_PLOT_TOP + max(len(rows), 1) * VAF_PLOT_ROW_HEIGHT
+    ticks = [
+        {"x": left + fraction * VAF_PLOT_WIDTH, "label": f"{fraction:g}"}
+        for fraction in (0, 0.25, 0.5, 0.75, 1)
+    ]
+    return {
+        "rows": laid_out,
+        "ticks": ticks,
+        "left": left,
+        "right": left + VAF_PLOT_WIDTH,
+        "top": VAF_PLOT_TOP,
+        "bottom": plot_bottom,
+        "width": left + VAF_PLOT_WIDTH + VAF_PLOT_RIGHT_PAD,
+        "height": plot_bottom + VAF_PLOT_AXIS_HEIGHT,
+        "germline_x": [left + 0.5 * VAF_PLOT_WIDTH, left + VAF_PLOT_WIDTH],
+        "without_vaf": without_vaf,
+        "plotted": sum(len(row["dots"]) for row in laid_out),
+    }
+
+
+def build_patient_context(
+    recommendation: dict[str, Any],
+    variants: list[dict[str, str]],
+    matches: list[dict[str, str]],
+) -> dict[str, Any]:
+    """Everything the patient template needs, computed from the three per-patient outputs."""
+    regimens = recommendation.get("regimens") or []
+    pgx = recommendation.get("pgx") or {}
+    provenance = recommendation.get("provenance") or {}
+    evidence, anchors = _evidence(regimens, matches)
+    genes = _gene_of_kb_ids(matches, pgx)
+    ranked = _regimen_rows(regimens, anchors)
+    return {
+        "rec": recommendation,
+        "top": ranked[0] if ranked else None,
+        "ranked": ranked,
+        "any_usable": any(row["usable"] for row in ranked),
+        "dpyd": pgx.get("DPYD") or {"status": "not_assessed", "phenotype": "not reported"},
+        "ugt1a1": pgx.get("UGT1A1") or {"status": "not_assessed", "phenotype": "not reported"},
+        "pgx_alleles": [
+            (gene, allele)
+            for gene in PGX_GENES
+            for allele in (pgx.get(gene) or {}).get("alleles") or []
+        ],
+        "dosing": _dosing_guidance(regimens, genes, anchors),
+        "matched": _matched_variants(variants, matches, anchors),
+        "evidence": evidence,
+        "plot": _vaf_plot(variants, matches),
+        "variant_count": len(variants),
+        "qc": recommendation.get("qc") or {},
+        "prov": provenance,
+        "report_date": report_date(provenance.get("generated_at")),
+    }
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    """The Jinja2 environment: templates from the package, autoescaping always on."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("haicgx", "templates"),
+        autoescape=True,  # every template, whatever its extension
+        # Optional JSON fields may be absent: they render as "—" through the `value` macro.
+        undefined=jinja2.ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = format_number
+    env.filters["vaf"] = format_vaf
+    env.filters["score"] = format_score
+    env.filters["status_class"] = status_class
+    env.filters["kind_class"] = kind_class
+    return env
+
+
+@cache
+def _stylesheet() -> Markup:
+    """The report CSS, trusted package data inlined into ``<style>``.
+
+    Markup (not escaping) because CSS child selectors and quoted ``content`` would be mangled by
+    HTML escaping; the file is ours, never input-derived.
+    """
+    css = files("haicgx").joinpath("templates", STYLESHEET).read_text(encoding="utf-8")
+    if "</" in css:  # a closing tag inside <style> would end the element early
+        raise ValueError(f"{STYLESHEET} must not contain '</'")
+    return Markup(css)
+
+
+def render_patient_html(patient_dir: Path) -> str:
+    """Render the patient report HTML from the three per-patient outputs in ``patient_dir``."""
+    recommendation = _read_recommendation(patient_dir / RECOMMENDATION_FILE)
+    patient_id = str(recommendation.get("patient_id", patient_dir.name))
+    variants = _read_tsv(patient_dir / VARIANTS_FILE, VARIANT_COLUMNS, patient_id)
+    matches = _read_tsv(patient_dir / MATCHES_FILE, MATCH_COLUMNS, patient_id)
+    context = build_patient_context(recommendation, variants, matches)
+    template = _environment().get_template(PATIENT_TEMPLATE)
+    return template.render(css=_stylesheet(), **context)
+
+
+def _refusing_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that refuses every URL and stops the rendering.
+
+    The report is self-contained by design, so any fetch means the HTML is wrong: fail loudly
+    rather than print a PDF that differs from the HTML.
+    """
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+    class RefusingFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            raise FatalURLFetchingError(f"report must be self-contained; refused to fetch {url!r}")
+
+    return RefusingFetcher(allowed_protocols=())
+
+
+def render_pdf(html: str) -> bytes:
+    """The PDF of a report HTML, without fetching anything."""
+    # Imported here: WeasyPrint loads Pango at import time, which the HTML-only path never needs.
+    import weasyprint
+
+    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=_refusing_fetcher())
+    return document.write_pdf()
+
+
+def _write_atomically(outputs: Mapping[Path, bytes]) -> None:
+    """Write each file to a temporary file beside it, then move them all into place.
+
+    Nothing is replaced until every file is written, so a failure leaves no partial output.
+    """
+    temporaries: dict[Path, Path] = {}
+    try:
+        for path, data in outputs.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temporaries[path] = Path(name)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.chmod(name, 0o644)  # mkstemp makes 0600; reports are meant to be shared
+        for path, temporary in temporaries.items():
+            os.replace(temporary, path)
+    finally:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
+
+
+def write_patient_report(patient_dir: Path, *, html_path: Path, pdf_path: Path) -> None:
+    """Write the tumour-board report of one patient as self-contained HTML and as PDF.
+
+    Reads ``recommendation.json``, ``variants.tsv`` and ``matches.tsv`` from ``patient_dir``.
+    Both outputs appear together or not at all.
+    """
+    patient_dir, html_path, pdf_path = Path(patient_dir), Path(html_path), Path(pdf_path)
+    html = render_patient_html(patient_dir)
+    pdf = render_pdf(html)
+    _write_atomically({html_path: html.encode("utf-8"), pdf_path: pdf})
+    log.info("wrote %s and %s", html_path, pdf_path)
+
+
+# --------------------------------------------------------------------------- cohort report
+
+
+def _pgx_flags(recommendation: Mapping[str, Any]) -> list[str]:
+    """Pharmacogenomic flags worth the board's attention for one patient.
+
+    >>> _pgx_flags({"pgx": {"DPYD": {"status": "assessed", "activity_score": 1.0,
+    ...   "phenotype": "Intermediate Metabolizer"}, "UGT1A1": {"status": "not_assessed",
+    ...   "diplotype": None, "phenotype": "not assessed"}}})
+    ['DPYD activity score 1 (Intermediate Metabolizer)', 'UGT1A1 not assessed']
+    """
+    pgx = recommendation.get("pgx") or {}
+    dpyd, ugt = pgx.get("DPYD") or {}, pgx.get("UGT1A1") or {}
+    flags = []
+    score = dpyd.get("activity_score")
+    if dpyd.get("status") != "assessed":
+        flags.append("DPYD not assessed")
+    elif score is not None and score < DPYD_NORMAL_ACTIVITY:
+        flags.append(f"DPYD activity score {format_number(score)} ({dpyd.get('phenotype', '')})")
+    if ugt.get("status") != "assessed":
+        flags.append("UGT1A1 not assessed")
+    elif "poor" in str(ugt.get("phenotype", "")).lower():
+        flags.append(f"UGT1A1 {ugt.get('phenotype')} ({ugt.get('diplotype') or '?'})")
+    return flags
+
+
+def _cohort_patient(recommendation: dict[str, Any], link: str) -> dict[str, Any]:
+    """One patient's line in the cohort report."""
+    regimens = sorted(recommendation.get("regimens") or [], key=lambda item: item.get("rank", 0))
+    top = regimens[0] if regimens else {}
+    return {
+        "patient_id": recommendation.get("patient_id", ""),
+        "primary_site": recommendation.get("primary_site", ""),
+        "cohort": recommendation.get("cohort"),
+        "top_name": top.get("name", "—"),
+        "top_status": top.get("status", ""),
+        "top_status_class": status_class(top.get("status", "")),
+        "flags": _pgx_flags(recommendation),
+        "generated_at": (recommendation.get("provenance") or {}).get("generated_at", ""),
+        "link": link,
+    }
+
+
+def _bar_chart(counts: Counter[str]) -> dict[str, Any]:
+    """Bars of rank-1 regimen counts, most frequent first (ties by name)."""
+    most = max(counts.values(), default=0)
+    bars = []
+    for index, (name, count) in enumerate(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))):
+        y = index * (BAR_HEIGHT + BAR_GAP)
+        length = BAR_WIDTH * count / most if most else 0
+        bars.append({"name": name, "count": count, "y": y, "length": round(length, 1)})
+    height = max(len(bars), 1) * (BAR_HEIGHT + BAR_GAP)
+    return {
+        "bars": bars,
+        "left": BAR_LABEL_WIDTH,
+        "bar_height": BAR_HEIGHT,
+        "width": BAR_LABEL_WIDTH + BAR_WIDTH + 40,
+        "height": height,
+    }
+
+
+def _relative_link(target: Path, html_path: Path) -> str:
+    """A relative URL from the cohort report to a patient report (a link, never a load)."""
+    from urllib.parse import quote
+
+    return quote(os.path.relpath(target, html_path.parent).replace(os.sep, "/"))
+
+
+def build_cohort_context(
+    results_dir: Path, html_path: Path, failures: Mapping[str, str]
+) -> dict[str, Any]:
+    """Patients by cohort, rank-1 regimens, PGx flags and failures, for the cohort template.
+
+    A patient listed in ``failures`` is shown only as failed, even if an older
+    recommendation.json is still on disk. An unreadable recommendation.json counts as a failure.
+    """
+    failed = dict(failures)
+    patients = []
+    for path in sorted((results_dir / "patients").glob(f"*/{RECOMMENDATION_FILE}")):
+        if path.parent.name in failed:
+            continue
+        try:
+            recommendation = _read_recommendation(path)
+        except InputError as exc:
+            failed[path.parent.name] = str(exc)
+            continue
+        link = _relative_link(path.parent / "report.html", html_path)
+        patients.append(_cohort_patient(recommendation, link))
+    by_cohort: dict[str, list[dict[str, Any]]] = {}
+    for patient in patients:
+        by_cohort.setdefault(patient["cohort"] or "", []).append(patient)
+    # Named cohorts alphabetically, patients without a cohort last.
+    cohorts = sorted(by_cohort.items(), key=lambda kv: (kv[0] == "", kv[0]))
+    times = [p["generated_at"] for p in patients if p["generated_at"]]
+    return {
+        "patients": patients,
+        "cohorts": cohorts,
+        "chart": _bar_chart(Counter(p["top_name"] for p in patients)),
+        "flagged": [p for p in patients if p["flags"]],
+        "failures": sorted(failed.items()),
+        "newest": max(times, default=""),
+    }
+
+
+def write_cohort_report(results_dir: Path, *, html_path: Path, failures: dict[str, str]) -> None:
+    """Write the cohort overview HTML from every ``results_dir/patients/*/recommendation.json``.
+
+    ``failures`` maps a patient id to the one-line reason its run failed; they are listed even
+    when no patient succeeded.
+    """
+    results_dir, html_path = Path(results_dir), Path(html_path)
+    context = build_cohort_context(results_dir, html_path, failures)
+    template = _environment().get_template(COHORT_TEMPLATE)
+    html = template.render(css=_stylesheet(), **context)
+    _write_atomically({html_path: html.encode("utf-8")})
+    log.info("wrote %s", html_path)

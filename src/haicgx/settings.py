@@ -1,0 +1,244 @@
+"""The run's settings: the merged config and the patient sheet, validated before any job runs.
+
+Everything here fails with one `ConfigError` naming the file, the row or key, and the problem.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from haicgx import vocab
+from haicgx.errors import ConfigError
+from haicgx.paths import PROJECT_ROOT, schema_path
+
+RANKING_WEIGHTS = PROJECT_ROOT / "resources" / "ranking_weights.yaml"
+
+
+@dataclass(frozen=True)
+class Patient:
+    patient_id: str
+    vcf: Path
+    primary_site: str
+    tumour_sample: str | None
+    prior_drugs: tuple[str, ...]
+    crcl_ml_min: float | None
+    sheet_row: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration: every path absolute, every default filled in."""
+
+    config: dict[str, Any]
+    config_file: str
+    patients_file: Path
+    build: str
+    fasta: Path | None
+    gff3: Path | None
+    annotation: str
+    biomarkers: Path
+    regimens: Path
+    cohorts: Path
+    record: Path
+    filters: dict[str, Any]
+    ranking: dict[str, Any]
+
+
+def _load_schema(name: str) -> dict[str, Any]:
+    return yaml.safe_load(schema_path(name).read_text(encoding="utf-8"))
+
+
+def _fill_defaults(schema: dict[str, Any], data: dict[str, Any]) -> None:
+    """Fill `default`s of object properties, recursively (JSON Schema does not do this itself)."""
+    for key, sub in schema.get("properties", {}).items():
+        if key not in data and "default" in sub:
+            data[key] = copy.deepcopy(sub["default"])
+        if isinstance(data.get(key), dict) and sub.get("type") == "object":
+            _fill_defaults(sub, data[key])
+
+
+def validate_config(config: dict[str, Any], *, source: str = "config") -> dict[str, Any]:
+    """Validate a merged config against workflow/schemas/config.schema.yaml; fill its defaults.
+
+    >>> validate_config({"patients": "p.tsv"})["filters"]["min_depth"]
+    20
+    >>> validate_config({"patients": "p.tsv", "colour": 1})
+    Traceback (most recent call last):
+    ...
+    haicgx.errors.ConfigError: config: key 'colour': unknown key (allowed: annotation, cohorts, ...
+    """
+    schema = _load_schema("config.schema.yaml")
+    data = copy.deepcopy(config)
+    _fill_defaults(schema, data)
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is None:
+        return data
+    where = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        key = ".".join(filter(None, [where, extra[0]])) if extra else where
+        shown = ", ".join(allowed[:2]) + ", ..." if len(allowed) > 2 else ", ".join(allowed)
+        raise ConfigError(source, f"key {key!r}", f"unknown key (allowed: {shown})")
+    if error.validator == "required":
+        raise ConfigError(source, f"key {where or 'top level'!r}", error.message)
+    raise ConfigError(source, f"key {where!r}", error.message)
+
+
+def resolve_path(value: str | None, *, workdir: Path, root: Path = PROJECT_ROOT) -> Path | None:
+    """An absolute path; a relative one is looked up in the working directory, then under `root`."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return path
+    in_workdir = workdir / path
+    if in_workdir.exists() or not (root / path).exists():
+        return in_workdir.resolve()
+    return (root / path).resolve()
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def ranking_weights(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The scoring weights of resources/ranking_weights.yaml with a config's overrides applied."""
+    weights = yaml.safe_load(RANKING_WEIGHTS.read_text(encoding="utf-8"))
+    merged = _merge(weights, overrides or {})
+    unknown = set(merged) - set(weights)
+    if unknown:
+        raise ConfigError("config", f"key 'ranking.{sorted(unknown)[0]}'", "unknown weight")
+    return merged
+
+
+def load_settings(
+    config: dict[str, Any], *, workdir: Path, source: str = "config", root: Path = PROJECT_ROOT
+) -> Settings:
+    """Validate the merged config and resolve its paths (working directory first, then `root`)."""
+    data = validate_config(config, source=source)
+
+    def find(value: str | None, key: str, *, required: bool = True) -> Path | None:
+        path = resolve_path(value, workdir=workdir, root=root)
+        if required and path is not None and not path.exists():
+            raise ConfigError(source, f"key {key!r}", f"file not found: {value}")
+        return path
+
+    reference = data["reference"]
+    annotation = data["annotation"]
+    fasta = find(reference["fasta"], "reference.fasta")
+    gff3 = find(reference["gff3"], "reference.gff3")
+    if annotation == "csq" and (fasta is None or gff3 is None):
+        raise ConfigError(source, "key 'annotation'", "csq needs reference.fasta and .gff3")
+    if fasta is not None and not Path(f"{fasta}.fai").exists():
+        raise ConfigError(source, "key 'reference.fasta'", f"no index {fasta}.fai beside it")
+    return Settings(
+        config=data,
+        config_file=source,
+        patients_file=find(data["patients"], "patients"),  # type: ignore[arg-type]
+        build=reference["build"],
+        fasta=fasta,
+        gff3=gff3,
+        annotation=annotation,
+        biomarkers=find(data["knowledge"]["biomarkers"], "knowledge.biomarkers"),  # type: ignore[arg-type]
+        regimens=find(data["knowledge"]["regimens"], "knowledge.regimens"),  # type: ignore[arg-type]
+        cohorts=find(data["cohorts"], "cohorts"),  # type: ignore[arg-type]
+        record=resolve_path(data["record"], workdir=workdir, root=workdir),  # type: ignore[arg-type]
+        filters=data["filters"],
+        ranking=ranking_weights(data["ranking"]),
+    )
+
+
+def _decode(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(str(path), f"line {line}", "not UTF-8 text") from None
+    return text
+
+
+def load_patients(path: Path) -> list[Patient]:
+    """Read and validate the patient sheet; VCF paths are resolved against the sheet's folder."""
+    text = _decode(path).replace("\r\n", "\n")
+    reader = csv.reader(io.StringIO(text), delimiter="\t")
+    header = next(reader, None)
+    if not header:
+        raise ConfigError(str(path), "line 1", "empty sheet: a header row is required")
+    header = [h.strip() for h in header]
+    unknown = [h for h in header if h not in vocab.PATIENT_SHEET_COLUMNS]
+    if unknown:
+        raise ConfigError(str(path), "header", f"unknown column {unknown[0]!r}")
+    missing = [c for c in ("patient_id", "vcf", "primary_site") if c not in header]
+    if missing:
+        raise ConfigError(str(path), "header", f"missing required column {missing[0]!r}")
+    if len(set(header)) != len(header):
+        raise ConfigError(str(path), "header", "a column appears twice")
+    validator = jsonschema.Draft202012Validator(_load_schema("patients.schema.yaml"))
+    patients: list[Patient] = []
+    first_row: dict[str, int] = {}
+    for line, cells in enumerate(reader, start=2):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            raise ConfigError(
+                str(path), f"line {line}", f"{len(cells)} cells, header has {len(header)}"
+            )
+        row = {k: v.strip() for k, v in zip(header, cells, strict=True) if v.strip()}
+        where = f"line {line} ({row.get('patient_id', 'no patient_id')})"
+        error = jsonschema.exceptions.best_match(validator.iter_errors(row))
+        if error is not None:
+            column = error.path[0] if error.path else "row"
+            raise ConfigError(str(path), f"{where}, column {column}", error.message)
+        pid = row["patient_id"]
+        if pid in first_row:
+            raise ConfigError(
+                str(path),
+                f"{where}, column patient_id",
+                f"duplicate patient_id {pid!r} (first on line {first_row[pid]})",
+            )
+        first_row[pid] = line
+        vcf = Path(row["vcf"]).expanduser()
+        vcf = vcf if vcf.is_absolute() else (path.parent / vcf).resolve()
+        if not vcf.exists():
+            raise ConfigError(str(path), f"{where}, column vcf", f"file not found: {row['vcf']}")
+        drugs = []
+        for name in filter(None, (d.strip() for d in row.get("prior_drugs", "").split(";"))):
+            inn = vocab.canonical_drug(name)
+            if inn is None:
+                raise ConfigError(
+                    str(path), f"{where}, column prior_drugs", f"unknown drug {name!r} (use INNs)"
+                )
+            if inn not in drugs:
+                drugs.append(inn)
+        crcl = row.get("crcl_ml_min")
+        patients.append(
+            Patient(
+                patient_id=pid,
+                vcf=vcf,
+                primary_site=row["primary_site"],
+                tumour_sample=row.get("tumour_sample"),
+                prior_drugs=tuple(drugs),
+                crcl_ml_min=float(crcl) if crcl is not None else None,
+                sheet_row=line,
+            )
+        )
+    if not patients:
+        raise ConfigError(str(path), "", "no patients in the sheet")
+    return patients

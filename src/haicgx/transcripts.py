@@ -1,0 +1,110 @@
+"""Transcript facts from an Ensembl-style GFF3: the transcript that speaks for a gene, exon numbers.
+
+bcftools csq reports every overlapping transcript; haicgx keeps one per gene, chosen by the GFF3
+tags: MANE Select, then Ensembl canonical, then the longest CDS (then the smaller id, for ties).
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote
+
+
+@dataclass
+class Transcript:
+    transcript_id: str
+    gene: str
+    strand: str
+    tags: frozenset[str] = frozenset()
+    cds_length: int = 0
+    exons: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def preference(self) -> tuple[int, int, str]:
+        """Smaller is preferred."""
+        if "MANE_Select" in self.tags:
+            tier = 0
+        elif "Ensembl_canonical" in self.tags:
+            tier = 1
+        else:
+            tier = 2
+        return (tier, -self.cds_length, self.transcript_id)
+
+    def exon_number(self, pos: int) -> int | None:
+        """1-based exon number (in transcript order) containing a genomic position, if any."""
+        ordered = sorted(self.exons, reverse=self.strand == "-")
+        for number, (start, end) in enumerate(ordered, start=1):
+            if start <= pos <= end:
+                return number
+        return None
+
+
+def _attributes(text: str) -> dict[str, str]:
+    out = {}
+    for item in text.strip().split(";"):
+        if "=" in item:
+            key, value = item.split("=", 1)
+            out[key] = unquote(value)
+    return out
+
+
+def _strip(identifier: str) -> str:
+    return identifier.split(":", 1)[1] if ":" in identifier else identifier
+
+
+class TranscriptIndex:
+    """Transcripts of a GFF3, read once per job."""
+
+    def __init__(self, transcripts: dict[str, Transcript]) -> None:
+        self.transcripts = transcripts
+
+    @classmethod
+    def from_gff3(cls, path: Path) -> TranscriptIndex:
+        genes: dict[str, str] = {}
+        transcripts: dict[str, Transcript] = {}
+        parents: dict[str, str] = {}
+        opener = gzip.open if str(path).endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("#") or not line.strip():
+                    continue
+                cols = line.rstrip("\n").split("\t")
+                if len(cols) < 9:
+                    continue
+                kind, start, end, strand, attrs = (
+                    cols[2],
+                    int(cols[3]),
+                    int(cols[4]),
+                    cols[6],
+                    cols[8],
+                )
+                a = _attributes(attrs)
+                if "ID" in a and a["ID"].startswith("gene:"):
+                    genes[a["ID"]] = a.get("Name", _strip(a["ID"]))
+                elif "ID" in a and a["ID"].startswith("transcript:"):
+                    tid = _strip(a["ID"])
+                    tags = frozenset(a.get("tag", "").split(",")) - {""}
+                    transcripts[tid] = Transcript(tid, a.get("Parent", ""), strand, tags)
+                    parents[tid] = a.get("Parent", "")
+                elif kind in ("exon", "CDS") and a.get("Parent", "").startswith("transcript:"):
+                    tid = _strip(a["Parent"])
+                    tr = transcripts.get(tid)
+                    if tr is None:
+                        continue
+                    if kind == "exon":
+                        tr.exons.append((start, end))
+                    else:
+                        tr.cds_length += end - start + 1
+        for tid, tr in transcripts.items():
+            tr.gene = genes.get(parents[tid], _strip(parents[tid]))
+        return cls(transcripts)
+
+    def preference(self, transcript_id: str) -> tuple[int, int, str]:
+        tr = self.transcripts.get(transcript_id)
+        return tr.preference if tr else (3, 0, transcript_id)
+
+    def exon_number(self, transcript_id: str, pos: int) -> int | None:
+        tr = self.transcripts.get(transcript_id)
+        return tr.exon_number(pos) if tr else None
