@@ -182,12 +182,15 @@ def _read_tsv(path: Path, columns: Iterable[str], patient_id: str) -> list[dict[
     """Read a per-patient TSV, checking that every expected column is there."""
     if not path.is_file():
         raise InputError(patient_id, str(path), "file is missing")
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        missing = [name for name in columns if name not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(patient_id, str(path), f"missing column(s): {', '.join(missing)}")
-        return [{key: value or "" for key, value in row.items()} for row in reader]
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle, delimiter="\t")
+            missing = [name for name in columns if name not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(patient_id, str(path), f"missing column(s): {', '.join(missing)}")
+            return [{key: value or "" for key, value in row.items()} for row in reader]
+    except UnicodeDecodeError as exc:
+        raise InputError(patient_id, str(path), f"not UTF-8 text: {exc.reason}") from None
 
 
 def _read_recommendation(path: Path) -> dict[str, Any]:

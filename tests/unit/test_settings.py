@@ -1,0 +1,126 @@
+"""Config and patient-sheet validation: every bad input stops with file, row or key, problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from haicgx.errors import ConfigError
+from haicgx.settings import load_patients, load_settings, ranking_weights, validate_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def sheet(tmp_path: Path, rows: list[str], header: str | None = None) -> Path:
+    (tmp_path / "a.vcf").write_text("##fileformat=VCFv4.2\n")
+    head = header or "patient_id\tvcf\tprimary_site\ttumour_sample\tprior_drugs\tcrcl_ml_min"
+    path = tmp_path / "patients.tsv"
+    path.write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_defaults_are_filled():
+    config = validate_config({"patients": "p.tsv"})
+    assert config["annotation"] == "auto"
+    assert config["reference"]["build"] == "GRCh38"
+    assert config["filters"] == {"pass_only": True, "min_depth": 20, "min_alt_reads": 4, "min_vaf": 0.05}
+
+
+@pytest.mark.parametrize(
+    ("config", "where", "problem"),
+    [
+        ({"patients": "p.tsv", "colour": "red"}, "'colour'", "unknown key"),
+        ({"patients": "p.tsv", "filters": {"min_depht": 3}}, "'filters.min_depht'", "unknown key"),
+        ({"patients": "p.tsv", "filters": {"min_depth": "ten"}}, "'filters.min_depth'", "not of type"),
+        ({"patients": "p.tsv", "annotation": "magic"}, "'annotation'", "is not one of"),
+        ({"patients": "p.tsv", "reference": {"build": "hg19"}}, "'reference.build'", "is not one of"),
+        ({}, "'top level'", "'patients' is a required property"),
+    ],
+)
+def test_bad_config_names_key_and_problem(config, where, problem):
+    with pytest.raises(ConfigError) as caught:
+        validate_config(config, source="my.yaml")
+    message = str(caught.value)
+    assert message.startswith("my.yaml: key ")
+    assert where in message
+    assert problem in message
+
+
+def test_bundled_defaults_found_from_any_workdir(tmp_path):
+    settings = load_settings(
+        {"patients": "config/patients.tsv", "reference": {"fasta": None, "gff3": None}},
+        workdir=tmp_path,
+        root=REPO,
+    ) if (REPO / "config" / "patients.tsv").exists() else None
+    if settings is None:
+        pytest.skip("demo sheet not present")
+    assert settings.biomarkers == REPO / "resources" / "knowledge" / "biomarkers.tsv"
+    assert settings.record == tmp_path / "results" / "cohort_record.sqlite"
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"key 'patients': file not found: nowhere.tsv"):
+        load_settings({"patients": "nowhere.tsv"}, workdir=tmp_path, root=tmp_path)
+
+
+def test_csq_needs_reference(tmp_path):
+    (tmp_path / "p.tsv").write_text("x")
+    with pytest.raises(ConfigError, match="csq needs reference.fasta"):
+        load_settings(
+            {"patients": "p.tsv", "annotation": "csq"}, workdir=tmp_path, root=tmp_path
+        )
+
+
+def test_ranking_override_and_unknown_weight():
+    weights = ranking_weights({"prior_failure_penalty": 5})
+    assert weights["prior_failure_penalty"] == 5
+    assert weights["evidence_level"]["guideline"] == 1.0
+    with pytest.raises(ConfigError, match="unknown weight"):
+        ranking_weights({"bonus": 1})
+
+
+def test_good_sheet(tmp_path):
+    path = sheet(tmp_path, ["P1\ta.vcf\tcolorectal\t\t5-FU; Oxaliplatin\t62.5", "P2\ta.vcf\thcc\t\t\t"])
+    p1, p2 = load_patients(path)
+    assert p1.vcf == tmp_path / "a.vcf"
+    assert p1.prior_drugs == ("fluorouracil", "oxaliplatin")
+    assert p1.crcl_ml_min == 62.5
+    assert p2.prior_drugs == () and p2.crcl_ml_min is None and p2.tumour_sample is None
+
+
+@pytest.mark.parametrize(
+    ("rows", "where", "problem"),
+    [
+        (["P1\ta.vcf\tcolorectal\t\t\t", "P1\ta.vcf\thcc\t\t\t"], "line 3 (P1), column patient_id", "duplicate patient_id 'P1'"),
+        (["P1\ta.vcf\tlung\t\t\t"], "line 2 (P1), column primary_site", "'lung' is not one of"),
+        (["P1\tb.vcf\tcolorectal\t\t\t"], "line 2 (P1), column vcf", "file not found: b.vcf"),
+        (["P1\ta.txt\tcolorectal\t\t\t"], "line 2 (P1), column vcf", "does not match"),
+        (["bad id!\ta.vcf\tcolorectal\t\t\t"], "column patient_id", "does not match"),
+        (["P1\ta.vcf\tcolorectal\t\taspirin\t"], "column prior_drugs", "unknown drug 'aspirin'"),
+        (["P1\ta.vcf\tcolorectal\t\t\tsixty"], "column crcl_ml_min", "does not match"),
+        (["P1\ta.vcf\tcolorectal\t\t"], "line 2", "5 cells, header has 6"),
+    ],
+)
+def test_bad_sheet_names_row_and_problem(tmp_path, rows, where, problem):
+    path = sheet(tmp_path, rows)
+    with pytest.raises(ConfigError) as caught:
+        load_patients(path)
+    message = str(caught.value)
+    assert message.startswith(str(path))
+    assert where in message
+    assert problem in message
+
+
+def test_sheet_header_problems(tmp_path):
+    with pytest.raises(ConfigError, match="unknown column 'age'"):
+        load_patients(sheet(tmp_path, [], header="patient_id\tvcf\tprimary_site\tage"))
+    with pytest.raises(ConfigError, match="missing required column 'primary_site'"):
+        load_patients(sheet(tmp_path, [], header="patient_id\tvcf"))
+
+
+def test_sheet_not_utf8(tmp_path):
+    path = tmp_path / "p.tsv"
+    path.write_bytes(b"patient_id\tvcf\tprimary_site\nP\xe9\ta.vcf\thcc\n")
+    with pytest.raises(ConfigError, match="line 2: not UTF-8"):
+        load_patients(path)

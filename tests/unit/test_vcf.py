@@ -1,0 +1,131 @@
+"""VCF checks: the tumour sample, the build, and structural problems each with its own message."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from conftest import vcf_text, write_vcf
+
+from haicgx.errors import InputError
+from haicgx.vcf import inspect_vcf
+
+KRAS = "chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:AD:DP:AF\t0/1:70,30:100:0.3"
+BRAF = "chr7\t140753336\t.\tA\tT\t.\tPASS\t.\tGT:AD:DP:AF\t0/1:60,40:100:0.4"
+
+
+def inspect(path, sample=None, build="GRCh38"):
+    return inspect_vcf("P1", path, tumour_sample=sample, build=build, fasta=None)
+
+
+def test_single_sample_is_the_tumour(tmp_path):
+    facts = inspect(write_vcf(tmp_path / "a.vcf", [BRAF, KRAS]))
+    assert facts.tumour_sample == "TUMOR"
+    assert facts.records_read == 2
+    assert facts.build_check.startswith("contig lengths match the known GRCh38 contigs")
+
+
+def test_tumor_sample_header_line(tmp_path):
+    records = [BRAF + "\t0/0:50,0:50:0.0"]
+    path = write_vcf(
+        tmp_path / "a.vcf", records, samples=("TUMOR", "NORMAL"), extra_header=("##tumor_sample=TUMOR",)
+    )
+    assert inspect(path).tumour_sample == "TUMOR"
+    assert inspect(path, sample="NORMAL").tumour_sample == "NORMAL"
+
+
+def test_two_samples_without_a_choice(tmp_path):
+    path = write_vcf(tmp_path / "a.vcf", [BRAF + "\t0/0:50,0:50:0.0"], samples=("T", "N"))
+    with pytest.raises(InputError, match=r"2 samples \(T, N\) and no tumour_sample"):
+        inspect(path)
+
+
+def test_sample_not_there(tmp_path):
+    with pytest.raises(InputError, match="tumour_sample 'XYZ' is not in the file"):
+        inspect(write_vcf(tmp_path / "a.vcf", [KRAS]), sample="XYZ")
+
+
+def test_grch37_file_under_grch38_is_refused(tmp_path):
+    path = write_vcf(tmp_path / "a.vcf", [KRAS.replace("25245350", "25398284")], build="GRCh37",
+                     contigs=("chr12",))
+    with pytest.raises(InputError) as caught:
+        inspect(path)
+    message = str(caught.value)
+    assert "a GRCh37 file under a GRCh38 configuration" in message
+    assert "133,851,895" in message and "133,275,309" in message
+
+
+def test_chr_and_plain_naming_both_accepted(tmp_path):
+    text = vcf_text([KRAS]).replace("chr12", "12").replace("ID=chr", "ID=")
+    path = tmp_path / "a.vcf"
+    path.write_text(text)
+    facts = inspect(path)  # the known contigs of a build carry both namings: nothing to rename
+    assert facts.contig_names == {}
+    assert facts.build_check.startswith("contig lengths match")
+
+
+def test_no_contig_lengths_is_said(tmp_path):
+    text = "\n".join(
+        line for line in vcf_text([KRAS]).splitlines() if not line.startswith("##contig")
+    ) + "\n"
+    path = tmp_path / "a.vcf"
+    path.write_text(text)
+    facts = inspect(path)
+    assert "no contig lengths" in facts.build_check
+    assert facts.warnings
+
+
+def test_declared_assembly_disagreeing_is_refused(tmp_path):
+    text = vcf_text([KRAS]).replace("##fileformat=VCFv4.2", "##fileformat=VCFv4.2\n##reference=hg19.fa")
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("##contig")) + "\n"
+    path = tmp_path / "a.vcf"
+    path.write_text(text)
+    with pytest.raises(InputError, match="declares GRCh37 but the configuration is GRCh38"):
+        inspect(path)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "problem"),
+    [
+        (lambda t: "", "empty file"),
+        (lambda t: "hello world\n", "not a VCF"),
+        (lambda t: t.replace("\n", "\r\n"), "CRLF"),
+        (lambda t: t.replace("#CHROM", "#CHR"), "malformed #CHROM header line"),
+        (lambda t: "\n".join(x for x in t.splitlines() if not x.startswith("#CHROM")) + "\n", "data before the #CHROM"),
+        (lambda t: t.replace(KRAS, KRAS + "\n" + KRAS.replace("25245350", "25245300")), "unsorted: position 25245300"),
+        (lambda t: t.replace(KRAS, KRAS + "\n" + KRAS), "duplicate record C>T"),
+        (lambda t: t.replace("\tC\tT\t", "\tC\t<DEL>\t"), "symbolic ALT <DEL>"),
+        (lambda t: t.replace("\tC\tT\t", "\tC\tC[chr2:100[\t"), "breakend ALT"),
+        (lambda t: t.replace("\tC\tT\t", "\tC\tT,*\t"), "spanning-deletion allele"),
+        (lambda t: t.replace("\tC\tT\t", "\tc\tT\t"), "lowercase REF"),
+        (lambda t: t.replace("\tC\tT\t", "\tN\tT\t"), "REF is N only"),
+        (lambda t: t.replace("chr12\t25245350", "chr99\t25245350"), "contig 'chr99' is not declared"),
+        (lambda t: t.replace("\tPASS\t.\t", "\tPASS\tX=" + "A" * 1_000_001 + "\t"), "INFO field of"),
+        (lambda t: t.replace("\t25245350\t", "\tpos\t"), "POS 'pos' is not a positive integer"),
+        (lambda t: t.replace("0/1:70,30:100:0.3", "0/1:70,30:100:0.3\textra"), "columns where the header has"),
+    ],
+)
+def test_structural_problems_each_have_a_message(tmp_path, mutate, problem):
+    path = tmp_path / "bad.vcf"
+    path.write_text(mutate(vcf_text([KRAS])), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        inspect(path)
+    message = str(caught.value)
+    assert message.startswith(f"patient P1: {path}")
+    assert problem in message
+    assert "\n" not in message
+
+
+def test_non_utf8_bytes(tmp_path):
+    path = tmp_path / "bad.vcf"
+    path.write_bytes(vcf_text([KRAS]).encode().replace(b"##fileformat=VCFv4.2", b"##fileformat=VCFv4.2\n##x=caf\xe9"))
+    with pytest.raises(InputError, match="line 2 is not UTF-8"):
+        inspect(path)
+
+
+def test_truncated_gzip(tmp_path):
+    data = gzip.compress(vcf_text([KRAS] * 1).encode() * 50)
+    path = tmp_path / "bad.vcf.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="truncated or corrupt compressed file"):
+        inspect(path)
