@@ -8,16 +8,18 @@ rule annotate:
     output:
         bcf=temp("results/work/{patient}/annotated.bcf"),
         meta=temp("results/work/{patient}/annotated.json"),
-    params:
-        patient=patient_of,
-        root=ROOT,
     log:
         "logs/annotate/{patient}.log",
     benchmark:
         "benchmarks/annotate/{patient}.tsv"
+    conda:
+        "../workflow/envs/haicgx.yaml"
     threads: 1
     resources:
         mem_mb=memory(1000),
         runtime=30,
+    params:
+        patient=patient_of,
+        root=ROOT,
     script:
         "../scripts/annotate.py"

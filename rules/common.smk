@@ -11,8 +11,10 @@ from haicgx.jobs import finish_run, load_run, patient_params
 
 ROOT = str(Path(workflow.basedir))
 
+CONFIG_FILES = ", ".join(str(f) for f in workflow.configfiles) or "config"
+
 try:
-    RUN = load_run(config, workdir=Path.cwd(), root=Path(ROOT))
+    RUN = load_run(config, workdir=Path.cwd(), root=Path(ROOT), source=CONFIG_FILES)
 except HaicgxError as error:
     sys.exit(f"haicgx: {error}")
 

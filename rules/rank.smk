@@ -10,16 +10,18 @@ rule rank:
         variants="results/patients/{patient}/variants.tsv",
         matches="results/patients/{patient}/matches.tsv",
         recommendation="results/patients/{patient}/recommendation.json",
-    params:
-        patient=patient_of,
-        root=ROOT,
     log:
         "logs/rank/{patient}.log",
     benchmark:
         "benchmarks/rank/{patient}.tsv"
+    conda:
+        "../workflow/envs/haicgx.yaml"
     threads: 1
     resources:
         mem_mb=memory(1000),
         runtime=30,
+    params:
+        patient=patient_of,
+        root=ROOT,
     script:
         "../scripts/rank.py"

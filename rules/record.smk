@@ -15,14 +15,16 @@ rule record:
         vcf=patient_vcf,
     output:
         "results/record/{patient}.json",
-    params:
-        root=ROOT,
     log:
         "logs/record/{patient}.log",
+    conda:
+        "../workflow/envs/haicgx.yaml"
     threads: 1
     resources:
         mem_mb=300,
         runtime=5,
+    params:
+        root=ROOT,
     script:
         "../scripts/record.py"
 
@@ -41,14 +43,16 @@ rule cohort:
             caption="../workflow/report/cohort_report.rst",
             category="Cohort",
         ),
-    params:
-        root=ROOT,
-        patients=PATIENTS,
     log:
         "logs/cohort.log",
+    conda:
+        "../workflow/envs/haicgx.yaml"
     threads: 1
     resources:
         mem_mb=300,
         runtime=5,
+    params:
+        root=ROOT,
+        patients=PATIENTS,
     script:
         "../scripts/cohort.py"

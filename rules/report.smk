@@ -19,12 +19,12 @@ rule report:
             category="Patients",
             labels={"patient": "{patient}", "file": "PDF report"},
         ),
-    params:
-        patient_dir="results/patients/{patient}",
     log:
         "logs/report/{patient}.log",
     benchmark:
         "benchmarks/report/{patient}.tsv"
+    conda:
+        "../workflow/envs/haicgx.yaml"
     threads: 1
     resources:
         mem_mb=memory(1000),

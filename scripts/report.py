@@ -5,7 +5,7 @@ from haicgx.jobs import report_job, run_job
 run_job(
     report_job,
     log_path=snakemake.log[0],
-    patient_dir=snakemake.params.patient_dir,
+    recommendation=snakemake.input.recommendation,
     html=snakemake.output.html,
     pdf=snakemake.output.pdf,
 )

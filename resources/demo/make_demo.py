@@ -19,14 +19,17 @@ Never use these files for a real patient.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import pysam
+import pysam.bcftools
 
 SEED = 20261125
 HERE = Path(__file__).resolve().parent
@@ -273,7 +276,7 @@ def invented_exons(
     for i in range(n):
         a, b = first_g[i], first_g[i] + step * (ends[i] - starts[i])
         exons.append((min(a, b), max(a, b)))
-    for (s1, e1), (s2, e2) in zip(exons, exons[1:], strict=False):
+    for (s1, e1), (s2, e2) in itertools.pairwise(exons):
         gap = s2 - e1 if strand == "+" else s1 - e2
         assert gap > 2 * EXON_FLANK, f"exons overlap or touch: {exons}"
     c1 = first_g[0] + step * (1 - starts[0])
@@ -736,10 +739,6 @@ class Genome:
                 seen[pos] = rng.choice(BASES)
 
 
-def revcomp(seq: str) -> str:
-    return seq.translate(COMPLEMENT)[::-1]
-
-
 def transcript_positions(gene: Gene) -> list[int]:
     """Genomic position of every transcript base, 5' to 3'."""
     out: list[int] = []
@@ -847,11 +846,10 @@ def model_gene(gene: Gene, genome: Genome, rng: random.Random) -> str:
     # 2. Coding sequence, codon by codon; then UTRs at random (keeping real bases).
     cds = []
     for k in range(1, n_codons + 1):
-        fixed = {i: fixed_c[3 * (k - 1) + i + 1] for i in range(3) if 3 * (k - 1) + i + 1 in fixed_c}
+        first = 3 * (k - 1) + 1
+        fixed = {i: fixed_c[first + i] for i in range(3) if first + i in fixed_c}
         cds.append(
-            solve_codon(
-                residues.get(k), fixed, changes.get(k, []), rng, f"{gene.symbol} codon {k}"
-            )
+            solve_codon(residues.get(k), fixed, changes.get(k, []), rng, f"{gene.symbol} codon {k}")
         )
     cds_seq = "".join(cds)
     for i, g in enumerate(tx):
@@ -865,7 +863,7 @@ def model_gene(gene: Gene, genome: Genome, rng: random.Random) -> str:
 
     # 3. Canonical GT...AG introns, on the transcript strand.
     step = 1 if gene.strand == "+" else -1
-    for (s1, e1), (s2, e2) in zip(gene.exons, gene.exons[1:], strict=False):
+    for (s1, e1), (s2, e2) in itertools.pairwise(gene.exons):
         last = e1 if gene.strand == "+" else s1  # last base of the upstream exon
         first = s2 if gene.strand == "+" else e2  # first base of the downstream exon
         for i, b in enumerate("GT"):
@@ -912,40 +910,47 @@ def build_genome(genes: list[Gene], rng: random.Random) -> tuple[Genome, dict[st
 # --------------------------------------------------------------------------------------------
 
 
+class LineWriter:
+    """Writes FASTA sequence LINE bases a line, in whatever pieces it arrives."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out, self.col = out, 0
+
+    def seq(self, seq: str) -> None:
+        while seq:
+            take = seq[: LINE - self.col]
+            self.out.write(take)
+            self.col += len(take)
+            seq = seq[len(take) :]
+            if self.col == LINE:
+                self.out.write("\n")
+                self.col = 0
+
+    def gap(self, count: int) -> None:
+        """``count`` Ns; whole lines go out in big blocks (a contig is mostly N)."""
+        head = min(count, (LINE - self.col) % LINE)
+        self.seq("N" * head)
+        lines, rest = divmod(count - head, LINE)
+        while lines:
+            block = min(lines, 100_000)
+            self.out.write(("N" * LINE + "\n") * block)
+            lines -= block
+        self.seq("N" * rest)
+
+    def end(self) -> None:
+        if self.col:
+            self.out.write("\n")
+            self.col = 0
+
+
 def write_fasta(genome: Genome, tmp: Path) -> None:
-    """Stream each contig as N runs and sequence windows, 60 bases a line; bgzip and index."""
+    """Stream each contig as N runs and sequence windows; bgzip it and index it (.fai, .gzi)."""
     plain = tmp / "demo_grch38.fa"
-    full_line = "N" * LINE + "\n"
     with plain.open("w", encoding="ascii") as out:
+        lines = LineWriter(out)
         for chrom in FASTA_CONTIGS:
             out.write(f">{chrom}\n")
             bases = genome.bases[chrom]
-            length = GRCH38[chrom]
-            col = 0
-
-            def emit(seq: str) -> None:
-                nonlocal col
-                while seq:
-                    take = LINE - col
-                    out.write(seq[:take])
-                    col += len(seq[:take])
-                    seq = seq[take:]
-                    if col == LINE:
-                        out.write("\n")
-                        col = 0
-
-            def emit_n(count: int) -> None:
-                nonlocal col
-                head = min(count, (LINE - col) % LINE)
-                emit("N" * head)
-                count -= head
-                lines, rest = divmod(count, LINE)
-                while lines:
-                    chunk = min(lines, 100_000)
-                    out.write(full_line * chunk)
-                    lines -= chunk
-                emit("N" * rest)
-
             pos = 1
             for start in sorted(bases):
                 if start < pos:
@@ -953,12 +958,11 @@ def write_fasta(genome: Genome, tmp: Path) -> None:
                 end = start
                 while end + 1 in bases:
                     end += 1
-                emit_n(start - pos)
-                emit("".join(bases[p] for p in range(start, end + 1)))
+                lines.gap(start - pos)
+                lines.seq("".join(bases[p] for p in range(start, end + 1)))
                 pos = end + 1
-            emit_n(length - pos + 1)
-            if col:
-                out.write("\n")
+            lines.gap(GRCH38[chrom] - pos + 1)
+            lines.end()
     pysam.tabix_compress(str(plain), str(FASTA), force=True)
     for suffix in (".fai", ".gzi"):
         Path(str(FASTA) + suffix).unlink(missing_ok=True)
@@ -1089,6 +1093,7 @@ def write_vcfs(tmp: Path) -> None:
             ):
                 for record in src:
                     dst.write(record)
+            pysam.bcftools.index("--csi", "--force", str(target), catch_stdout=False)
 
 
 def write_sheet() -> None:

@@ -37,7 +37,7 @@ from haicgx.match import Match, Variant, match_variant
 from haicgx.paths import schema_path
 from haicgx.pgx import PgxCollector
 from haicgx.qc import QcTally, SupportReader, qc_reason
-from haicgx.rank import PatientContext, rank_regimens, summary_line
+from haicgx.rank import PatientContext, cited_evidence, rank_regimens, summary_line
 from haicgx.settings import Patient, Settings
 from haicgx.transcripts import TranscriptIndex
 
@@ -105,6 +105,15 @@ class ConsequenceReader:
         return (self.transcripts.preference(ann.transcript), ann.severity)
 
 
+def _open_quietly(path: Path) -> pysam.VariantFile:
+    """Open the job's own unindexed BCF without htslib's note that it has no index."""
+    previous = pysam.set_verbosity(0)
+    try:
+        return pysam.VariantFile(str(path))
+    finally:
+        pysam.set_verbosity(previous)
+
+
 def _genotype(sample) -> tuple[tuple[int | None, ...] | None, bool, int | None]:
     if sample is None or "GT" not in sample:
         return None, False, None
@@ -153,7 +162,7 @@ def evaluate_patient(
     ]
     try:
         with ExitStack() as stack:
-            vf = stack.enter_context(pysam.VariantFile(str(prepared.path)))
+            vf = stack.enter_context(_open_quietly(prepared.path))
             reader = SupportReader(vf.header)
             consequences = ConsequenceReader(
                 vf.header, prepared.annotation, prepared.annotation_key, transcripts
@@ -228,6 +237,7 @@ def evaluate_patient(
             "summary": summary_line(ranked, patient.primary_site),
             "regimens": [r.as_dict() for r in ranked],
             "pgx": {gene: call.as_dict() for gene, call in pgx.items()},
+            "evidence": cited_evidence(ranked, kb),
             "qc": _qc(prepared, tally),
             "provenance": _provenance(patient, prepared, settings, kb, now),
         }
@@ -343,7 +353,11 @@ def _provenance(
         "reference_build": settings.build,
         "reference_fasta": str(settings.fasta) if settings.fasta else None,
         "annotation": prepared.annotation,
-        "tools": {"pysam": pysam.__version__, "htslib": pysam.__htslib_version__},
+        "tools": {
+            "pysam": pysam.__version__,
+            "htslib": pysam.version.__htslib_version__,
+            "bcftools": pysam.__samtools_version__,  # pysam bundles matching releases
+        },
         "config": {"filters": settings.filters, "ranking": settings.ranking},
         "generated_at": stamp,
     }

@@ -148,11 +148,11 @@ def rank_job(
     )
 
 
-def report_job(*, patient_dir: str, html: str, pdf: str) -> None:
-    """Write the tumour-board report of one patient."""
+def report_job(*, recommendation: str, html: str, pdf: str) -> None:
+    """Write the tumour-board report of one patient (from the files beside recommendation.json)."""
     from haicgx.report import write_patient_report
 
-    write_patient_report(Path(patient_dir), html_path=Path(html), pdf_path=Path(pdf))
+    write_patient_report(Path(recommendation).parent, html_path=Path(html), pdf_path=Path(pdf))
 
 
 def record_job(

@@ -6,6 +6,7 @@ Every regimen gets a status, a score and the reasons behind both, each naming it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ class Reason:
     kind: str
     text: str
     kb_ids: list[str]
+    advisory: bool = False  # a reminder that changes neither status nor score
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "text": self.text, "kb_ids": sorted(set(self.kb_ids))}
@@ -68,6 +70,20 @@ def _drug_list(drugs: Iterable[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def action_sentence(row: KnowledgeRow) -> str:
+    """The first sentence of a rule row's note: by curation rule, the action in plain words.
+
+    >>> from types import SimpleNamespace as R
+    >>> action_sentence(R(note="Start at 50% of the dose. Then titrate.", effect="dose_adjustment"))
+    'Start at 50% of the dose.'
+    """
+    note = " ".join(row.note.split())
+    if not note:
+        return row.effect.replace("_", " ") + "."
+    end = re.search(r"(?<=[.;])\s+(?=[A-Z(])", note)
+    return note[: end.start()] if end else note
+
+
 def _fmt_score(score: float | None) -> str:
     return "unknown" if score is None else f"{score:g}"
 
@@ -102,31 +118,45 @@ class RegimenScorer:
         drugs = set(regimen.drugs)
         reasons: list[Reason] = []
         flags: set[str] = set()
-        score = 0.0
-        score += self._tumour_evidence(drugs, reasons, flags)
+        score = self._tumour_evidence(drugs, reasons, flags)
         self._pharmacogenomics(drugs, reasons, flags)
         self._renal(drugs, reasons, flags)
+        w = self.weights
+        # A regimen needing a dose cut or carrying a toxicity flag is less attractive than an
+        # otherwise equal one without; these penalties never depend on the patient's history.
+        score -= w["dose_adjustment_penalty"] * ("dose_adjustment" in flags)
+        score -= w["toxicity_caution_penalty"] * ("toxicity" in flags)
         failed = [d for d in regimen.drugs if d in self.patient.prior_drugs]
         for drug in failed:
             reasons.append(Reason("prior_failure", f"The disease progressed on {drug}.", []))
-            score -= float(self.weights["prior_failure_penalty"])
+            score -= float(w["prior_failure_penalty"])
             flags.add("caution")
-        if self.patient.primary_site not in regimen.primary_sites:
+        active = [d for d in regimen.drugs if vocab.DRUGS[d] not in vocab.SUPPORTIVE_CLASSES]
+        if active and all(d in failed for d in active):
+            flags.add("excluded")
             reasons.append(
                 Reason(
-                    "context",
-                    f"{regimen.name} is not a regimen used for {self.patient.primary_site} "
-                    f"primaries in the sources of the knowledge set (used for "
-                    f"{', '.join(regimen.primary_sites)}).",
+                    "prior_failure",
+                    f"Every active drug of {regimen.name} has already failed: it offers nothing new.",
                     [],
                 )
             )
-            flags.add("excluded")
+        if self.patient.primary_site not in regimen.primary_sites:
+            score -= w["off_site_penalty"]
+            reasons.append(
+                Reason(
+                    "context",
+                    f"No published HAIC data for {self.patient.primary_site} primaries in the "
+                    f"knowledge set: {regimen.name} was studied in "
+                    f"{', '.join(regimen.primary_sites)}.",
+                    [],
+                )
+            )
         if "contraindicated" in flags:
             status = "contraindicated"
         elif "excluded" in flags:
             status = "excluded"
-        elif "caution" in flags:
+        elif flags & {"caution", "dose_adjustment", "toxicity"}:
             status = "caution"
         else:
             status = "recommended"
@@ -157,11 +187,11 @@ class RegimenScorer:
             if row.effect == "toxicity":
                 text = (
                     f"{m.label} ({m.level} match): higher toxicity risk with {hit} "
-                    f"({evidence} evidence). {row.note}".strip()
+                    f"({evidence} evidence)."
                 )
                 reasons.append(Reason("toxicity", text, [kb_id]))
                 if row.evidence_level in TOXICITY_CAUTION_LEVELS:
-                    flags.add("caution")
+                    flags.add("toxicity")
                 continue
             sign = 1.0 if row.effect == "sensitivity" else -1.0
             total += sign * weight
@@ -170,8 +200,6 @@ class RegimenScorer:
                 f"{m.label} ({m.level} match): {verb} {hit}, {evidence} evidence {context} "
                 f"(weight {sign * weight:+.2f})."
             )
-            if row.note:
-                text += f" {row.note}"
             reasons.append(Reason(row.effect, text, [kb_id]))
         return total
 
@@ -192,6 +220,7 @@ class RegimenScorer:
                             + advice.format(drug=_drug_list(concerned))
                             + ".",
                             rule_ids,
+                            advisory=True,
                         )
                     )
                 continue
@@ -205,17 +234,17 @@ class RegimenScorer:
                     else f"{gene} {call.diplotype}"
                 )
                 head = f"{what} ({call.phenotype}), {_drug_list(hit)}: "
-                text = head + (rule.note or rule.effect.replace("_", " ")) + f" [{rule.source}]"
+                text = head + action_sentence(rule)
                 ids = [rule.kb_id, *allele_ids]
                 if rule.effect == "contraindication":
                     reasons.append(Reason("toxicity", text, ids))
                     flags.add("contraindicated")
                 elif rule.effect == "dose_adjustment":
                     reasons.append(Reason("dose_adjustment", text, ids))
-                    flags.add("caution")
+                    flags.add("dose_adjustment")
                 elif rule.effect == "toxicity":
                     reasons.append(Reason("toxicity", text, ids))
-                    flags.add("caution")
+                    flags.add("toxicity")
 
     def _renal(self, drugs: set[str], reasons: list[Reason], flags: set[str]) -> None:
         crcl = self.patient.crcl_ml_min
@@ -229,6 +258,7 @@ class RegimenScorer:
                         "renal",
                         f"Creatinine clearance not given: check renal function before {drug}.",
                         [r.kb_id for r in rules],
+                        advisory=True,
                     )
                 )
                 continue
@@ -243,7 +273,7 @@ class RegimenScorer:
                     [rule.kb_id],
                 )
             )
-            flags.add("contraindicated" if rule.action == "contraindication" else "caution")
+            flags.add("contraindicated" if rule.action == "contraindication" else "dose_adjustment")
 
 
 def rank_regimens(
@@ -273,32 +303,70 @@ def rank_regimens(
 
 
 def summary_line(ranked: list[RankedRegimen], primary_site: str) -> str:
-    """One line of why for the top regimen."""
+    """One line of why for the top regimen, and why the site's default first choice is not it."""
     top = ranked[0]
     if top.status not in vocab.USABLE_STATUSES:
         return (
             f"No regimen is usable without reservation: the best listed, {top.regimen.name}, is "
             f"{top.status}."
         )
-    priority = (
-        "dose_adjustment",
-        "toxicity",
-        "renal",
-        "sensitivity",
-        "prior_failure",
-        "resistance",
-    )
+    line = f"{top.regimen.name} ranks first ({top.status})"
+    decisive = _decisive(top)
+    line += f": {decisive.text}" if decisive else ""
+    default = min(ranked, key=lambda r: r.base_index)
+    if default is not top:
+        why = _decisive(default)
+        line += (
+            f" The default first choice for {primary_site} primaries, {default.regimen.name}, "
+            f"is {default.status}" + (f": {why.text}" if why else " with a lower score.")
+        )
+    elif decisive is None:
+        line += f": no genetic finding changes the default order for {primary_site} primaries."
+    return line
+
+
+def _decisive(item: RankedRegimen) -> Reason | None:
+    """The reason that weighs most on a regimen's place (advisory reminders never do)."""
+    priority = ("toxicity", "dose_adjustment", "renal", "prior_failure", "resistance", "sensitivity")
     for kind in priority:
-        reason = next((r for r in top.reasons if r.kind == kind), None)
-        if reason is not None:
-            return f"{top.regimen.name} ranks first ({top.status}): {reason.text}"
-    return (
-        f"{top.regimen.name} ranks first ({top.status}): no genetic finding changes the default "
-        f"order for {primary_site} primaries."
-    )
+        for reason in item.reasons:
+            if reason.kind == kind and not reason.advisory:
+                return reason
+    return None
 
 
-def rows_cited(ranked: list[RankedRegimen], kb: KnowledgeBase) -> list[KnowledgeRow]:
-    """The knowledge rows the reasons cite, in kb_id order (for the report's evidence section)."""
-    ids = {i for r in ranked for reason in r.reasons for i in reason.kb_ids}
-    return [kb.by_id[i] for i in sorted(ids) if i in kb.by_id]
+def cited_evidence(ranked: list[RankedRegimen], kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """Every knowledge row or renal rule the reasons cite, with its source (kb_id order)."""
+    renal = {r.kb_id: r for r in kb.renal_rules}
+    ids = sorted({i for r in ranked for reason in r.reasons for i in reason.kb_ids})
+    out = []
+    for kb_id in ids:
+        if kb_id in kb.by_id:
+            row = kb.by_id[kb_id]
+            out.append(
+                {
+                    "kb_id": kb_id,
+                    "gene": row.gene,
+                    "alteration": row.alteration_text,
+                    "drugs": list(row.drugs),
+                    "effect": row.effect,
+                    "evidence_level": row.evidence_level,
+                    "source": row.source,
+                    "note": row.note,
+                }
+            )
+        elif kb_id in renal:
+            rule = renal[kb_id]
+            out.append(
+                {
+                    "kb_id": kb_id,
+                    "gene": "",
+                    "alteration": f"creatinine clearance < {rule.crcl_below:g} mL/min",
+                    "drugs": [rule.drug],
+                    "effect": rule.action,
+                    "evidence_level": rule.evidence_level,
+                    "source": rule.source,
+                    "note": rule.text,
+                }
+            )
+    return out

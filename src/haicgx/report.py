@@ -232,7 +232,9 @@ def _is_pgx_row(kb_id: str, genes: Mapping[str, str]) -> bool:
 
 
 def _evidence(
-    regimens: list[dict[str, Any]], matches: list[dict[str, str]]
+    regimens: list[dict[str, Any]],
+    matches: list[dict[str, str]],
+    cited: list[dict[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Every knowledge row cited by a reason, in order of first citation, with its anchor id.
 
@@ -240,6 +242,8 @@ def _evidence(
     break the HTML ``id`` attribute.
     """
     by_kb: dict[str, dict[str, str]] = {}
+    for item in cited or []:  # recommendation.json's own list covers rule rows and renal rules
+        by_kb[item["kb_id"]] = {**item, "drug": ";".join(item.get("drugs") or [])}
     for row in matches:
         by_kb.setdefault(row["kb_id"], row)
     anchors: dict[str, str] = {}
@@ -421,7 +425,7 @@ def build_patient_context(
     regimens = recommendation.get("regimens") or []
     pgx = recommendation.get("pgx") or {}
     provenance = recommendation.get("provenance") or {}
-    evidence, anchors = _evidence(regimens, matches)
+    evidence, anchors = _evidence(regimens, matches, recommendation.get("evidence"))
     genes = _gene_of_kb_ids(matches, pgx)
     ranked = _regimen_rows(regimens, anchors)
     return {

@@ -37,6 +37,9 @@ DRUGS: dict[str, str] = {
     "bevacizumab": "anti-VEGF",
 }
 
+# Drug classes that support another drug rather than act on the tumour (never "the" regimen drug).
+SUPPORTIVE_CLASSES: frozenset[str] = frozenset({"folate"})
+
 DRUG_ALIASES: dict[str, str] = {
     "5-fu": "fluorouracil",
     "5fu": "fluorouracil",

@@ -31,8 +31,10 @@ def ranked(kb, *, site="colorectal", variants=(), pgx_calls=(), prior=(), crcl=N
 def test_default_order_follows_base_order(mini_kb):
     by_id, ordered = ranked(mini_kb)
     assert [r.regimen.regimen_id for r in ordered][:5] == ["folfox", "tomox", "fudr", "irinotecan", "capox"]
-    assert by_id["cisplatin"].status == "excluded"
-    assert all(r.status == "recommended" for r in ordered[:5])
+    cisplatin = by_id["cisplatin"]  # studied in other primaries only: usable, lower, said why
+    assert cisplatin.status == "recommended" and cisplatin.score == -WEIGHTS["off_site_penalty"]
+    assert any(r.kind == "context" and "hcc, pancreatic" in r.text for r in cisplatin.reasons)
+    assert all(r.status == "recommended" for r in ordered)
     assert [r.rank for r in ordered] == list(range(1, len(ordered) + 1))
 
 
@@ -68,6 +70,13 @@ def test_prior_failure_is_stated_and_lowers(mini_kb):
     assert folfox.status == "caution"
     assert any(r.kind == "prior_failure" and "oxaliplatin" in r.text for r in folfox.reasons)
     assert ordered[0].regimen.regimen_id == "fudr"
+
+
+def test_a_regimen_whose_active_drugs_all_failed_is_excluded(mini_kb):
+    by_id, ordered = ranked(mini_kb, prior=["oxaliplatin", "fluorouracil"])
+    assert by_id["folfox"].status == "excluded"  # folinic acid is supportive, not active
+    assert by_id["tomox"].status == "caution"
+    assert ordered[-1].status in ("excluded", "contraindicated")
 
 
 def test_sensitivity_evidence_raises_a_regimen(mini_kb):

@@ -1,0 +1,136 @@
+"""The workflow as users drive it: lint, format, dry run, and validation before any job."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SNAKEMAKE = str(BIN / "snakemake")
+CONFIG = str(REPO / "config" / "config.yaml")
+
+
+def snakemake(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.run(
+        [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(cwd), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def test_lint_is_clean(tmp_path):
+    result = snakemake("--lint", "--configfile", CONFIG, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr
+
+
+def test_snakefmt_is_clean():
+    snakefmt = shutil.which("snakefmt", path=str(BIN)) or "snakefmt"
+    result = subprocess.run(
+        [snakefmt, "--check", "Snakefile", "rules"], cwd=REPO, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dry_run_from_another_folder(tmp_path):
+    result = snakemake("-n", "--configfile", CONFIG, "--cores", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout + result.stderr
+    for rule in ("annotate", "rank", "report", "record", "cohort"):
+        assert rule in out
+    assert not (tmp_path / "results").exists()
+
+
+def run_with_extra(tmp_path: Path, text: str, name: str = "extra.yaml") -> subprocess.CompletedProcess:
+    extra = tmp_path / name
+    extra.write_text(text, encoding="utf-8")
+    return snakemake("-n", "--configfile", CONFIG, str(extra), "--cores", "1", cwd=tmp_path)
+
+
+def copy_sheet(tmp_path: Path, transform) -> Path:
+    lines = (REPO / "config" / "patients.tsv").read_text(encoding="utf-8").splitlines()
+    sheet = tmp_path / "patients.tsv"
+    vcf_dir = REPO / "config"
+    fixed = [lines[0]]
+    for line in lines[1:]:
+        cells = line.split("\t")
+        cells[1] = str((vcf_dir / cells[1]).resolve())
+        fixed.append("\t".join(cells))
+    sheet.write_text("\n".join(transform(fixed)) + "\n", encoding="utf-8")
+    return sheet
+
+
+def assert_stopped(result: subprocess.CompletedProcess, tmp_path: Path, *needles: str) -> None:
+    assert result.returncode != 0
+    err = result.stderr
+    message = [line for line in err.splitlines() if line.startswith("haicgx:")]
+    assert len(message) == 1, err
+    for needle in needles:
+        assert needle in message[0], message[0]
+    assert "Traceback" not in err
+    assert not (tmp_path / "results").exists()
+
+
+def test_unknown_config_key_stops_before_any_job(tmp_path):
+    result = run_with_extra(tmp_path, "filters:\n  min_dept: 5\n")
+    assert_stopped(result, tmp_path, "extra.yaml", "filters.min_dept", "unknown key")
+
+
+def test_wrong_type_stops(tmp_path):
+    result = run_with_extra(tmp_path, "filters:\n  min_vaf: lots\n")
+    assert_stopped(result, tmp_path, "filters.min_vaf", "not of type")
+
+
+def test_duplicate_patient_stops(tmp_path):
+    sheet = copy_sheet(tmp_path, lambda rows: [*rows, rows[1]])
+    result = run_with_extra(tmp_path, f"patients: {sheet}\n")
+    assert_stopped(result, tmp_path, str(sheet), "duplicate patient_id", "column patient_id")
+
+
+def test_unknown_primary_site_stops(tmp_path):
+    def bad_site(rows):
+        cells = rows[1].split("\t")
+        cells[2] = "lung"
+        return [rows[0], "\t".join(cells), *rows[2:]]
+
+    sheet = copy_sheet(tmp_path, bad_site)
+    result = run_with_extra(tmp_path, f"patients: {sheet}\n")
+    assert_stopped(result, tmp_path, str(sheet), "line 2", "primary_site", "'lung'")
+
+
+def test_missing_vcf_stops(tmp_path):
+    def missing(rows):
+        cells = rows[1].split("\t")
+        cells[1] = str(tmp_path / "gone.vcf")
+        return [rows[0], "\t".join(cells), *rows[2:]]
+
+    sheet = copy_sheet(tmp_path, missing)
+    result = run_with_extra(tmp_path, f"patients: {sheet}\n")
+    assert_stopped(result, tmp_path, "file not found", "gone.vcf")
+
+
+@pytest.mark.parametrize("broken", ["biomarkers", "regimens"])
+def test_bad_knowledge_stops(tmp_path, broken):
+    source = REPO / "resources" / "knowledge" / f"{broken}.{'tsv' if broken == 'biomarkers' else 'yaml'}"
+    target = tmp_path / source.name
+    text = source.read_text(encoding="utf-8")
+    if broken == "biomarkers":
+        lines = text.splitlines()
+        last = lines[-1].split("\t")
+        last[5] = "aspirin"
+        text = "\n".join([*lines[:-1], "\t".join(last)]) + "\n"
+    else:
+        text = text.replace("regimens:", "regimens:\n  - id: Bad Id\n    name: x\n", 1)
+    target.write_text(text, encoding="utf-8")
+    result = run_with_extra(tmp_path, f"knowledge:\n  {broken}: {target}\n")
+    assert_stopped(result, tmp_path, str(target))
