@@ -21,4 +21,4 @@ rule all:
 
 
 onerror:
-    finish_run(config=config, root=ROOT, patient_ids=PATIENTS)
+    finish_after_error(config=config, root=ROOT, patient_ids=PATIENTS)

@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haicgx.errors import HaicgxError
-from haicgx.jobs import finish_run, load_run, patient_params
+from haicgx.jobs import finish_after_error, load_run, patient_params
 
 ROOT = str(Path(workflow.basedir))
 

@@ -796,7 +796,8 @@ def model_gene(gene: Gene, genome: Genome, rng: random.Random) -> str:
     offset = index[gene.cds_start]  # transcript index of c.1
     assert offset + gene.cds_len <= len(tx), gene.symbol
 
-    def tx_base(pos: int, base: str) -> str:
+    def flip(base: str) -> str:
+        """Plus-strand base <-> transcript-strand base (its own inverse)."""
         return base if gene.strand == "+" else base.translate(COMPLEMENT)
 
     # 1. Check every site's c. name against the layout and collect codon rules.
@@ -816,9 +817,9 @@ def model_gene(gene: Gene, genome: Genome, rng: random.Random) -> str:
             continue
         c = index[pos] - offset + 1
         m = re.fullmatch(r"c\.\d+([ACGT])>([ACGT])", name)
-        assert m and m.group(1) == tx_base(pos, ref) and m.group(2) == tx_base(pos, alt), name
+        assert m and m.group(1) == flip(ref) and m.group(2) == flip(alt), name
         codon_no, at = (c - 1) // 3 + 1, (c - 1) % 3
-        fixed_c[c] = tx_base(pos, ref)
+        fixed_c[c] = flip(ref)
         if protein == "-":
             continue
         if protein != "=":
@@ -829,7 +830,7 @@ def model_gene(gene: Gene, genome: Genome, rng: random.Random) -> str:
             residues[codon_no] = ref_aa
         else:
             alt_aa = "="
-        changes.setdefault(codon_no, []).append((at, tx_base(pos, alt), alt_aa))
+        changes.setdefault(codon_no, []).append((at, flip(alt), alt_aa))
     if gene.symbol == "DPYD":
         # CPIC's c.295_298delTCAT sits in a TCAT repeat: the VCF (left-aligned on the plus
         # strand) deletes c.299_302, so c.295-302 must read TCATTCAT for both names to agree.
@@ -841,7 +842,7 @@ def model_gene(gene: Gene, genome: Genome, rng: random.Random) -> str:
     for c in range(1, gene.cds_len + 1):
         g = tx[offset + c - 1]
         if g in real:
-            assert fixed_c.setdefault(c, tx_base(g, real[g])) == tx_base(g, real[g]), (gene, c)
+            assert fixed_c.setdefault(c, flip(real[g])) == flip(real[g]), (gene, c)
 
     # 2. Coding sequence, codon by codon; then UTRs at random (keeping real bases).
     cds = []
@@ -857,9 +858,9 @@ def model_gene(gene: Gene, genome: Genome, rng: random.Random) -> str:
         if 1 <= c <= gene.cds_len:
             base = cds_seq[c - 1]
         else:
-            real = genome.fixed[gene.chrom].get(g)
-            base = tx_base(g, real) if real else rng.choice(BASES)
-        genome.put(gene.chrom, g, tx_base(g, base), f"{gene.symbol} exon")
+            known = real.get(g)
+            base = flip(known) if known else rng.choice(BASES)
+        genome.put(gene.chrom, g, flip(base), f"{gene.symbol} exon")
 
     # 3. Canonical GT...AG introns, on the transcript strand.
     step = 1 if gene.strand == "+" else -1
@@ -868,10 +869,10 @@ def model_gene(gene: Gene, genome: Genome, rng: random.Random) -> str:
         first = s2 if gene.strand == "+" else e2  # first base of the downstream exon
         for i, b in enumerate("GT"):
             g = last + step * (i + 1)
-            genome.put(gene.chrom, g, tx_base(g, b), f"{gene.symbol} donor")
+            genome.put(gene.chrom, g, flip(b), f"{gene.symbol} donor")
         for i, b in enumerate("AG"):
             g = first - step * (2 - i)
-            genome.put(gene.chrom, g, tx_base(g, b), f"{gene.symbol} acceptor")
+            genome.put(gene.chrom, g, flip(b), f"{gene.symbol} acceptor")
     return cds_seq
 
 
@@ -1144,7 +1145,7 @@ def main() -> None:
     genes = build_genes()
     genome, cds = build_genome(genes, rng)
     REF_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".make_demo.", dir=HERE))
+    tmp = Path(tempfile.mkdtemp(prefix="haicgx-make-demo-"))  # ~1.2 GB of plain FASTA
     try:
         write_fasta(genome, tmp)
         write_gff3(genes)

@@ -219,3 +219,11 @@ def finish_run(*, config: dict[str, Any], root: str, patient_ids: list[str]) -> 
     for pid, message in failures.items():
         print(f"haicgx: {pid} failed: {message}", file=sys.stderr)
     return failures
+
+
+def finish_after_error(*, config: dict[str, Any], root: str, patient_ids: list[str]) -> None:
+    """`finish_run` for Snakemake's onerror: never raises, so the real error stays visible."""
+    try:
+        finish_run(config=config, root=root, patient_ids=patient_ids)
+    except Exception as exc:
+        print(f"haicgx: could not write the cohort summary after the failure: {exc}", file=sys.stderr)

@@ -1,0 +1,61 @@
+"""The clinical invariants of CONTRACT section 4, as one checker used by several tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haicgx import vocab
+
+FLUOROPYRIMIDINES_GUIDED = {"fluorouracil", "capecitabine"}
+
+
+def invariant_violations(rec: dict[str, Any]) -> list[str]:
+    """Every broken invariant of one recommendation.json, as sentences (empty when all hold)."""
+    problems: list[str] = []
+    regimens = rec["regimens"]
+    ranks = [r["rank"] for r in regimens]
+    if sorted(ranks) != list(range(1, len(regimens) + 1)):
+        problems.append(f"ranks are not unique from 1: {ranks}")
+    ids = [r["regimen_id"] for r in regimens]
+    if len(set(ids)) != len(ids):
+        problems.append("a regimen is listed twice")
+    usable = [r["rank"] for r in regimens if r["status"] in vocab.USABLE_STATUSES]
+    unusable = [r["rank"] for r in regimens if r["status"] not in vocab.USABLE_STATUSES]
+    if usable and unusable and min(unusable) < max(usable):
+        problems.append("a contraindicated or excluded regimen ranks above a usable one")
+    dpyd = rec["pgx"]["DPYD"]
+    score = dpyd["activity_score"] if dpyd["status"] == "assessed" else None
+    ugt_poor = rec["pgx"]["UGT1A1"]["phenotype"] == "Poor Metabolizer"
+    prior = set(rec.get("prior_drugs") or [])
+    for r in regimens:
+        drugs = set(r["drugs"])
+        kinds = {reason["kind"] for reason in r["reasons"]}
+        texts = " ".join(reason["text"] for reason in r["reasons"] if reason["kind"] == "dose_adjustment")
+        if score is not None and score <= 0.5:
+            if drugs & FLUOROPYRIMIDINES_GUIDED and r["status"] != "contraindicated":
+                problems.append(f"{r['regimen_id']}: DPYD score {score} but not contraindicated")
+            if "floxuridine" in drugs and r["status"] == "recommended":
+                problems.append(f"{r['regimen_id']}: floxuridine recommended at DPYD score {score}")
+        if score is not None and 1 <= score <= 1.5 and drugs & FLUOROPYRIMIDINES_GUIDED:
+            if r["status"] == "recommended":
+                problems.append(f"{r['regimen_id']}: recommended at DPYD score {score}")
+            if "dose_adjustment" not in kinds or "50%" not in texts:
+                problems.append(f"{r['regimen_id']}: no 50% dose_adjustment reason at score {score}")
+        if ugt_poor and "irinotecan" in drugs:
+            if r["status"] == "recommended":
+                problems.append(f"{r['regimen_id']}: irinotecan recommended for a UGT1A1 poor metabolizer")
+            if "dose_adjustment" not in kinds:
+                problems.append(f"{r['regimen_id']}: no UGT1A1 dose_adjustment reason")
+        if drugs == {"raltitrexed"} | (drugs & {"oxaliplatin"}) and r["status"] == "contraindicated":
+            renal = any(reason["kind"] == "renal" for reason in r["reasons"])
+            if not renal:
+                problems.append(f"{r['regimen_id']}: raltitrexed contraindicated without a renal reason")
+        for drug in drugs & prior:
+            if not any(
+                reason["kind"] == "prior_failure" and drug in reason["text"] for reason in r["reasons"]
+            ):
+                problems.append(f"{r['regimen_id']}: prior failure on {drug} not given as a reason")
+        for reason in r["reasons"]:
+            if "kb_ids" not in reason:
+                problems.append(f"{r['regimen_id']}: a reason without kb_ids")
+    return problems
