@@ -30,7 +30,9 @@ def invariant_violations(rec: dict[str, Any]) -> list[str]:
     for r in regimens:
         drugs = set(r["drugs"])
         kinds = {reason["kind"] for reason in r["reasons"]}
-        texts = " ".join(reason["text"] for reason in r["reasons"] if reason["kind"] == "dose_adjustment")
+        texts = " ".join(
+            reason["text"] for reason in r["reasons"] if reason["kind"] == "dose_adjustment"
+        )
         if score is not None and score <= 0.5:
             if drugs & FLUOROPYRIMIDINES_GUIDED and r["status"] != "contraindicated":
                 problems.append(f"{r['regimen_id']}: DPYD score {score} but not contraindicated")
@@ -40,19 +42,29 @@ def invariant_violations(rec: dict[str, Any]) -> list[str]:
             if r["status"] == "recommended":
                 problems.append(f"{r['regimen_id']}: recommended at DPYD score {score}")
             if "dose_adjustment" not in kinds or "50%" not in texts:
-                problems.append(f"{r['regimen_id']}: no 50% dose_adjustment reason at score {score}")
+                problems.append(
+                    f"{r['regimen_id']}: no 50% dose_adjustment reason at score {score}"
+                )
         if ugt_poor and "irinotecan" in drugs:
             if r["status"] == "recommended":
-                problems.append(f"{r['regimen_id']}: irinotecan recommended for a UGT1A1 poor metabolizer")
+                problems.append(
+                    f"{r['regimen_id']}: irinotecan recommended for a UGT1A1 poor metabolizer"
+                )
             if "dose_adjustment" not in kinds:
                 problems.append(f"{r['regimen_id']}: no UGT1A1 dose_adjustment reason")
-        if drugs == {"raltitrexed"} | (drugs & {"oxaliplatin"}) and r["status"] == "contraindicated":
+        if (
+            drugs == {"raltitrexed"} | (drugs & {"oxaliplatin"})
+            and r["status"] == "contraindicated"
+        ):
             renal = any(reason["kind"] == "renal" for reason in r["reasons"])
             if not renal:
-                problems.append(f"{r['regimen_id']}: raltitrexed contraindicated without a renal reason")
+                problems.append(
+                    f"{r['regimen_id']}: raltitrexed contraindicated without a renal reason"
+                )
         for drug in drugs & prior:
             if not any(
-                reason["kind"] == "prior_failure" and drug in reason["text"] for reason in r["reasons"]
+                reason["kind"] == "prior_failure" and drug in reason["text"]
+                for reason in r["reasons"]
             ):
                 problems.append(f"{r['regimen_id']}: prior failure on {drug} not given as a reason")
         for reason in r["reasons"]:

@@ -20,6 +20,7 @@ Never use these files for a real patient.
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import re
 import shutil
@@ -964,10 +965,15 @@ def write_fasta(genome: Genome, tmp: Path) -> None:
                 pos = end + 1
             lines.gap(GRCH38[chrom] - pos + 1)
             lines.end()
-    pysam.tabix_compress(str(plain), str(FASTA), force=True)
+    # Compress and index beside the target, then rename: a reader (or a commit) never sees a
+    # half-written FASTA, and the .fai/.gzi always belong to the .fa.gz next to them.
+    staged = FASTA.with_name(f".{FASTA.name}.partial")
+    pysam.tabix_compress(str(plain), str(staged), force=True)
     for suffix in (".fai", ".gzi"):
-        Path(str(FASTA) + suffix).unlink(missing_ok=True)
-    pysam.faidx(str(FASTA))
+        Path(f"{staged}{suffix}").unlink(missing_ok=True)
+    pysam.faidx(str(staged))
+    for suffix in (".fai", ".gzi", ""):
+        os.replace(f"{staged}{suffix}", f"{FASTA}{suffix}")
 
 
 KIND_ORDER = {"exon": 0, "five_prime_UTR": 1, "CDS": 2, "three_prime_UTR": 3}

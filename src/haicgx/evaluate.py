@@ -172,6 +172,7 @@ def evaluate_patient(
             writer.writerow(vocab.VARIANT_COLUMNS)
             for record in vf:
                 if not record.alts or record.alts[0] in ("*", "."):
+                    collector.mark_read(record.chrom, record.pos)  # a reference call still counts
                     continue
                 tally.alleles_seen += 1
                 sample = record.samples[0] if len(record.samples) else None

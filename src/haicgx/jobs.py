@@ -226,4 +226,6 @@ def finish_after_error(*, config: dict[str, Any], root: str, patient_ids: list[s
     try:
         finish_run(config=config, root=root, patient_ids=patient_ids)
     except Exception as exc:
-        print(f"haicgx: could not write the cohort summary after the failure: {exc}", file=sys.stderr)
+        print(
+            f"haicgx: could not write the cohort summary after the failure: {exc}", file=sys.stderr
+        )

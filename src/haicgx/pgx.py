@@ -132,7 +132,16 @@ class PgxCollector:
                     max(positions) + SPAN_MARGIN,  # type: ignore[type-var]
                 )
         self.covered: set[str] = set()
+        self.reference_calls: set[tuple[str, int, str, str]] = set()
         self.observations: dict[str, list[Observation]] = {g: [] for g in PHARMACOGENES}
+
+    def mark_read(self, chrom: str, pos: int) -> str:
+        """Note a call (variant or not) at this position; return the contig's plain name."""
+        plain = normalise_chrom(chrom)
+        for gene, (span_chrom, start, end) in self.spans.items():
+            if plain == span_chrom and start <= pos <= end:
+                self.covered.add(gene)
+        return plain
 
     def offer(
         self,
@@ -148,10 +157,7 @@ class PgxCollector:
         depth: int | None,
         filters: list[str],
     ) -> None:
-        plain = normalise_chrom(chrom)
-        for gene, (span_chrom, start, end) in self.spans.items():
-            if plain == span_chrom and start <= pos <= end:
-                self.covered.add(gene)
+        plain = self.mark_read(chrom, pos)
         row = self.alleles.get((plain, pos, ref, alt))
         if row is None:
             return
@@ -165,8 +171,9 @@ class PgxCollector:
             copies = sum(1 for a in gt if a == 1)
             genotype = ("|" if phased else "/").join("." if a is None else str(a) for a in gt)
             haplotypes = tuple(i for i, a in enumerate(gt) if a == 1) if phased else None
-        if copies == 0:
-            return  # a reference call: the position was read and carries no variant
+        if copies == 0:  # a reference call: the position was read and carries no variant
+            self.reference_calls.add((plain, pos, ref, alt))
+            return
         self.observations[row.gene].append(
             Observation(
                 row=row,
@@ -237,11 +244,18 @@ class PgxCollector:
             return (normalise_chrom(o.chrom), o.pos, o.ref, o.alt)
 
         has_causal = any(key(o) == causal for o in observations)
+        causal_reference = causal in self.reference_calls
         counted = []
         for o in observations:
             if key(o) == proxy:
                 if has_causal:
                     continue  # the same haplotype, already counted through the causal SNP
+                if causal_reference:
+                    notes.append(
+                        "The HapB3 proxy c.1236G>A (rs56038477) is present but the causal "
+                        "c.1129-5923C>G (rs75017182) was called reference: HapB3 not counted."
+                    )
+                    continue
                 notes.append(
                     "HapB3 was inferred from its exonic proxy c.1236G>A (rs56038477) because the "
                     "causal intronic c.1129-5923C>G (rs75017182) is not in the VCF."

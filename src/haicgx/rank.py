@@ -137,7 +137,8 @@ class RegimenScorer:
             reasons.append(
                 Reason(
                     "prior_failure",
-                    f"Every active drug of {regimen.name} has already failed: it offers nothing new.",
+                    f"Every active drug of {regimen.name} has already failed: "
+                    "it offers nothing new.",
                     [],
                 )
             )
@@ -327,7 +328,14 @@ def summary_line(ranked: list[RankedRegimen], primary_site: str) -> str:
 
 def _decisive(item: RankedRegimen) -> Reason | None:
     """The reason that weighs most on a regimen's place (advisory reminders never do)."""
-    priority = ("toxicity", "dose_adjustment", "renal", "prior_failure", "resistance", "sensitivity")
+    priority = (
+        "toxicity",
+        "dose_adjustment",
+        "renal",
+        "prior_failure",
+        "resistance",
+        "sensitivity",
+    )
     for kind in priority:
         for reason in item.reasons:
             if reason.kind == kind and not reason.advisory:

@@ -36,13 +36,17 @@ def demo_patients() -> list[str]:
         return [row["patient_id"] for row in csv.DictReader(handle, delimiter="\t")]
 
 
-def run_workflow(workdir: Path, *extra: str, configs: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+def run_workflow(
+    workdir: Path, *extra: str, configs: tuple[Path, ...] = ()
+) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     command = [
         str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(workdir),
         "--configfile", str(CONFIG), *map(str, configs), "--cores", "2", *extra,
     ]  # fmt: skip
-    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=900, env=env)
+    return subprocess.run(
+        command, cwd=workdir, capture_output=True, text=True, timeout=900, env=env
+    )
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +101,10 @@ def test_demo_cases(demo):
         return json.loads(path.read_text(encoding="utf-8"))
 
     def variant_genes(patient):
-        return {(v["gene"], v["protein_change"]) for v in read_tsv(demo / "results" / "patients" / patient / "variants.tsv")}
+        return {
+            (v["gene"], v["protein_change"])
+            for v in read_tsv(demo / "results" / "patients" / patient / "variants.tsv")
+        }
 
     assert ("KRAS", "p.G12D") in variant_genes("DEMO01")
     assert ("BRAF", "p.V600E") in variant_genes("DEMO02")
@@ -140,13 +147,17 @@ def test_a_bad_patient_fails_alone(tmp_path):
     with sheet.open("w", encoding="utf-8") as handle:
         handle.write("patient_id\tvcf\tprimary_site\n")
         for row in rows:
-            handle.write(f"{row['patient_id']}\t{(REPO / 'config' / row['vcf']).resolve()}\t{row['primary_site']}\n")
+            handle.write(
+                f"{row['patient_id']}\t{(REPO / 'config' / row['vcf']).resolve()}\t{row['primary_site']}\n"
+            )
         handle.write(f"BROKEN1\t{bad}\tgastric\n")
     extra = tmp_path / "extra.yaml"
     extra.write_text(f"patients: {sheet}\n")
     result = run_workflow(tmp_path, "--keep-going", configs=(extra,))
     assert result.returncode != 0
-    lines = [ln for ln in result.stderr.splitlines() if "BROKEN1" in ln and ln.startswith("haicgx:")]
+    lines = [
+        ln for ln in result.stderr.splitlines() if "BROKEN1" in ln and ln.startswith("haicgx:")
+    ]
     assert lines and "truncated or corrupt compressed file" in lines[0] and str(bad) in lines[0]
     assert not (tmp_path / "results" / "patients" / "BROKEN1").exists() or not any(
         (tmp_path / "results" / "patients" / "BROKEN1").iterdir()

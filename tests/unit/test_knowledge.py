@@ -62,12 +62,28 @@ def test_good_table_loads(mini_kb):
         ({"effect": "benefit"}, "effect", "is not one of"),
         ({"evidence_level": "A"}, "evidence_level", "is not one of"),
         ({"tumour_context": "lung"}, "tumour_context", "unknown primary site 'lung'"),
-        ({"effect": "allele_function", "allele_function": "no_function"}, "alteration", "exact genomic allele"),
-        ({"effect": "allele_function", "alteration": "GRCh38:chr12:25245350:C:T"}, "allele_function", "required"),
+        (
+            {"effect": "allele_function", "allele_function": "no_function"},
+            "alteration",
+            "exact genomic allele",
+        ),
+        (
+            {"effect": "allele_function", "alteration": "GRCh38:chr12:25245350:C:T"},
+            "allele_function",
+            "required",
+        ),
         ({"activity_value": "0.5"}, "allele_function", "only allele_function rows"),
         ({"activity_value": "0.7"}, "activity_value", "does not match"),
-        ({"alteration": "phenotype:poor_metabolizer", "effect": "sensitivity"}, "effect", "phenotype rule"),
-        ({"evidence_level": "inference", "effect": "contraindication"}, "evidence_level", "only raise a caution"),
+        (
+            {"alteration": "phenotype:poor_metabolizer", "effect": "sensitivity"},
+            "effect",
+            "phenotype rule",
+        ),
+        (
+            {"evidence_level": "inference", "effect": "contraindication"},
+            "evidence_level",
+            "only raise a caution",
+        ),
         ({"source": ""}, "source", "too short"),
         ({"curated_on": "25/11/2026"}, "curated_on", "does not match"),
     ],
@@ -139,14 +155,26 @@ def test_genomic_alleles_are_trimmed_and_chrom_normalised():
 
 
 def test_indexes(mini_kb):
-    assert [r.kb_id for r in mini_kb.genomic_index[("GRCh38", "1", 97450058, "C", "T")]] == ["T-DPYD-2A"]
+    assert [r.kb_id for r in mini_kb.genomic_index[("GRCh38", "1", 97450058, "C", "T")]] == [
+        "T-DPYD-2A"
+    ]
     assert {r.kb_id for r in mini_kb.gene_index["KRAS"]} == {"T-KRAS-G12D", "T-KRAS-G12"}
     assert [r.kb_id for r in mini_kb.rules_for("UGT1A1")] == ["T-UGT-PM-IRI"]
 
 
 def test_cli_validate_and_show(capsys):
-    assert main(["kb", "validate", str(MINI_KNOWLEDGE / "biomarkers.tsv"), "--regimens",
-                 str(MINI_KNOWLEDGE / "regimens.yaml")]) == 0
+    assert (
+        main(
+            [
+                "kb",
+                "validate",
+                str(MINI_KNOWLEDGE / "biomarkers.tsv"),
+                "--regimens",
+                str(MINI_KNOWLEDGE / "regimens.yaml"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "valid, version test-1, 21 rows" in out
     assert main(["kb", "show", "dpyd", "--file", str(MINI_KNOWLEDGE / "biomarkers.tsv")]) == 0
@@ -157,7 +185,10 @@ def test_cli_validate_and_show(capsys):
 
 def test_cli_validate_bad_table_is_one_line(tmp_path, capsys):
     path = with_row(tmp_path, {"drug": "aspirin"})
-    assert main(["kb", "validate", str(path), "--regimens", str(MINI_KNOWLEDGE / "regimens.yaml")]) == 1
+    assert (
+        main(["kb", "validate", str(path), "--regimens", str(MINI_KNOWLEDGE / "regimens.yaml")])
+        == 1
+    )
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert "line 25 (X-NEW), column drug" in err

@@ -29,8 +29,16 @@ def collect(kb, calls, *, phased=False, phase_set=None, vaf=0.5):
     collector = PgxCollector(kb, "GRCh38")
     for (chrom, pos, ref, alt), gt in calls:
         collector.offer(
-            chrom=chrom, pos=pos, ref=ref, alt=alt, gt=gt, phased=phased,
-            phase_set=phase_set, vaf=vaf, depth=100, filters=["PASS"],
+            chrom=chrom,
+            pos=pos,
+            ref=ref,
+            alt=alt,
+            gt=gt,
+            phased=phased,
+            phase_set=phase_set,
+            vaf=vaf,
+            depth=100,
+            filters=["PASS"],
         )
     return collector.call()
 
@@ -58,7 +66,9 @@ def test_star2a_heterozygous_is_score_1(mini_kb):
 
 
 def test_two_unphased_lowest_alleles_presumed_in_trans(mini_kb):
-    call = collect(mini_kb, [(DPYD_ALLELES["2A"][0], (0, 1)), (DPYD_ALLELES["2846"][0], (0, 1))])[DPYD]
+    call = collect(mini_kb, [(DPYD_ALLELES["2A"][0], (0, 1)), (DPYD_ALLELES["2846"][0], (0, 1))])[
+        DPYD
+    ]
     assert call.activity_score == 0.5
     assert call.phenotype == "Poor Metabolizer"
     assert any("presumed in trans" in n for n in call.notes)
@@ -84,6 +94,12 @@ def test_hapb3_proxy_counts_with_warning_and_not_twice(mini_kb):
     assert not any("proxy" in n for n in both.notes)
 
 
+def test_hapb3_proxy_ignored_when_causal_is_reference(mini_kb):
+    call = collect(mini_kb, [(HAPB3_PROXY, (0, 1)), (DPYD_ALLELES["HAPB3"][0], (0, 0))])[DPYD]
+    assert call.activity_score == 2.0
+    assert any("called reference" in n for n in call.notes)
+
+
 def test_vaf_far_from_germline_is_flagged(mini_kb):
     call = collect(mini_kb, [(DPYD_ALLELES["2A"][0], (0, 1))], vaf=0.12)[DPYD]
     assert call.as_dict()["alleles"][0]["germline_check"] == "confirm"
@@ -106,7 +122,9 @@ def test_activity_score_is_sum_of_two_lowest_copies(mini_kb, called):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(allele_names, genotypes, max_size=6), st.sampled_from(["9A", "5"]), genotypes)
+@given(
+    st.dictionaries(allele_names, genotypes, max_size=6), st.sampled_from(["9A", "5"]), genotypes
+)
 def test_normal_function_alleles_never_lower_the_score(mini_kb, called, normal, gt):
     base = [(DPYD_ALLELES[n][0], g) for n, g in called.items() if n != normal]
     before = collect(mini_kb, base or [(DPYD_ALLELES["9A"][0], (0, 0))])[DPYD].activity_score
@@ -125,7 +143,10 @@ def test_ugt1a1_diplotypes(mini_kb):
     assert diplotype((UGT["*6"], (1, 1))) == ("*6/*6", "Poor Metabolizer")
     assert diplotype((UGT["*36"], (0, 1))) == ("*1/*36", "Normal Metabolizer")
     assert diplotype((UGT["*80"], (0, 1))) == ("*1/*80", "Indeterminate")
-    assert diplotype((UGT["*80"], (0, 1)), (UGT["*28"], (0, 1))) == ("*1/*28", "Intermediate Metabolizer")
+    assert diplotype((UGT["*80"], (0, 1)), (UGT["*28"], (0, 1))) == (
+        "*1/*28",
+        "Intermediate Metabolizer",
+    )
     assert diplotype((UGT["*6"], (0, 0))) == ("*1/*1", "Normal Metabolizer")
 
 

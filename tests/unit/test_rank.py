@@ -14,7 +14,9 @@ from haicgx.settings import ranking_weights
 WEIGHTS = ranking_weights()
 
 
-def variant(gene, protein, consequence="missense_variant", chrom="chr12", pos=25245350, ref="C", alt="T"):
+def variant(
+    gene, protein, consequence="missense_variant", chrom="chr12", pos=25245350, ref="C", alt="T"
+):
     ann = Annotation(gene, consequence, "ENST1", protein)
     return Variant(chrom, pos, ref, alt, (ann,), "0/1", 1, 100, 30, 0.3)
 
@@ -23,14 +25,24 @@ def ranked(kb, *, site="colorectal", variants=(), pgx_calls=(), prior=(), crcl=N
     matches = [m for v in variants for m in match_variant(v, kb, build="GRCh38", primary_site=site)]
     pgx = collect(kb, list(pgx_calls) or [(DPYD_ALLELES["9A"][0], (0, 0)), (UGT["*6"], (0, 0))])
     out = rank_regimens(
-        kb, patient=PatientContext(site, tuple(prior), crcl), matches=matches, pgx=pgx, weights=WEIGHTS
+        kb,
+        patient=PatientContext(site, tuple(prior), crcl),
+        matches=matches,
+        pgx=pgx,
+        weights=WEIGHTS,
     )
     return {r.regimen.regimen_id: r for r in out}, out
 
 
 def test_default_order_follows_base_order(mini_kb):
     by_id, ordered = ranked(mini_kb)
-    assert [r.regimen.regimen_id for r in ordered][:5] == ["folfox", "tomox", "fudr", "irinotecan", "capox"]
+    assert [r.regimen.regimen_id for r in ordered][:5] == [
+        "folfox",
+        "tomox",
+        "fudr",
+        "irinotecan",
+        "capox",
+    ]
     cisplatin = by_id["cisplatin"]  # studied in other primaries only: usable, lower, said why
     assert cisplatin.status == "recommended" and cisplatin.score == -WEIGHTS["off_site_penalty"]
     assert any(r.kind == "context" and "hcc, pancreatic" in r.text for r in cisplatin.reasons)
@@ -80,7 +92,9 @@ def test_a_regimen_whose_active_drugs_all_failed_is_excluded(mini_kb):
 
 
 def test_sensitivity_evidence_raises_a_regimen(mini_kb):
-    brca2 = variant("BRCA2", "p.Q23*", consequence="stop_gained", chrom="chr13", pos=1, ref="C", alt="T")
+    brca2 = variant(
+        "BRCA2", "p.Q23*", consequence="stop_gained", chrom="chr13", pos=1, ref="C", alt="T"
+    )
     by_id, ordered = ranked(mini_kb, site="pancreatic", variants=[brca2])
     assert ordered[0].regimen.regimen_id == "folfox"
     assert by_id["cisplatin"].score > 0
@@ -103,20 +117,35 @@ def test_renal_rules(mini_kb):
     assert by_id["tomox"].status == "contraindicated"
     by_id, _ = ranked(mini_kb, crcl=40)
     assert by_id["tomox"].status == "caution"
-    assert any(r.kind == "renal" and r.kb_ids == ["T-RENAL-RALTI-55"] for r in by_id["tomox"].reasons)
+    assert any(
+        r.kind == "renal" and r.kb_ids == ["T-RENAL-RALTI-55"] for r in by_id["tomox"].reasons
+    )
     by_id, _ = ranked(mini_kb, crcl=None)
     assert any(r.kind == "renal" for r in by_id["tomox"].reasons)
     assert by_id["tomox"].status == "recommended"
 
 
-DRUGS = ["oxaliplatin", "fluorouracil", "floxuridine", "raltitrexed", "cisplatin", "irinotecan", "capecitabine"]
+DRUGS = [
+    "oxaliplatin",
+    "fluorouracil",
+    "floxuridine",
+    "raltitrexed",
+    "cisplatin",
+    "irinotecan",
+    "capecitabine",
+]
 PGX = st.lists(
     st.tuples(st.sampled_from(sorted(DPYD_ALLELES)), st.sampled_from([(0, 1), (1, 1)])), max_size=3
 )
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sets(st.sampled_from(DRUGS)), st.sampled_from(DRUGS), PGX, st.sampled_from(["colorectal", "pancreatic"]))
+@given(
+    st.sets(st.sampled_from(DRUGS)),
+    st.sampled_from(DRUGS),
+    PGX,
+    st.sampled_from(["colorectal", "pancreatic"]),
+)
 def test_a_prior_drug_never_raises_a_rank(mini_kb, prior, added, calls, site):
     pgx_calls = [(DPYD_ALLELES[n][0], gt) for n, gt in calls]
     before, _ = ranked(mini_kb, site=site, prior=sorted(prior), pgx_calls=pgx_calls)

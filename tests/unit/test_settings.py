@@ -24,7 +24,12 @@ def test_defaults_are_filled():
     config = validate_config({"patients": "p.tsv"})
     assert config["annotation"] == "auto"
     assert config["reference"]["build"] == "GRCh38"
-    assert config["filters"] == {"pass_only": True, "min_depth": 20, "min_alt_reads": 4, "min_vaf": 0.05}
+    assert config["filters"] == {
+        "pass_only": True,
+        "min_depth": 20,
+        "min_alt_reads": 4,
+        "min_vaf": 0.05,
+    }
 
 
 @pytest.mark.parametrize(
@@ -32,9 +37,17 @@ def test_defaults_are_filled():
     [
         ({"patients": "p.tsv", "colour": "red"}, "'colour'", "unknown key"),
         ({"patients": "p.tsv", "filters": {"min_depht": 3}}, "'filters.min_depht'", "unknown key"),
-        ({"patients": "p.tsv", "filters": {"min_depth": "ten"}}, "'filters.min_depth'", "not of type"),
+        (
+            {"patients": "p.tsv", "filters": {"min_depth": "ten"}},
+            "'filters.min_depth'",
+            "not of type",
+        ),
         ({"patients": "p.tsv", "annotation": "magic"}, "'annotation'", "is not one of"),
-        ({"patients": "p.tsv", "reference": {"build": "hg19"}}, "'reference.build'", "is not one of"),
+        (
+            {"patients": "p.tsv", "reference": {"build": "hg19"}},
+            "'reference.build'",
+            "is not one of",
+        ),
         ({}, "'top level'", "'patients' is a required property"),
     ],
 )
@@ -48,11 +61,15 @@ def test_bad_config_names_key_and_problem(config, where, problem):
 
 
 def test_bundled_defaults_found_from_any_workdir(tmp_path):
-    settings = load_settings(
-        {"patients": "config/patients.tsv", "reference": {"fasta": None, "gff3": None}},
-        workdir=tmp_path,
-        root=REPO,
-    ) if (REPO / "config" / "patients.tsv").exists() else None
+    settings = (
+        load_settings(
+            {"patients": "config/patients.tsv", "reference": {"fasta": None, "gff3": None}},
+            workdir=tmp_path,
+            root=REPO,
+        )
+        if (REPO / "config" / "patients.tsv").exists()
+        else None
+    )
     if settings is None:
         pytest.skip("demo sheet not present")
     assert settings.biomarkers == REPO / "resources" / "knowledge" / "biomarkers.tsv"
@@ -67,9 +84,7 @@ def test_missing_file_is_named(tmp_path):
 def test_csq_needs_reference(tmp_path):
     (tmp_path / "p.tsv").write_text("x")
     with pytest.raises(ConfigError, match="csq needs reference.fasta"):
-        load_settings(
-            {"patients": "p.tsv", "annotation": "csq"}, workdir=tmp_path, root=tmp_path
-        )
+        load_settings({"patients": "p.tsv", "annotation": "csq"}, workdir=tmp_path, root=tmp_path)
 
 
 def test_ranking_override_and_unknown_weight():
@@ -81,7 +96,9 @@ def test_ranking_override_and_unknown_weight():
 
 
 def test_good_sheet(tmp_path):
-    path = sheet(tmp_path, ["P1\ta.vcf\tcolorectal\t\t5-FU; Oxaliplatin\t62.5", "P2\ta.vcf\thcc\t\t\t"])
+    path = sheet(
+        tmp_path, ["P1\ta.vcf\tcolorectal\t\t5-FU; Oxaliplatin\t62.5", "P2\ta.vcf\thcc\t\t\t"]
+    )
     p1, p2 = load_patients(path)
     assert p1.vcf == tmp_path / "a.vcf"
     assert p1.prior_drugs == ("fluorouracil", "oxaliplatin")
@@ -92,7 +109,11 @@ def test_good_sheet(tmp_path):
 @pytest.mark.parametrize(
     ("rows", "where", "problem"),
     [
-        (["P1\ta.vcf\tcolorectal\t\t\t", "P1\ta.vcf\thcc\t\t\t"], "line 3 (P1), column patient_id", "duplicate patient_id 'P1'"),
+        (
+            ["P1\ta.vcf\tcolorectal\t\t\t", "P1\ta.vcf\thcc\t\t\t"],
+            "line 3 (P1), column patient_id",
+            "duplicate patient_id 'P1'",
+        ),
         (["P1\ta.vcf\tlung\t\t\t"], "line 2 (P1), column primary_site", "'lung' is not one of"),
         (["P1\tb.vcf\tcolorectal\t\t\t"], "line 2 (P1), column vcf", "file not found: b.vcf"),
         (["P1\ta.txt\tcolorectal\t\t\t"], "line 2 (P1), column vcf", "does not match"),

@@ -28,7 +28,10 @@ def test_single_sample_is_the_tumour(tmp_path):
 def test_tumor_sample_header_line(tmp_path):
     records = [BRAF + "\t0/0:50,0:50:0.0"]
     path = write_vcf(
-        tmp_path / "a.vcf", records, samples=("TUMOR", "NORMAL"), extra_header=("##tumor_sample=TUMOR",)
+        tmp_path / "a.vcf",
+        records,
+        samples=("TUMOR", "NORMAL"),
+        extra_header=("##tumor_sample=TUMOR",),
     )
     assert inspect(path).tumour_sample == "TUMOR"
     assert inspect(path, sample="NORMAL").tumour_sample == "NORMAL"
@@ -46,8 +49,12 @@ def test_sample_not_there(tmp_path):
 
 
 def test_grch37_file_under_grch38_is_refused(tmp_path):
-    path = write_vcf(tmp_path / "a.vcf", [KRAS.replace("25245350", "25398284")], build="GRCh37",
-                     contigs=("chr12",))
+    path = write_vcf(
+        tmp_path / "a.vcf",
+        [KRAS.replace("25245350", "25398284")],
+        build="GRCh37",
+        contigs=("chr12",),
+    )
     with pytest.raises(InputError) as caught:
         inspect(path)
     message = str(caught.value)
@@ -65,9 +72,10 @@ def test_chr_and_plain_naming_both_accepted(tmp_path):
 
 
 def test_no_contig_lengths_is_said(tmp_path):
-    text = "\n".join(
-        line for line in vcf_text([KRAS]).splitlines() if not line.startswith("##contig")
-    ) + "\n"
+    text = (
+        "\n".join(line for line in vcf_text([KRAS]).splitlines() if not line.startswith("##contig"))
+        + "\n"
+    )
     path = tmp_path / "a.vcf"
     path.write_text(text)
     facts = inspect(path)
@@ -76,7 +84,9 @@ def test_no_contig_lengths_is_said(tmp_path):
 
 
 def test_declared_assembly_disagreeing_is_refused(tmp_path):
-    text = vcf_text([KRAS]).replace("##fileformat=VCFv4.2", "##fileformat=VCFv4.2\n##reference=hg19.fa")
+    text = vcf_text([KRAS]).replace(
+        "##fileformat=VCFv4.2", "##fileformat=VCFv4.2\n##reference=hg19.fa"
+    )
     text = "\n".join(line for line in text.splitlines() if not line.startswith("##contig")) + "\n"
     path = tmp_path / "a.vcf"
     path.write_text(text)
@@ -91,18 +101,33 @@ def test_declared_assembly_disagreeing_is_refused(tmp_path):
         (lambda t: "hello world\n", "not a VCF"),
         (lambda t: t.replace("\n", "\r\n"), "CRLF"),
         (lambda t: t.replace("#CHROM", "#CHR"), "malformed #CHROM header line"),
-        (lambda t: "\n".join(x for x in t.splitlines() if not x.startswith("#CHROM")) + "\n", "data before the #CHROM"),
-        (lambda t: t.replace(KRAS, KRAS + "\n" + KRAS.replace("25245350", "25245300")), "unsorted: position 25245300"),
+        (
+            lambda t: "\n".join(x for x in t.splitlines() if not x.startswith("#CHROM")) + "\n",
+            "data before the #CHROM",
+        ),
+        (
+            lambda t: t.replace(KRAS, KRAS + "\n" + KRAS.replace("25245350", "25245300")),
+            "unsorted: position 25245300",
+        ),
         (lambda t: t.replace(KRAS, KRAS + "\n" + KRAS), "duplicate record C>T"),
         (lambda t: t.replace("\tC\tT\t", "\tC\t<DEL>\t"), "symbolic ALT <DEL>"),
         (lambda t: t.replace("\tC\tT\t", "\tC\tC[chr2:100[\t"), "breakend ALT"),
         (lambda t: t.replace("\tC\tT\t", "\tC\tT,*\t"), "spanning-deletion allele"),
         (lambda t: t.replace("\tC\tT\t", "\tc\tT\t"), "lowercase REF"),
         (lambda t: t.replace("\tC\tT\t", "\tN\tT\t"), "REF is N only"),
-        (lambda t: t.replace("chr12\t25245350", "chr99\t25245350"), "contig 'chr99' is not declared"),
-        (lambda t: t.replace("\tPASS\t.\t", "\tPASS\tX=" + "A" * 1_000_001 + "\t"), "INFO field of"),
+        (
+            lambda t: t.replace("chr12\t25245350", "chr99\t25245350"),
+            "contig 'chr99' is not declared",
+        ),
+        (
+            lambda t: t.replace("\tPASS\t.\t", "\tPASS\tX=" + "A" * 1_000_001 + "\t"),
+            "INFO field of",
+        ),
         (lambda t: t.replace("\t25245350\t", "\tpos\t"), "POS 'pos' is not a positive integer"),
-        (lambda t: t.replace("0/1:70,30:100:0.3", "0/1:70,30:100:0.3\textra"), "columns where the header has"),
+        (
+            lambda t: t.replace("0/1:70,30:100:0.3", "0/1:70,30:100:0.3\textra"),
+            "columns where the header has",
+        ),
     ],
 )
 def test_structural_problems_each_have_a_message(tmp_path, mutate, problem):
@@ -118,7 +143,11 @@ def test_structural_problems_each_have_a_message(tmp_path, mutate, problem):
 
 def test_non_utf8_bytes(tmp_path):
     path = tmp_path / "bad.vcf"
-    path.write_bytes(vcf_text([KRAS]).encode().replace(b"##fileformat=VCFv4.2", b"##fileformat=VCFv4.2\n##x=caf\xe9"))
+    path.write_bytes(
+        vcf_text([KRAS])
+        .encode()
+        .replace(b"##fileformat=VCFv4.2", b"##fileformat=VCFv4.2\n##x=caf\xe9")
+    )
     with pytest.raises(InputError, match="line 2 is not UTF-8"):
         inspect(path)
 

@@ -51,7 +51,9 @@ def test_dry_run_from_another_folder(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def run_with_extra(tmp_path: Path, text: str, name: str = "extra.yaml") -> subprocess.CompletedProcess:
+def run_with_extra(
+    tmp_path: Path, text: str, name: str = "extra.yaml"
+) -> subprocess.CompletedProcess:
     extra = tmp_path / name
     extra.write_text(text, encoding="utf-8")
     return snakemake("-n", "--configfile", CONFIG, str(extra), "--cores", "1", cwd=tmp_path)
@@ -121,7 +123,9 @@ def test_missing_vcf_stops(tmp_path):
 
 @pytest.mark.parametrize("broken", ["biomarkers", "regimens"])
 def test_bad_knowledge_stops(tmp_path, broken):
-    source = REPO / "resources" / "knowledge" / f"{broken}.{'tsv' if broken == 'biomarkers' else 'yaml'}"
+    source = (
+        REPO / "resources" / "knowledge" / f"{broken}.{'tsv' if broken == 'biomarkers' else 'yaml'}"
+    )
     target = tmp_path / source.name
     text = source.read_text(encoding="utf-8")
     if broken == "biomarkers":
