@@ -8,6 +8,7 @@ the others.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import os
 import sqlite3
@@ -143,13 +144,12 @@ def test_a_bad_patient_fails_alone(tmp_path):
     rows = read_tsv(REPO / "config" / "patients.tsv")[:2]
     bad = tmp_path / "broken.vcf.gz"
     good_vcf = (REPO / "config" / rows[0]["vcf"]).resolve()
-    bad.write_bytes(__import__("gzip").compress(good_vcf.read_bytes())[:300])
+    bad.write_bytes(gzip.compress(good_vcf.read_bytes())[:300])
     with sheet.open("w", encoding="utf-8") as handle:
         handle.write("patient_id\tvcf\tprimary_site\n")
         for row in rows:
-            handle.write(
-                f"{row['patient_id']}\t{(REPO / 'config' / row['vcf']).resolve()}\t{row['primary_site']}\n"
-            )
+            vcf = (REPO / "config" / row["vcf"]).resolve()
+            handle.write(f"{row['patient_id']}\t{vcf}\t{row['primary_site']}\n")
         handle.write(f"BROKEN1\t{bad}\tgastric\n")
     extra = tmp_path / "extra.yaml"
     extra.write_text(f"patients: {sheet}\n")

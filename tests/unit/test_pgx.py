@@ -1,4 +1,4 @@
-"""DPYD activity score and UGT1A1 diplotype from calls, including property tests of the CPIC rules."""
+"""DPYD activity score and UGT1A1 diplotype from calls, with property tests of the CPIC rules."""
 
 from __future__ import annotations
 

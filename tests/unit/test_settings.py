@@ -83,7 +83,7 @@ def test_missing_file_is_named(tmp_path):
 
 def test_csq_needs_reference(tmp_path):
     (tmp_path / "p.tsv").write_text("x")
-    with pytest.raises(ConfigError, match="csq needs reference.fasta"):
+    with pytest.raises(ConfigError, match=r"csq needs reference\.fasta"):
         load_settings({"patients": "p.tsv", "annotation": "csq"}, workdir=tmp_path, root=tmp_path)
 
 
