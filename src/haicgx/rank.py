@@ -133,12 +133,13 @@ class RegimenScorer:
             flags.add("caution")
         active = [d for d in regimen.drugs if vocab.DRUGS[d] not in vocab.SUPPORTIVE_CLASSES]
         if active and all(d in failed for d in active):
-            flags.add("excluded")
+            # Stated, but not a status change: moving it below the usable regimens would lift
+            # the other regimens that share the failed drug, and a failure must never do that.
             reasons.append(
                 Reason(
                     "prior_failure",
-                    f"Every active drug of {regimen.name} has already failed: "
-                    "it offers nothing new.",
+                    f"Every active drug of {regimen.name} has already failed: it would be a "
+                    "re-challenge.",
                     [],
                 )
             )
@@ -155,8 +156,6 @@ class RegimenScorer:
             )
         if "contraindicated" in flags:
             status = "contraindicated"
-        elif "excluded" in flags:
-            status = "excluded"
         elif flags & {"caution", "dose_adjustment", "toxicity"}:
             status = "caution"
         else:

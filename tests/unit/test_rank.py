@@ -84,11 +84,13 @@ def test_prior_failure_is_stated_and_lowers(mini_kb):
     assert ordered[0].regimen.regimen_id == "fudr"
 
 
-def test_a_regimen_whose_active_drugs_all_failed_is_excluded(mini_kb):
-    by_id, ordered = ranked(mini_kb, prior=["oxaliplatin", "fluorouracil"])
-    assert by_id["folfox"].status == "excluded"  # folinic acid is supportive, not active
+def test_a_regimen_whose_active_drugs_all_failed_is_a_stated_rechallenge(mini_kb):
+    by_id, _ = ranked(mini_kb, prior=["oxaliplatin", "fluorouracil"])
+    folfox = by_id["folfox"]  # folinic acid is supportive, not active
+    assert folfox.status == "caution"
+    assert folfox.score == -2 * WEIGHTS["prior_failure_penalty"]
+    assert any("re-challenge" in r.text for r in folfox.reasons)
     assert by_id["tomox"].status == "caution"
-    assert ordered[-1].status in ("excluded", "contraindicated")
 
 
 def test_sensitivity_evidence_raises_a_regimen(mini_kb):
