@@ -163,7 +163,9 @@ class RegimenScorer:
         return RankedRegimen(regimen, status, round(score, 4), reasons)
 
     def _tumour_evidence(self, drugs: set[str], reasons: list[Reason], flags: set[str]) -> float:
-        """Sensitivity and resistance rows add and subtract; each row counts once per regimen."""
+        """Sensitivity adds, resistance subtracts. Each gene's finding counts once per regimen and
+        direction, at its best-weighted row: rows restating one finding for other tumour types
+        or drugs are listed but not added again."""
         best: dict[str, tuple[float, Match]] = {}
         for m in self.matches:
             if m.row.effect not in ("sensitivity", "resistance", "toxicity"):
@@ -173,6 +175,9 @@ class RegimenScorer:
             weight = self.evidence_weight(m)
             if m.row.kb_id not in best or weight > best[m.row.kb_id][0]:
                 best[m.row.kb_id] = (weight, m)
+        counted: dict[tuple[str, str], str] = {}
+        for kb_id, (_, m) in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0])):
+            counted.setdefault((m.row.gene, m.row.effect), kb_id)
         total = 0.0
         for kb_id in sorted(best):
             weight, m = best[kb_id]
@@ -194,12 +199,15 @@ class RegimenScorer:
                     flags.add("toxicity")
                 continue
             sign = 1.0 if row.effect == "sensitivity" else -1.0
-            total += sign * weight
             verb = "sensitivity to" if sign > 0 else "resistance to"
-            text = (
-                f"{m.label} ({m.level} match): {verb} {hit}, {evidence} evidence {context} "
-                f"(weight {sign * weight:+.2f})."
-            )
+            text = f"{m.label} ({m.level} match): {verb} {hit}, {evidence} evidence {context}"
+            if counted[(row.gene, row.effect)] == kb_id:
+                total += sign * weight
+                text += f" (weight {sign * weight:+.2f})."
+            else:
+                text += (
+                    f" (the same finding as {counted[(row.gene, row.effect)]}, not counted again)."
+                )
             reasons.append(Reason(row.effect, text, [kb_id]))
         return total
 

@@ -111,9 +111,8 @@ def test_raltitrexed_is_never_contraindicated_by_dpyd(bundled_kb, data):
     rec, _ = recommend(bundled_kb, dpyd, ugt, True, events, [], None, site)
     for regimen in rec["regimens"]:
         if "raltitrexed" in regimen["drugs"]:
-            assert (
-                regimen["status"] != "contraindicated"
-                or "oxaliplatin" in regimen["drugs"]
+            assert regimen["status"] != "contraindicated" or (
+                "oxaliplatin" in regimen["drugs"]
                 and any(r["kind"] == "renal" for r in regimen["reasons"])
             )
             for reason in regimen["reasons"]:
