@@ -320,16 +320,19 @@ def summary_line(ranked: list[RankedRegimen], primary_site: str) -> str:
         )
     line = f"{top.regimen.name} ranks first ({top.status})"
     decisive = _decisive(top)
-    line += f": {decisive.text}" if decisive else ""
     default = min(ranked, key=lambda r: r.base_index)
+    if decisive is not None:
+        line += f": {decisive.text.rstrip('.')}."
+    elif default is top:
+        return line + f": no genetic finding changes the default order for {primary_site} primaries."
+    else:
+        line += "."
     if default is not top:
         why = _decisive(default)
         line += (
             f" The default first choice for {primary_site} primaries, {default.regimen.name}, "
-            f"is {default.status}" + (f": {why.text}" if why else " with a lower score.")
+            f"ranks lower ({default.status})" + (f": {why.text}" if why else ".")
         )
-    elif decisive is None:
-        line += f": no genetic finding changes the default order for {primary_site} primaries."
     return line
 
 

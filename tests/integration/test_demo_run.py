@@ -7,60 +7,18 @@ the others.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
-import os
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import jsonschema
 import pytest
+from demo_workflow import REPO, SCHEMA, demo_patients, read_tsv, run_workflow
 from invariants import invariant_violations
 
 from haicgx import vocab
 
 pytestmark = pytest.mark.slow
-
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-CONFIG = REPO / "config" / "config.yaml"
-SCHEMA = REPO.parent / "shared" / "contract" / "recommendation.schema.json"
-if not SCHEMA.exists():  # the project keeps a copy that must equal the contract's
-    SCHEMA = REPO / "workflow" / "schemas" / "recommendation.schema.json"
-
-
-def demo_patients() -> list[str]:
-    with (REPO / "config" / "patients.tsv").open(encoding="utf-8") as handle:
-        return [row["patient_id"] for row in csv.DictReader(handle, delimiter="\t")]
-
-
-def run_workflow(
-    workdir: Path, *extra: str, configs: tuple[Path, ...] = ()
-) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    command = [
-        str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-        "--configfile", str(CONFIG), *map(str, configs), "--cores", "2", *extra,
-    ]  # fmt: skip
-    return subprocess.run(
-        command, cwd=workdir, capture_output=True, text=True, timeout=900, env=env
-    )
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("demo")
-    result = run_workflow(workdir)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return workdir
-
-
-def read_tsv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
 
 
 @pytest.mark.parametrize("patient", demo_patients())
@@ -126,6 +84,11 @@ def test_rerun_is_deterministic_and_records_nothing_new(demo):
         p: json.loads((demo / "results" / "patients" / p / "recommendation.json").read_text())
         for p in demo_patients()
     }
+    tables = {
+        (p, name): (demo / "results" / "patients" / p / name).read_bytes()
+        for p in demo_patients()
+        for name in ("variants.tsv", "matches.tsv")
+    }
     record_before = (demo / "results" / "cohort_record.tsv").read_text()
     result = run_workflow(demo, "--forcerun", "annotate")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -134,6 +97,8 @@ def test_rerun_is_deterministic_and_records_nothing_new(demo):
         old["provenance"].pop("generated_at")
         new["provenance"].pop("generated_at")
         assert new == old
+    for (p, name), content in tables.items():
+        assert (demo / "results" / "patients" / p / name).read_bytes() == content, (p, name)
     assert (demo / "results" / "cohort_record.tsv").read_text() == record_before
     with sqlite3.connect(demo / "results" / "cohort_record.sqlite") as db:
         assert db.execute("SELECT count(*) FROM assignments").fetchone()[0] == len(before)
