@@ -324,7 +324,8 @@ def summary_line(ranked: list[RankedRegimen], primary_site: str) -> str:
     if decisive is not None:
         line += f": {decisive.text.rstrip('.')}."
     elif default is top:
-        return line + f": no genetic finding changes the default order for {primary_site} primaries."
+        unchanged = f"no genetic finding changes the default order for {primary_site} primaries"
+        return f"{line}: {unchanged}."
     else:
         line += "."
     if default is not top:
