@@ -214,6 +214,11 @@ def load_patients(path: Path) -> list[Patient]:
                 f"duplicate patient_id {pid!r} (first on line {first_row[pid]})",
             )
         first_row[pid] = line
+        if any(c in row["vcf"] for c in "<>"):
+            # Snakemake reads <name> in a path as a path variable and would stop the whole run.
+            raise ConfigError(
+                str(path), f"{where}, column vcf", "a VCF path may not contain < or >: rename it"
+            )
         vcf = Path(row["vcf"]).expanduser()
         vcf = vcf if vcf.is_absolute() else (path.parent / vcf).resolve()
         if not vcf.exists():

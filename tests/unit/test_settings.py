@@ -121,6 +121,7 @@ def test_good_sheet(tmp_path):
         (["P1\ta.vcf\tcolorectal\t\taspirin\t"], "column prior_drugs", "unknown drug 'aspirin'"),
         (["P1\ta.vcf\tcolorectal\t\t\tsixty"], "column crcl_ml_min", "does not match"),
         (["P1\ta.vcf\tcolorectal\t\t"], "line 2", "5 cells, header has 6"),
+        (["P1\t<x>.vcf\tcolorectal\t\t\t"], "column vcf", "may not contain < or >"),
     ],
 )
 def test_bad_sheet_names_row_and_problem(tmp_path, rows, where, problem):
