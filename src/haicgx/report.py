@@ -63,8 +63,8 @@ VAF_PLOT_RIGHT_PAD = 16
 VAF_PLOT_JITTER: tuple[int, ...] = (0, -5, 5, -9, 9)
 
 # Geometry of the cohort bar chart.
-BAR_LABEL_WIDTH = 200
-BAR_WIDTH = 380
+BAR_WIDTH = 520
+BAR_LABEL_HEIGHT = 16
 BAR_HEIGHT = 20
 BAR_GAP = 8
 
@@ -583,7 +583,19 @@ def _pgx_flags(recommendation: Mapping[str, Any]) -> list[str]:
     return flags
 
 
-def _cohort_patient(recommendation: dict[str, Any], link: str) -> dict[str, Any]:
+def _assignments(results_dir: Path) -> dict[str, str]:
+    """Each patient's current assignment status, from the record's TSV export when it exists."""
+    path = results_dir / "cohort_record.tsv"
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = csv.DictReader(handle, delimiter="\t")
+        return {row["patient_id"]: row.get("status", "") for row in rows if row.get("patient_id")}
+
+
+def _cohort_patient(
+    recommendation: dict[str, Any], link: str, assignment: str = ""
+) -> dict[str, Any]:
     """One patient's line in the cohort report."""
     regimens = sorted(recommendation.get("regimens") or [], key=lambda item: item.get("rank", 0))
     top = regimens[0] if regimens else {}
@@ -596,25 +608,37 @@ def _cohort_patient(recommendation: dict[str, Any], link: str) -> dict[str, Any]
         "top_status_class": status_class(top.get("status", "")),
         "flags": _pgx_flags(recommendation),
         "generated_at": (recommendation.get("provenance") or {}).get("generated_at", ""),
+        "assignment": assignment,
         "link": link,
     }
 
 
 def _bar_chart(counts: Counter[str]) -> dict[str, Any]:
-    """Bars of rank-1 regimen counts, most frequent first (ties by name)."""
+    """Bars of rank-1 regimen counts, most frequent first (ties by name).
+
+    Each label sits above its bar, so long regimen names are never clipped.
+    """
     most = max(counts.values(), default=0)
+    row = BAR_LABEL_HEIGHT + BAR_HEIGHT + BAR_GAP
     bars = []
     for index, (name, count) in enumerate(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))):
-        y = index * (BAR_HEIGHT + BAR_GAP)
+        top = index * row
         length = BAR_WIDTH * count / most if most else 0
-        bars.append({"name": name, "count": count, "y": y, "length": round(length, 1)})
-    height = max(len(bars), 1) * (BAR_HEIGHT + BAR_GAP)
+        bars.append(
+            {
+                "name": name,
+                "count": count,
+                "label_y": top + BAR_LABEL_HEIGHT - 4,
+                "y": top + BAR_LABEL_HEIGHT,
+                "length": round(length, 1),
+            }
+        )
     return {
         "bars": bars,
-        "left": BAR_LABEL_WIDTH,
+        "left": 0,
         "bar_height": BAR_HEIGHT,
-        "width": BAR_LABEL_WIDTH + BAR_WIDTH + 40,
-        "height": height,
+        "width": BAR_WIDTH + 40,
+        "height": max(len(bars), 1) * row,
     }
 
 
@@ -634,6 +658,7 @@ def build_cohort_context(
     recommendation.json is still on disk. An unreadable recommendation.json counts as a failure.
     """
     failed = dict(failures)
+    assignments = _assignments(results_dir)
     patients = []
     for path in sorted((results_dir / "patients").glob(f"*/{RECOMMENDATION_FILE}")):
         if path.parent.name in failed:
@@ -644,7 +669,8 @@ def build_cohort_context(
             failed[path.parent.name] = str(exc)
             continue
         link = _relative_link(path.parent / "report.html", html_path)
-        patients.append(_cohort_patient(recommendation, link))
+        assignment = assignments.get(path.parent.name, "")
+        patients.append(_cohort_patient(recommendation, link, assignment))
     by_cohort: dict[str, list[dict[str, Any]]] = {}
     for patient in patients:
         by_cohort.setdefault(patient["cohort"] or "", []).append(patient)
