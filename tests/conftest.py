@@ -71,3 +71,11 @@ def vcf_text(
 def write_vcf(path: Path, records: list[str], **kwargs) -> Path:
     path.write_text(vcf_text(records, **kwargs), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Path:
+    """A working directory where the whole demo cohort has run once (integration tests)."""
+    from demo_workflow import run_demo
+
+    return run_demo(tmp_path_factory.mktemp("demo"))

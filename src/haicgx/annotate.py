@@ -1,17 +1,26 @@
 """Normalisation (bcftools norm) and consequence calling (bcftools csq), through pysam's bcftools.
 
 One call per patient turns the raw VCF into a normalised, single-sample, annotated BCF:
-`bcftools view -s` (the tumour sample, contigs renamed to the reference's names), `bcftools norm`
-(split multi-allelic records, left-align and check REF against the reference when there is one),
-and `bcftools csq` when the annotation mode asks for it.
+`bcftools annotate` (declarations the header lacks; contig names that differ from the reference's
+by a `chr` prefix), `bcftools view -S` (the tumour sample; records on non-primary contigs the
+reference lacks are left out), `bcftools norm` (split multi-allelic records; with a reference,
+also left-align, trim and check REF), a trimming pass in Python when there is no reference, and
+`bcftools csq` when the annotation mode asks for it. Each step streams, so memory stays flat in
+the size of the VCF. A plain-gzip input is first decompressed to a temporary text copy.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
+import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,11 +28,23 @@ import pysam
 from pysam import bcftools
 
 from haicgx.errors import InputError
-from haicgx.vcf import VcfFacts, inspect_vcf
+from haicgx.knowledge import normalise_chrom, trim_allele
+from haicgx.vcf import (
+    PRIMARY_CHROMOSOMES,
+    VcfFacts,
+    fasta_contigs,
+    inspect_vcf,
+    sniff_format,
+)
 
 log = logging.getLogger(__name__)
 
 BCSQ = "BCSQ"
+# bcftools norm --old-rec-tag: each record that norm (or the trimming pass) changed keeps the
+# record as written in the input, `CHROM|POS|REF|ALT,ALT|ALT_INDEX` when split, `CHROM|POS|REF|ALT`
+# when only re-spelled. Annotations made before haicgx (VEP, SnpEff, BCSQ) name alleles in the
+# input's spelling; this tag lets a split record find its own.
+ORIGINAL_RECORD = "HAICGX_ORIGINAL"
 
 
 @dataclass
@@ -57,12 +78,79 @@ def detect_annotation(header: pysam.VariantHeader) -> tuple[str, str] | None:
     return None
 
 
-def _bcftools(patient: str, vcf: Path, tool: str, *args: str) -> None:
-    """Run one bcftools sub-command; its failure becomes one line naming the record if it can."""
-    try:
-        getattr(bcftools, tool)(*args, catch_stdout=False)
-    except pysam.utils.SamtoolsError as exc:
-        raise _as_input_error(patient, vcf, tool, str(exc)) from None
+@dataclass(frozen=True)
+class _Job:
+    """Names used in messages: failures speak of the patient's file, not of temporary copies."""
+
+    patient: str
+    vcf: Path  # the file as the sheet names it
+    readable: Path  # what the tools read (a text copy of a plain-gzip file)
+    renamed: dict[str, str]  # file contig -> reference contig
+    build: str
+    fasta: Path | None
+    build_confirmed: bool
+
+
+@contextmanager
+def _htslib_log() -> Iterator[list[str]]:
+    """Collect what htslib writes to the process's stderr (fd 2) while the block runs.
+
+    bcftools' own error message is often just "VCF parse error"; htslib's `[E::...]` line before
+    it names the field and the record. The lines are available once the block has ended.
+    """
+    lines: list[str] = []
+    with tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines += sink.read(1 << 20).decode("utf-8", "replace").splitlines()
+
+
+def _bcftools(job: _Job, tool: str, *args: str) -> None:
+    """Run one bcftools sub-command; its failure becomes one line naming the record if it can.
+
+    htslib's warnings (undeclared tags, missing index...) go to the job's log, once each.
+    """
+    failure = None
+    with _htslib_log() as htslib:
+        try:
+            getattr(bcftools, tool)(*args, catch_stdout=False)
+        except pysam.utils.SamtoolsError as exc:
+            failure = str(exc)
+    _log_warnings(tool, htslib)
+    if failure is not None:
+        raise _as_input_error(job, tool, failure, htslib)
+
+
+# bcftools csq keeps state between calls in one process (a second call in the same process can
+# stop with "The file is not sorted, X:1944 comes before X:108"), so it runs in a fresh one.
+_CHILD = "import sys; from pysam import bcftools; bcftools.csq(*sys.argv[1:], catch_stdout=False)"
+
+
+def _bcftools_csq_child(job: _Job, *args: str) -> None:
+    """bcftools csq in a child Python process, with the same error handling as `_bcftools`."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=False
+    )
+    lines = done.stderr.splitlines()
+    _log_warnings("csq", [ln for ln in lines if ln.startswith("[W::")])
+    if done.returncode < 0:  # killed by a signal: there is no message to pass on
+        raise InputError(
+            job.patient, str(job.vcf), f"bcftools csq crashed (signal {-done.returncode})"
+        )
+    if done.returncode != 0:
+        raise _as_input_error(job, "csq", f"stderr={done.stderr}", lines)
+
+
+def _log_warnings(tool: str, lines: list[str]) -> None:
+    for line in list(dict.fromkeys(lines))[:20]:
+        log.warning("bcftools %s: %s", tool, line)
 
 
 _MISMATCH = re.compile(
@@ -71,24 +159,64 @@ _MISMATCH = re.compile(
 _AT = re.compile(r"(?:at|position) (\S+?):(\d+)")
 
 
-def _as_input_error(patient: str, vcf: Path, tool: str, message: str) -> InputError:
+def _as_input_error(job: _Job, tool: str, message: str, htslib: list[str]) -> InputError:
+    back = {new: old for old, new in job.renamed.items()}  # name records as the file does
     if m := _MISMATCH.search(message):
-        return InputError(
-            patient,
-            str(vcf),
-            f"REF {m[4]} disagrees with the reference ({m[3]}): wrong build or reference?",
-            record=f"{m[1]}:{m[2]}",
-        )
-    lines = [ln.strip() for ln in message.splitlines() if ln.strip() and "stderr=" not in ln]
-    detail = next((ln for ln in lines if ln.lower().startswith(("error", "[e::"))), None)
-    detail = detail or (lines[-1] if lines else message)
-    detail = re.sub(r"^.*?(returned with error \d+: ?)", "", detail)[:300]
-    at = _AT.search(message)
+        return _ref_mismatch(job, m, back)
+    errors = [re.sub(r"^\[E::\w+\] ?", "", ln) for ln in htslib if ln.startswith("[E::")]
+    detail = errors[0] if errors else _bcftools_says(message)
+    detail = detail.replace(str(job.readable), str(job.vcf))
+    at = _AT.search(detail)
+    if at:
+        detail = detail.replace(at[0], "").replace("  ", " ").strip()
     return InputError(
-        patient,
-        str(vcf),
-        f"bcftools {tool} failed: {detail}",
-        record=f"{at[1]}:{at[2]}" if at else None,
+        job.patient,
+        str(job.vcf),
+        f"bcftools {tool} failed: {detail[:300]}",
+        record=f"{back.get(at[1], at[1])}:{at[2]}" if at else None,
+    )
+
+
+def _bcftools_says(message: str) -> str:
+    """bcftools' own words in pysam's `... returned with error N: stdout=..., stderr=...`."""
+    m = re.search(r"stderr=(.*)", message, re.DOTALL)
+    text = (m[1] if m else message).replace("\\n", "\n").strip().strip("'\"")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.lower().startswith(("error", "[e::"))]
+    return (errors or lines or [message])[0]
+
+
+def _ref_mismatch(job: _Job, m: re.Match, back: dict[str, str]) -> InputError:
+    reference = job.fasta.name if job.fasta else "the reference"
+    record = f"{back.get(m[1], m[1])}:{m[2]}"
+    if not m[3]:
+        return InputError(
+            job.patient,
+            str(job.vcf),
+            f"POS lies beyond the end of contig {m[1]} in {reference}",
+            record=record,
+        )
+    if len(m[3]) < len(m[4]) and m[4].startswith(m[3]):
+        return InputError(
+            job.patient,
+            str(job.vcf),
+            f"REF {m[4]} runs past the end of contig {m[1]} in {reference} "
+            f"({len(m[3])} bases left)",
+            record=record,
+        )
+    if job.build_confirmed:
+        hint = "wrong reference FASTA, or a file from another build?"
+    else:
+        hint = (
+            f"the file has no contig lengths to confirm its build: is it not {job.build} "
+            "(e.g. GRCh37 coordinates under a GRCh38 reference)?"
+        )
+    return InputError(
+        job.patient,
+        str(job.vcf),
+        f"REF {m[4]} disagrees with the {job.build} reference {reference}, which has {m[3]} "
+        f"there; {hint}",
+        record=record,
     )
 
 
@@ -103,85 +231,212 @@ def prepare_vcf(
     fasta: Path | None,
     gff3: Path | None,
 ) -> PreparedVcf:
-    """Check, subset, normalise and annotate one patient's VCF into `out_bcf`."""
-    facts = inspect_vcf(patient, vcf, tumour_sample=tumour_sample, build=build, fasta=fasta)
-    log.info(
-        "%s: %d records, tumour sample %s; %s",
-        patient,
-        facts.records_read,
-        facts.tumour_sample,
-        facts.build_check,
-    )
-    with pysam.VariantFile(str(vcf)) as handle:
-        existing = detect_annotation(handle.header)
-    try:
-        source, key = _annotation_plan(annotation_mode, existing, fasta, gff3)
-    except ValueError as exc:
-        raise InputError(patient, str(vcf), str(exc)) from None
+    """Check, subset, normalise and annotate one patient's VCF into `out_bcf`.
+
+    Nothing is written to `out_bcf` unless every step succeeds.
+    """
+    out_bcf.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"haicgx-{patient}-", dir=out_bcf.parent) as tmp:
+        work = Path(tmp)
+        readable = _readable_copy(patient, vcf, work)
+        facts = _inspect(patient, vcf, readable, tumour_sample, build, fasta)
+        log.info(
+            "%s: %d records, tumour sample %s; %s",
+            patient,
+            facts.records_read,
+            facts.tumour_sample,
+            facts.build_check,
+        )
+        with _quiet_open(readable) as handle:
+            existing = detect_annotation(handle.header)
+        try:
+            source, key = _annotation_plan(annotation_mode, existing, fasta, gff3)
+        except ValueError as exc:
+            raise InputError(patient, str(vcf), str(exc)) from None
+        job = _Job(patient, vcf, readable, facts.contig_names, build, fasta, facts.build_confirmed)
+        normalised = _normalise(job, work, facts)
+        result = normalised
+        if source == "csq":
+            result = work / "csq.bcf"
+            _csq(job, normalised, result, gff3)  # type: ignore[arg-type]
+        shutil.move(str(result), out_bcf)
     warnings = list(facts.warnings)
-    ref_checked = fasta is not None
-    if not ref_checked:
+    if fasta is None:
         warnings.append("REF alleles were not checked against a reference (no FASTA configured)")
     if source == "none":
         warnings.append("no consequence annotation: only exact genomic-allele rules were evaluated")
-    with tempfile.TemporaryDirectory(prefix=f"haicgx-{patient}-", dir=out_bcf.parent) as tmp:
-        work = Path(tmp)
-        subset = work / "subset.bcf"
-        view_args = ["-s", facts.tumour_sample, "--force-samples", "-Ou", "-o", str(subset)]
-        if facts.contig_names:
-            renames = work / "contigs.txt"
-            renames.write_text("".join(f"{a}\t{b}\n" for a, b in facts.contig_names.items()))
-            renamed = work / "renamed.bcf"
-            _bcftools(
-                patient,
-                vcf,
-                "annotate",
-                "--rename-chrs",
-                str(renames),
-                "-Ou",
-                "-o",
-                str(renamed),
-                str(vcf),
-            )
-            view_args.append(str(renamed))
-        else:
-            view_args.append(str(vcf))
-        _bcftools(patient, vcf, "view", *view_args)
-        normalised = work / "norm.bcf"
-        norm_args = ["-m", "-any", "-Ou", "-o", str(normalised)]
-        if fasta is not None:
-            norm_args += ["-f", str(fasta), "-c", "e"]
-        _bcftools(patient, vcf, "norm", *norm_args, str(subset))
-        result = normalised
-        if source == "csq":
-            annotated = work / "csq.bcf"
-            _bcftools(
-                patient,
-                vcf,
-                "csq",
-                "-f",
-                str(fasta),
-                "-g",
-                str(gff3),
-                "-s",
-                "-",
-                "-l",
-                "--force",
-                "-Ob",
-                "-o",
-                str(annotated),
-                str(normalised),
-            )
-            result = annotated
-        shutil.move(str(result), out_bcf)
     return PreparedVcf(
         path=out_bcf,
         annotation=source,
         annotation_key=BCSQ if source == "csq" else key,
-        ref_checked=ref_checked,
+        ref_checked=fasta is not None,
         facts=facts,
         warnings=warnings,
     )
+
+
+def _readable_copy(patient: str, vcf: Path, work: Path) -> Path:
+    """The file itself, or a text copy when it is plain gzip (htslib needs BGZF to open it)."""
+    if not vcf.is_file() or vcf.stat().st_size == 0 or sniff_format(vcf) != "gzip":
+        return vcf
+    copy = work / "input.vcf"
+    try:
+        with gzip.open(vcf, "rb") as source, copy.open("wb") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+    except (OSError, EOFError) as exc:
+        raise InputError(
+            patient, str(vcf), f"truncated or corrupt compressed file ({exc})"
+        ) from None
+    log.info("%s: %s is plain gzip (not bgzip): read through a decompressed copy", patient, vcf)
+    return copy
+
+
+def _inspect(
+    patient: str,
+    vcf: Path,
+    readable: Path,
+    tumour_sample: str | None,
+    build: str,
+    fasta: Path | None,
+) -> VcfFacts:
+    try:
+        return inspect_vcf(patient, readable, tumour_sample=tumour_sample, build=build, fasta=fasta)
+    except InputError as exc:
+        if readable == vcf:
+            raise
+        raise InputError(patient, str(vcf), exc.problem, record=exc.record) from None
+
+
+def _quiet_open(path: Path) -> pysam.VariantFile:
+    previous = pysam.set_verbosity(0)
+    try:
+        return pysam.VariantFile(str(path))
+    finally:
+        pysam.set_verbosity(previous)
+
+
+def _normalise(job: _Job, work: Path, facts: VcfFacts) -> Path:
+    """Complete the header, rename contigs, keep the tumour sample, split (and with a reference
+    left-align, trim and check REF); return the normalised BCF."""
+    source = job.readable
+    annotate_args = []
+    if facts.header_additions:
+        additions = work / "header.txt"
+        additions.write_text("\n".join(facts.header_additions) + "\n", encoding="utf-8")
+        annotate_args += ["-h", str(additions)]
+    if facts.contig_names:
+        renames = work / "contigs.txt"
+        renames.write_text("".join(f"{a}\t{b}\n" for a, b in facts.contig_names.items()))
+        annotate_args += ["--rename-chrs", str(renames)]
+    if annotate_args:
+        completed = work / "completed.bcf"
+        _bcftools(job, "annotate", *annotate_args, "-Ou", "-o", str(completed), str(source))
+        source = completed
+    subset = work / "subset.bcf"
+    sample = work / "sample.txt"  # a file, not -s: a sample name may hold a comma or start with ^
+    sample.write_text(facts.tumour_sample + "\n", encoding="utf-8")
+    # -I: keep INFO as written (view would otherwise add AC/AN for the subset)
+    view_args = ["-I", "-S", str(sample), "-Ou", "-o", str(subset)]
+    if facts.excluded_contigs:
+        excluded = work / "excluded.tsv"  # a file, as contig names may hold ':' (HLA-A*01:01)
+        names = [facts.contig_names.get(c, c) for c in facts.excluded_contigs]
+        excluded.write_text("".join(f"{c}\t1\t{2**31 - 2}\n" for c in names), encoding="utf-8")
+        view_args += ["-T", f"^{excluded}"]
+    _bcftools(job, "view", *view_args, str(source))
+    normalised = work / "norm.bcf"
+    norm_args = ["-m", "-any", "--old-rec-tag", ORIGINAL_RECORD, "-Ou", "-o", str(normalised)]
+    if job.fasta is not None:
+        norm_args += ["-f", str(job.fasta), "-c", "e"]
+    _bcftools(job, "norm", *norm_args, str(subset))
+    if job.fasta is not None:
+        return normalised
+    trimmed = work / "trimmed.bcf"
+    count = trim_alleles(normalised, trimmed)
+    log.info("%s: no reference, so %d alleles were trimmed in Python", job.patient, count)
+    return trimmed
+
+
+def trim_alleles(source: Path, target: Path) -> int:
+    """Trim the shared suffix and prefix of each (split) record's REF and ALT; return how many
+    changed.
+
+    Without a reference `bcftools norm -m -any` splits but does not trim, so `CAT>C,CATAT` would
+    stay `CAT>CATAT` and miss a knowledge row written `C>CAT`. Left-alignment needs the reference
+    and is not attempted. Changed records keep their input spelling in ORIGINAL_RECORD.
+    """
+    changed = 0
+    with (
+        _quiet_open(source) as reader,
+        pysam.VariantFile(str(target), "wb", header=reader.header) as writer,
+    ):
+        for record in reader:
+            changed += _trim_record(record)
+            writer.write(record)
+    return changed
+
+
+def _trim_record(record: pysam.VariantRecord) -> int:
+    alts = record.alts or ()
+    if len(alts) != 1 or alts[0] in ("*", ".") or record.ref is None:
+        return 0
+    pos, ref, alt = trim_allele(record.pos, record.ref, alts[0])
+    if (pos, ref, alt) == (record.pos, record.ref, alts[0]):
+        return 0
+    if ORIGINAL_RECORD not in record.info:
+        record.info[ORIGINAL_RECORD] = f"{record.chrom}|{record.pos}|{record.ref}|{alts[0]}|1"
+    record.pos = pos
+    record.alleles = (ref, alt)
+    return 1
+
+
+def _csq(job: _Job, source: Path, target: Path, gff3: Path) -> None:
+    """bcftools csq, one record at a time (-l) and ignoring genotypes (-s -)."""
+    args = ["-f", str(job.fasta), "-g", str(gff3), "-s", "-", "-l", "--force"]
+    if unify := unify_chr_option(fasta_contigs(job.fasta), gff3_seqids(gff3)):  # type: ignore[arg-type]
+        args += ["--unify-chr-names", unify]
+    _bcftools_csq_child(job, *args, "-Ob", "-o", str(target), str(source))
+
+
+def gff3_seqids(gff3: Path) -> list[str]:
+    """The sequence name of a GFF3's first feature (what csq looks genes up by), or, when that is
+    not a primary chromosome, the names its ##sequence-region lines declare."""
+    regions: list[str] = []
+    opener = gzip.open if sniff_format(gff3) in ("gzip", "bgzf") else open
+    with opener(gff3, "rt", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.startswith("##sequence-region"):
+                regions += line.split()[1:2]
+            elif line.strip() and not line.startswith("#"):
+                first = line.split("\t", 1)[0]
+                return [first] if normalise_chrom(first) in PRIMARY_CHROMOSOMES else regions
+    return regions
+
+
+def _uses_chr(names: list[str] | dict[str, int]) -> bool | None:
+    """True if the primary chromosomes are named chr1..., False if 1..., None if unclear."""
+    styles = {
+        name.startswith("chr") for name in names if normalise_chrom(name) in PRIMARY_CHROMOSOMES
+    }
+    return styles.pop() if len(styles) == 1 else None
+
+
+def unify_chr_option(fasta_names: dict[str, int], gff_names: list[str]) -> str | None:
+    """`--unify-chr-names` for csq when the GFF3 and the FASTA disagree on the `chr` prefix.
+
+    The VCF already carries the FASTA's names (renamed above). Without this, csq stops at the
+    first record ("chromosome not present in the GFF") or annotates nothing.
+
+    >>> unify_chr_option({"chr12": 133275309}, ["12"])
+    'chr,-,chr'
+    >>> unify_chr_option({"12": 133275309}, ["chr12"])
+    '-,chr,-'
+    >>> unify_chr_option({"chr12": 133275309}, ["chr12"]) is None
+    True
+    """
+    fasta_chr, gff_chr = _uses_chr(fasta_names), _uses_chr(gff_names)
+    if fasta_chr is None or gff_chr is None or fasta_chr == gff_chr:
+        return None
+    return "chr,-,chr" if fasta_chr else "-,chr,-"
 
 
 def _annotation_plan(

@@ -145,10 +145,16 @@ def protein_from_hgvsp(hgvsp: str) -> str:
     'p.Q23*'
     >>> protein_from_hgvsp("p.Lys150AsnfsTer5")
     'p.K150fs'
-    >>> protein_from_hgvsp("p.Arg175His")
+    >>> protein_from_hgvsp("p.(Arg175His)")
     'p.R175H'
     >>> protein_from_hgvsp("ENSP01:p.Leu5%3D")
     'p.L5='
+    >>> protein_from_hgvsp("p.Ala816Ala")  # SnpEff spells synonymous changes out
+    'p.A816='
+    >>> protein_from_hgvsp("p.Glu746_Ala750del")
+    'p.E746_A750del'
+    >>> protein_from_hgvsp("p.?")
+    ''
     """
     text = hgvsp.split(":", 1)[-1].replace("%3D", "=")
     if not text.startswith("p."):
@@ -156,28 +162,96 @@ def protein_from_hgvsp(hgvsp: str) -> str:
     body = text[2:].strip("()")
     for three, one in _THREE_TO_ONE.items():
         body = body.replace(three, one)
+    if not re.search(r"\d", body):
+        return ""
     if m := re.match(r"^([A-Z*])(\d+)[A-Z*]*fs", body):
         return f"p.{m[1]}{m[2]}fs"
     if m := re.match(r"^([A-Z*])(\d+)([A-Z*=])$", body):
-        return f"p.{m[1]}{m[2]}{m[3]}"
+        alt = "=" if m[3] == m[1] else m[3]
+        return f"p.{m[1]}{m[2]}{alt}"
     return f"p.{body}"
 
 
-def protein_from_bcsq(aa_change: str) -> str:
-    """Short HGVS from the amino-acid field of a BCSQ entry.
+def _span(residues: str, first: int) -> str:
+    """`E746` or `E746_A750`."""
+    last = first + len(residues) - 1
+    return (
+        f"{residues[0]}{first}" if last == first else f"{residues[0]}{first}_{residues[-1]}{last}"
+    )
+
+
+def describe_protein_change(start: int, ref: str, alt: str, terms: tuple[str, ...] = ()) -> str:
+    """Short HGVS for residues `ref` (from position `start`) replaced by `alt`, knowing the
+    consequence: a frameshift is `p.X123fs` whatever the residues look like, a start loss
+    `p.M1?`, a stop loss `p.*260Cext*?`, a stop in the first changed residue `p.Q23*`.
+
+    >>> describe_protein_change(12, "G", "D", ("missense_variant",))
+    'p.G12D'
+    >>> describe_protein_change(157, "SSHLMCVLT", "SSHLMSLCF", ("frameshift_variant",))
+    'p.C162fs'
+    >>> describe_protein_change(157, "SSHLMC", "SSHLM", ("frameshift_variant",))
+    'p.C162fs'
+    >>> describe_protein_change(1, "M", "V", ("start_lost", "splice_region_variant"))
+    'p.M1?'
+    >>> describe_protein_change(260, "*", "CL", ("stop_lost", "inframe_insertion"))
+    'p.*260Cext*?'
+    >>> describe_protein_change(430, "YKE", "*", ("stop_gained", "inframe_deletion"))
+    'p.Y430*'
+    >>> describe_protein_change(132, "EE", "D*", ("stop_gained",))
+    'p.E132_E133delinsD*'
+    >>> describe_protein_change(3, "GLGLW", "W", ("inframe_deletion",))
+    'p.G3_L6del'
+    >>> describe_protein_change(89, "K", "KKKEKG", ("inframe_insertion",))
+    'p.K89_90insKKEKG'
+    >>> describe_protein_change(216, "L", "EL", ("inframe_insertion",))
+    'p.L216delinsEL'
+    >>> describe_protein_change(685, "TS", "PP", ("missense_variant",))
+    'p.T685_S686delinsPP'
+    """
+    if not ref:
+        return ""
+    if ref == alt:
+        return f"p.{ref[0]}{start}="
+    i = 0
+    while i < min(len(ref), len(alt)) and ref[i] == alt[i]:
+        i += 1
+    if "frameshift_variant" in terms:
+        return f"p.{ref[i]}{start + i}fs" if i < len(ref) else ""
+    if "start_lost" in terms and start == 1 and i == 0 and ref[0] == "M":
+        return "p.M1?"
+    if i < len(ref) and ref[i] == "*" and "stop_lost" in terms:
+        return f"p.*{start + i}{alt[i] if i < len(alt) else ''}ext*?"
+    if i < len(alt) and alt[i] == "*" and i < len(ref):
+        return f"p.{ref[i]}{start + i}*"
+    j = 0  # shared suffix, not overlapping the shared prefix
+    while j < min(len(ref), len(alt)) - i and ref[-1 - j] == alt[-1 - j]:
+        j += 1
+    gone, added = ref[i : len(ref) - j], alt[i : len(alt) - j]
+    first = start + i
+    if len(gone) == 1 and len(added) == 1:
+        return f"p.{gone}{first}{added}"
+    if not added:
+        return f"p.{_span(gone, first)}del"
+    if not gone:
+        if i == 0:  # the residue before the insertion is not in the field: say it as a delins
+            return f"p.{_span(ref, start)}delins{alt}"
+        return f"p.{ref[i - 1]}{first - 1}_{first}ins{added}"
+    return f"p.{_span(gone, first)}delins{added}"
+
+
+def protein_from_bcsq(aa_change: str, terms: tuple[str, ...] = ()) -> str:
+    """Short HGVS from the amino-acid field of a BCSQ entry and its consequence terms.
 
     >>> protein_from_bcsq("12G>12D")
     'p.G12D'
-    >>> protein_from_bcsq("132EE>132D*")
-    'p.E133*'
-    >>> protein_from_bcsq("157SSHLMCVLT>157SSHLMSLCF")
-    'p.C162fs'
     >>> protein_from_bcsq("1Y")
     'p.Y1='
+    >>> protein_from_bcsq("475*")
+    'p.*475='
     >>> protein_from_bcsq("508VA>508A")
     'p.V508del'
-    >>> protein_from_bcsq("89K>89KKKEKG")
-    'p.K89_90insKKEKG'
+    >>> protein_from_bcsq("25EPPPK>25GASSQ", ("frameshift_variant",))
+    'p.E25fs'
     """
     m = re.match(r"^(\d+)([A-Z*]+)(?:>(\d+)([A-Z*]*))?$", aa_change)
     if not m:
@@ -185,52 +259,154 @@ def protein_from_bcsq(aa_change: str) -> str:
     start, ref = int(m[1]), m[2]
     if m[3] is None:
         return f"p.{ref[0]}{start}="
-    alt = m[4]
-    i = 0
-    while i < min(len(ref), len(alt)) and ref[i] == alt[i]:
-        i += 1
-    if "*" in alt and "*" not in ref:
-        stop = alt.index("*")
-        return f"p.{ref[min(stop, len(ref) - 1)]}{start + min(stop, len(ref) - 1)}*"
-    if len(ref) == len(alt) and i < len(ref) and ref[i + 1 :] == alt[i + 1 :]:
-        return f"p.{ref[i]}{start + i}{alt[i]}"
-    if len(ref) > len(alt) and ref.startswith(alt):
-        # deletion at the 3' end: bcftools keeps the leading residues
-        gone = ref[len(alt) :]
-        first = start + len(alt)
-        if len(gone) == 1:
-            return f"p.{gone}{first}del"
-        return f"p.{gone[0]}{first}_{gone[-1]}{first + len(gone) - 1}del"
-    if len(ref) > len(alt) and ref.endswith(alt):
-        gone = ref[: len(ref) - len(alt)]
-        if len(gone) == 1:
-            return f"p.{gone}{start}del"
-        return f"p.{gone[0]}{start}_{gone[-1]}{start + len(gone) - 1}del"
-    if len(alt) > len(ref) and alt.startswith(ref):
-        last = start + len(ref) - 1
-        return f"p.{ref[-1]}{last}_{last + 1}ins{alt[len(ref) :]}"
-    if i < len(ref):
-        return f"p.{ref[i]}{start + i}fs"
-    return f"p.{ref[0]}{start}delins{alt}"
+    return describe_protein_change(start, ref, m[4], terms)
 
 
-def parse_bcsq(entries: list[str]) -> list[Annotation]:
-    """BCSQ entries of one (split) record; `@POS` back-references carry nothing new."""
+@dataclass(frozen=True)
+class AlleleOrigin:
+    """The record as the input file wrote it, and which of its ALTs a (split) allele is.
+
+    Annotations made before haicgx split and normalised the file name alleles in that spelling.
+    """
+
+    pos: int
+    ref: str
+    alts: tuple[str, ...]
+    index: int = 1  # 1-based, as VEP's ALLELE_NUM
+
+    @property
+    def alt(self) -> str:
+        return self.alts[self.index - 1]
+
+    @classmethod
+    def parse(cls, text: str) -> AlleleOrigin | None:
+        """From bcftools norm --old-rec-tag: `CHROM|POS|REF|ALT,ALT|INDEX` for a split record,
+        `CHROM|POS|REF|ALT` for one that was only left-aligned or trimmed.
+
+        >>> AlleleOrigin.parse("chr1|100|CAT|C,CATAT|2").alt
+        'CATAT'
+        >>> AlleleOrigin.parse("1|19026|CAGGTGGCCAG|CAGGTCAG").pos
+        19026
+        """
+        parts = text.split("|")
+        if len(parts) == 4:
+            parts.append("1")
+        if len(parts) != 5 or not parts[1].isdigit() or not parts[4].isdigit():
+            return None
+        alts = tuple(parts[3].split(","))
+        index = int(parts[4])
+        if not 1 <= index <= len(alts):
+            return None
+        return cls(int(parts[1]), parts[2], alts, index)
+
+
+def vep_default_allele(origin: AlleleOrigin, index: int | None = None) -> str:
+    """VEP's Allele for one ALT: for indels, when every allele shares the first base, VEP drops it
+    from all of them ('-' when nothing is left); otherwise the ALT as written.
+
+    >>> o = AlleleOrigin(100, "CAT", ("C", "CATAT"))
+    >>> vep_default_allele(o, 1), vep_default_allele(o, 2)
+    ('-', 'ATAT')
+    >>> vep_default_allele(AlleleOrigin(100, "CAT", ("C", "TAT")), 2)  # no shared first base
+    'TAT'
+    >>> vep_default_allele(AlleleOrigin(100, "AC", ("GT",)))
+    'GT'
+    """
+    alt = origin.alts[(index or origin.index) - 1]
+    real = [a for a in origin.alts if a != "*"]
+    is_indel = any(len(a) != len(origin.ref) for a in real)
+    if is_indel and all(a[:1] == origin.ref[:1] for a in real):
+        return alt[1:] or "-"
+    return alt
+
+
+def vep_minimal_allele(ref: str, alt: str) -> str:
+    """VEP --minimal's Allele: shared suffix and prefix trimmed off ('-' when nothing is left).
+
+    >>> vep_minimal_allele("CAT", "CATAT"), vep_minimal_allele("CAT", "TAT")
+    ('AT', 'T')
+    """
+    while ref and alt and ref[-1] == alt[-1]:
+        ref, alt = ref[:-1], alt[:-1]
+    while ref and alt and ref[0] == alt[0]:
+        ref, alt = ref[1:], alt[1:]
+    return alt or "-"
+
+
+def vep_allele_spellings(origin: AlleleOrigin, ref: str, alt: str) -> list[str]:
+    """Spellings the Allele column may use for this allele, to try in order.
+
+    VEP's default spelling of the input record comes first (unique among its ALTs). The others
+    (--minimal, or the split record's own spelling) are tried only when no other ALT of the input
+    record could be spelled the same way, so that an entry is never given to the wrong allele.
+
+    >>> vep_allele_spellings(AlleleOrigin(100, "A", ("AT", "T"), 1), "A", "AT")
+    ['AT']
+    """
+    others = set()
+    for j in range(1, len(origin.alts) + 1):
+        if j != origin.index:
+            others |= {
+                vep_default_allele(origin, j),
+                vep_minimal_allele(origin.ref, origin.alts[j - 1]),
+                origin.alts[j - 1],
+            }
+    spellings = [vep_default_allele(origin)]
+    for extra in (
+        vep_minimal_allele(origin.ref, origin.alt),
+        origin.alt,
+        alt,
+        vep_default_allele(AlleleOrigin(0, ref, (alt,))),
+    ):
+        if extra not in others and extra not in spellings:
+            spellings.append(extra)
+    return spellings
+
+
+def parse_bcsq(
+    entries: list[str],
+    origin: AlleleOrigin | None = None,
+    pos: int = 0,
+    ref: str = "",
+    alt: str = "",
+) -> list[Annotation]:
+    """BCSQ entries of one (split) record; `@POS` back-references carry nothing new.
+
+    With `origin` (a BCSQ the input file already carried, written before haicgx split it), an
+    entry is kept only if its DNA change names this allele; entries without one (splice, intron,
+    UTR...) cannot be attributed when the input record had several ALTs, and are dropped then.
+    """
     out = []
     for entry in entries:
         if not entry or entry.startswith("@"):
             continue
         parts = entry.split("|")
+        if origin is not None and not _bcsq_is_this_allele(parts, origin, pos, ref, alt):
+            continue
         kind = parts[0].lstrip("*")  # '*' marks a consequence downstream of a stop
         terms = [_CSQ_TO_SO.get(t, t) for t in kind.split("&")]
         gene = parts[1] if len(parts) > 1 else ""
         transcript = parts[2] if len(parts) > 2 else ""
         biotype = parts[3] if len(parts) > 3 else ""
-        protein = protein_from_bcsq(parts[5]) if len(parts) > 5 and parts[5] else ""
+        ordered = order_terms(terms)
+        protein = (
+            protein_from_bcsq(parts[5], tuple(ordered.split("&")))
+            if len(parts) > 5 and parts[5]
+            else ""
+        )
         if gene == "" and "intergenic_variant" not in terms:
             continue
-        out.append(Annotation(gene, order_terms(terms), transcript, protein, None, biotype))
+        out.append(Annotation(gene, ordered, transcript, protein, None, biotype))
     return out
+
+
+def _bcsq_is_this_allele(
+    parts: list[str], origin: AlleleOrigin, pos: int, ref: str, alt: str
+) -> bool:
+    if len(parts) > 6 and parts[6]:
+        own = {f"{origin.pos}{origin.ref}>{origin.alt}", f"{pos}{ref}>{alt}"}
+        return any(change in own for change in parts[6].split("+"))
+    return len(origin.alts) == 1
 
 
 def vep_fields(description: str) -> list[str]:
@@ -252,72 +428,134 @@ def is_snpeff(description: str) -> bool:
     return "Functional annotations" in description and "Annotation_Impact" in description
 
 
-def vep_allele(ref: str, alt: str) -> set[str]:
-    """The spellings VEP may use for an allele (it drops a shared first base: '-' for none)."""
-    spellings = {alt}
-    if len(ref) != len(alt) and ref[0] == alt[0]:
-        spellings.add(alt[1:] or "-")
-    return spellings
-
-
 def _exon_number(text: str) -> int | None:
     m = re.match(r"^(\d+)(?:-\d+)?/\d+$", text or "")
     return int(m[1]) if m else None
 
 
-def parse_vep(entries: list[str], fields: list[str], ref: str, alt: str) -> list[Annotation]:
-    """One annotation per gene from VEP entries of this allele: PICK, then MANE, then CANONICAL."""
-    spellings = vep_allele(ref, alt)
-    per_gene: dict[str, tuple[tuple[int, ...], Annotation]] = {}
-    for entry in entries:
-        values = dict(zip(fields, entry.split("|"), strict=False))
-        if values.get("Allele") not in spellings:
-            continue
+def parse_vep(
+    entries: list[str], fields: list[str], ref: str, alt: str, origin: AlleleOrigin | None = None
+) -> list[Annotation]:
+    """One annotation per gene from the VEP entries of this allele, chosen in VEP's --pick order.
+
+    `origin` is the record as VEP saw it (before haicgx split and normalised it). ALLELE_NUM, when
+    VEP wrote it, identifies the allele exactly; else the Allele column's spelling does.
+    """
+    origin = origin or AlleleOrigin(0, ref, (alt,))
+    rows = [dict(zip(fields, entry.split("|"), strict=False)) for entry in entries]
+    mine = _vep_rows_of_allele(rows, origin, ref, alt)
+    per_gene: dict[str, tuple[tuple, Annotation]] = {}
+    for values in mine:
+        if values.get("Feature_type", "Transcript") not in ("Transcript", ""):
+            continue  # regulatory and motif features
         gene = values.get("SYMBOL") or values.get("Gene") or ""
         if not gene:
             continue
-        terms = (values.get("Consequence") or "").split("&")
-        protein = protein_from_hgvsp(values.get("HGVSp", ""))
-        if not protein and values.get("Protein_position") and values.get("Amino_acids"):
-            protein = _protein_from_positions(values["Protein_position"], values["Amino_acids"])
+        terms = order_terms([t for t in (values.get("Consequence") or "").split("&") if t])
         ann = Annotation(
             gene=gene,
-            consequence=order_terms([t for t in terms if t]),
+            consequence=terms,
             transcript=values.get("Feature", ""),
-            protein_change=protein,
+            protein_change=_vep_protein(values, tuple(terms.split("&"))),
             exon=_exon_number(values.get("EXON", "")),
             biotype=values.get("BIOTYPE", ""),
         )
-        preference = (
-            0 if values.get("PICK") == "1" else 1,
-            0 if values.get("MANE_SELECT") or values.get("MANE") else 1,
-            0 if values.get("CANONICAL") == "YES" else 1,
-            0 if values.get("BIOTYPE") == "protein_coding" else 1,
-            ann.severity,
-        )
+        preference = _vep_preference(values, ann)
         if gene not in per_gene or preference < per_gene[gene][0]:
             per_gene[gene] = (preference, ann)
     return [ann for _, ann in per_gene.values()]
 
 
-def _protein_from_positions(position: str, amino_acids: str) -> str:
-    start = position.split("-")[0]
-    if "/" in amino_acids:
-        ref, alt = amino_acids.split("/", 1)
-        if len(ref) == 1 and len(alt) == 1 and start.isdigit():
-            return f"p.{ref}{start}{alt}"
-    elif start.isdigit() and len(amino_acids) == 1:
-        return f"p.{amino_acids}{start}="
-    return ""
+def _vep_rows_of_allele(
+    rows: list[dict[str, str]], origin: AlleleOrigin, ref: str, alt: str
+) -> list[dict[str, str]]:
+    if rows and "ALLELE_NUM" in rows[0]:
+        return [r for r in rows if r.get("ALLELE_NUM") == str(origin.index)]
+    for spelling in vep_allele_spellings(origin, ref, alt):
+        chosen = [r for r in rows if r.get("Allele") == spelling]
+        if chosen:
+            return chosen
+    return []
 
 
-def parse_snpeff(entries: list[str], alt: str) -> list[Annotation]:
+_APPRIS = re.compile(r"^(principal|alternative|P|A)\D*(\d+)$", re.IGNORECASE)
+
+
+def _vep_preference(values: dict[str, str], ann: Annotation) -> tuple:
+    """VEP's default --pick_order: MANE Select, MANE Plus Clinical, canonical, APPRIS, TSL,
+    biotype, CCDS, consequence rank, length (smaller tuples win). PICK, when present, wins."""
+    appris = _APPRIS.match(values.get("APPRIS", ""))
+    appris_rank = (0 if appris[1][0].upper() == "P" else 10) + int(appris[2]) if appris else 99
+    tsl = values.get("TSL", "")
+    return (
+        0 if values.get("PICK") == "1" else 1,
+        0 if values.get("MANE_SELECT") or values.get("MANE") else 1,
+        0 if values.get("MANE_PLUS_CLINICAL") else 1,
+        0 if values.get("CANONICAL") == "YES" else 1,
+        appris_rank,
+        int(tsl) if tsl.isdigit() else 9,
+        0 if values.get("BIOTYPE") == "protein_coding" else 1,
+        0 if values.get("CCDS") else 1,
+        ann.severity,
+        -_vep_length(values),
+        ann.transcript,
+    )
+
+
+def _vep_length(values: dict[str, str]) -> int:
+    """Transcript length where VEP gave it (--total_length: `pos/length`); else the protein
+    position, a proxy for the longer isoform of the same gene."""
+    for key in ("cDNA_position", "CDS_position", "Protein_position"):
+        text = values.get(key, "")
+        if "/" in text and text.rsplit("/", 1)[1].isdigit():
+            return int(text.rsplit("/", 1)[1])
+    start = values.get("Protein_position", "").split("-")[0]
+    return int(start) if start.isdigit() else 0
+
+
+def _vep_protein(values: dict[str, str], terms: tuple[str, ...]) -> str:
+    protein = protein_from_hgvsp(values.get("HGVSp", ""))
+    if protein:
+        return protein
+    return protein_from_positions(
+        values.get("Protein_position", ""), values.get("Amino_acids", ""), terms
+    )
+
+
+def protein_from_positions(position: str, amino_acids: str, terms: tuple[str, ...] = ()) -> str:
+    """Short HGVS from VEP's Protein_position and Amino_acids (when it ran without --hgvs).
+
+    >>> protein_from_positions("175", "R/H", ("missense_variant",))
+    'p.R175H'
+    >>> protein_from_positions("1593", "E/*", ("stop_gained",))
+    'p.E1593*'
+    >>> protein_from_positions("150-151", "KL/X", ("frameshift_variant",))
+    'p.K150fs'
+    >>> protein_from_positions("746-750", "ELREA/-", ("inframe_deletion",))
+    'p.E746_A750del'
+    >>> protein_from_positions("5/393", "L", ("synonymous_variant",))
+    'p.L5='
+    """
+    start = position.split("/")[0].split("-")[0]
+    if not start.isdigit():
+        return ""
+    if "/" not in amino_acids:
+        return f"p.{amino_acids}{start}=" if len(amino_acids) == 1 else ""
+    ref, alt = (a.replace("-", "") for a in amino_acids.split("/", 1))
+    return describe_protein_change(int(start), ref, alt, terms)
+
+
+def parse_snpeff(
+    entries: list[str], alt: str, origin: AlleleOrigin | None = None
+) -> list[Annotation]:
     """One annotation per gene from SnpEff ANN entries of this allele (SnpEff lists the most
-    severe effect first, so the first transcript seen for a gene is kept)."""
+    severe effect first, so the first transcript seen for a gene is kept). SnpEff names the
+    allele as the input wrote it; `origin` carries that spelling for a split record."""
+    spellings = {alt} | ({origin.alt} if origin else set())
     per_gene: dict[str, Annotation] = {}
     for entry in entries:
         parts = entry.split("|")
-        if len(parts) < 11 or parts[0] != alt:
+        if len(parts) < 11 or parts[0] not in spellings:
             continue
         gene = parts[3]
         if not gene or gene in per_gene:

@@ -22,8 +22,9 @@ import jsonschema
 import pysam
 
 from haicgx import __version__, vocab
-from haicgx.annotate import PreparedVcf
+from haicgx.annotate import ORIGINAL_RECORD, PreparedVcf
 from haicgx.consequence import (
+    AlleleOrigin,
     Annotation,
     parse_bcsq,
     parse_snpeff,
@@ -53,7 +54,14 @@ def sha256_file(path: Path) -> str:
 
 
 class ConsequenceReader:
-    """Reads the per-gene annotations of one record, from whichever source the file carries."""
+    """Reads the per-gene annotations of one record, from whichever source the file carries.
+
+    Our own csq run annotated the split, normalised records, so its BCSQ is the record's own.
+    Annotations the input already carried (VEP, SnpEff, BCSQ) were written for the record as the
+    input spelled it; the ORIGINAL_RECORD tag that `bcftools norm` left on split or normalised
+    records says which allele of that record this one is, so entries of sibling alleles are
+    dropped.
+    """
 
     def __init__(
         self,
@@ -66,6 +74,7 @@ class ConsequenceReader:
         self.key = key
         self.transcripts = transcripts
         self.fields: list[str] = []
+        self.has_origin = ORIGINAL_RECORD in header.info
         if source == "vep" and key:
             self.fields = vep_fields(header.info[key].description)
         elif source == "snpeff" and key:
@@ -77,11 +86,24 @@ class ConsequenceReader:
         value = record.info[self.key]
         entries = [value] if isinstance(value, str) else [v for v in value if v]
         alt = record.alts[0]
-        if self.source in ("csq", "bcsq"):
+        if self.source == "csq":
             return self._one_per_gene(parse_bcsq(entries), record.pos)
+        origin = self._origin(record)
+        if self.source == "bcsq":
+            found = parse_bcsq(entries, origin, record.pos, record.ref, alt)
+            return self._one_per_gene(found, record.pos)
         if self.source == "vep":
-            return parse_vep(entries, self.fields, record.ref, alt)
-        return parse_snpeff(entries, alt)
+            return parse_vep(entries, self.fields, record.ref, alt, origin)
+        return parse_snpeff(entries, alt, origin)
+
+    def _origin(self, record: pysam.VariantRecord) -> AlleleOrigin:
+        """The input's spelling of this allele (the record itself when norm left it alone)."""
+        if self.has_origin and ORIGINAL_RECORD in record.info:
+            value = record.info[ORIGINAL_RECORD]
+            text = value if isinstance(value, str) else ",".join(value)
+            if origin := AlleleOrigin.parse(text):
+                return origin
+        return AlleleOrigin(record.pos, record.ref, (record.alts[0],))
 
     def _one_per_gene(self, annotations: list[Annotation], pos: int) -> list[Annotation]:
         best: dict[str, Annotation] = {}
@@ -115,6 +137,8 @@ def _open_quietly(path: Path) -> pysam.VariantFile:
 
 
 def _genotype(sample) -> tuple[tuple[int | None, ...] | None, bool, int | None]:
+    """GT, whether it is phased, and the phase set; (None, False, None) without a GT field
+    (Strelka2 somatic VCFs carry none: the genotype is then unknown, not reference)."""
     if sample is None or "GT" not in sample:
         return None, False, None
     gt = sample.get("GT")
@@ -172,7 +196,9 @@ def evaluate_patient(
             writer.writerow(vocab.VARIANT_COLUMNS)
             for record in vf:
                 if not record.alts or record.alts[0] in ("*", "."):
-                    collector.mark_read(record.chrom, record.pos)  # a reference call still counts
+                    sample = record.samples[0] if len(record.samples) else None
+                    # a reference call still counts, and a 0/0 there says reference
+                    collector.mark_read(record.chrom, record.pos, _genotype(sample)[0])
                     continue
                 tally.alleles_seen += 1
                 sample = record.samples[0] if len(record.samples) else None
@@ -190,6 +216,7 @@ def evaluate_patient(
                     vaf=support.vaf,
                     depth=support.depth,
                     filters=filters,
+                    left_aligned=prepared.ref_checked,  # norm -f ran: no shifted spellings
                 )
                 reason = qc_reason(
                     filters=filters, support=support, thresholds=settings.filters, tally=tally

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from haicgx.consequence import Annotation
-from haicgx.knowledge import KnowledgeBase, KnowledgeRow, normalise_chrom
+from haicgx.knowledge import KnowledgeBase, KnowledgeRow, normalise_chrom, trim_allele
+from haicgx.qc import GERMLINE_HOM_MIN
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,18 @@ class Match:
         return f"{self.row.gene} {v.chrom}:{v.pos} {v.ref}>{v.alt}"
 
 
-def _zygosity_fits(row: KnowledgeRow, copies: int | None) -> bool:
-    if row.zygosity == "any" or copies is None:
+def _zygosity_fits(row: KnowledgeRow, variant: Variant) -> bool:
+    """Whether the variant's zygosity is the row's; a call without a diploid genotype (none, or
+    haploid) is read from its VAF. With neither the zygosity is unknown: only `any` rows match.
+    """
+    if row.zygosity == "any":
         return True
+    haploid = variant.genotype != "" and not any(sep in variant.genotype for sep in "/|")
+    copies = None if haploid else variant.copies
+    if copies is None and variant.vaf is not None:
+        copies = 2 if variant.vaf >= GERMLINE_HOM_MIN else 1
+    if copies is None:
+        return False
     return (copies >= 2) == (row.zygosity == "homozygous")
 
 
@@ -87,10 +97,12 @@ def match_variant(
     found: dict[str, Match] = {}
 
     def add(row: KnowledgeRow, level: str, annotation: Annotation | None) -> None:
-        if row.kb_id not in found and _zygosity_fits(row, variant.copies):
+        if row.kb_id not in found and _zygosity_fits(row, variant):
             found[row.kb_id] = Match(row, variant, level, annotation, row.context_fit(primary_site))
 
-    key = (build, normalise_chrom(variant.chrom), variant.pos, variant.ref, variant.alt)
+    # Rows are written minimally trimmed; a record padded with shared bases is the same allele.
+    pos, ref, alt = trim_allele(variant.pos, variant.ref, variant.alt)
+    key = (build, normalise_chrom(variant.chrom), pos, ref, alt)
     for row in kb.genomic_index.get(key, ()):
         gene_annotation = next((a for a in variant.annotations if a.gene == row.gene), None)
         add(row, "genomic", gene_annotation)

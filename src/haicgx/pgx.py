@@ -2,30 +2,59 @@
 
 Allele functions and activity values come from the knowledge table (`allele_function` rows), so the
 table is the one place for them. The rules follow CPIC for DPYD (the two lowest-function alleles,
-presumed in trans when unphased; phased genotypes honoured) and CPIC/DPWG allele functions for
-UGT1A1. A gene is `assessed` only when the VCF carries calls within its allele span: a tumour VCF
-without any call there cannot tell reference from not covered.
+presumed in trans when unphased; phased genotypes honoured within one phase set) and CPIC/PharmCAT
+allele functions for UGT1A1 (*80 combined with *28/*37 on one gene copy as PharmCAT's *80+*28 and
+*80+*37). A gene is `assessed` only when the VCF carries calls within its allele span: a tumour VCF
+without any call there cannot tell reference from not covered. When none of those calls lies at an
+allele position of the table, a normal call says it rests on the absence of records only.
+
+Genotypes from a tumour VCF are read conservatively (`read_genotype`): a missing or haploid GT takes
+its copy number from the VAF (a haploid ALT with a high VAF leaves no normal copy, homozygous or
+hemizygous alike); a split multi-allelic `1/2` arrives as `1/0` and `0/1`, one copy each. Every
+allele is checked against germline VAF windows (`qc.germline_check`: heterozygous 0.30-0.70, wide
+because loss of heterozygosity and copy-number change in the tumour shift a germline VAF;
+homozygous >= 0.85); outside them the call is flagged for confirmation in germline DNA, and for
+DPYD the note gives the score the other zygosity would mean.
+
+Indels are matched in their left-aligned form. A VCF not normalised against a reference may write
+an allele in a tandem repeat further right (UGT1A1*28 as `chr2:233760248 A>ATA` instead of
+`chr2:233760233 C>CAT`); `RepeatAllele` recognises such spellings from the knowledge row and the
+record alone, and the output says so.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from haicgx.knowledge import KnowledgeBase, KnowledgeRow, normalise_chrom
-from haicgx.qc import germline_check
+from haicgx.knowledge import KnowledgeBase, KnowledgeRow, normalise_chrom, trim_allele
+from haicgx.qc import GERMLINE_HET, GERMLINE_HOM_MIN, germline_check
 
 DPYD = "DPYD"
 UGT1A1 = "UGT1A1"
 PHARMACOGENES = (DPYD, UGT1A1)
 SPAN_MARGIN = 5_000  # calls this close to a gene's allele positions show the region was read
+# A right-shifted spelling is accepted at most this many repeat units from the left-aligned
+# anchor: more than the UGT1A1 TATA-box tract (A(TA)7, 15 bp after the anchor), few enough that an
+# unrelated indel further along is not taken for the allele.
+MAX_REPEAT_SHIFT_UNITS = 10
+
+Key = tuple[str, int, str, str]  # (plain chrom, pos, ref, alt)
 
 # HapB3: the intronic c.1129-5923C>G (rs75017182) is causal; the exonic c.1236G>A (rs56038477)
 # only tags the haplotype. Keyed by build: (chrom, pos, ref, alt) of the causal and proxy alleles.
 HAPB3 = {
     "GRCh38": (("1", 97579893, "G", "C"), ("1", 97573863, "C", "T")),
 }
+# c.2846A>T (rs67376798): CPIC notes that homozygotes (activity score 1) may need a starting-dose
+# cut of more than 50%.
+C2846 = {"GRCh38": ("1", 97082391, "T", "A")}
+
+# PharmCAT names *80 together with a TA-repeat allele on one gene copy (*80+*28, *80+*37 in
+# UGT1A1_translation.json); CPIC gives the combination the repeat allele's function.
+STAR80 = "*80"
+COMBINES_WITH_80 = ("*28", "*37")
 
 PHENOTYPE_LABELS = {
     "normal_metabolizer": "Normal Metabolizer",
@@ -41,11 +70,155 @@ _FUNCTION_ORDER = {
     "normal_function": 3,
     "increased_function": 4,
 }
+_DECREASED = ("decreased_function", "no_function")
+
+
+# -- genotypes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Genotype:
+    """What one record's GT says about the ALT allele it carries."""
+
+    text: str
+    copies: int  # copies of ALT counted (0-2)
+    haplotypes: tuple[int, ...] | None  # haplotypes carrying ALT, when phased and diploid
+    reference: bool  # the call shows the reference and nothing else
+    notes: tuple[str, ...] = ()
+
+
+def _copies_from_vaf(vaf: float | None) -> int:
+    """Two copies when the VAF leaves no room for a normal copy, else one."""
+    return 2 if vaf is not None and vaf >= GERMLINE_HOM_MIN else 1
+
+
+def read_genotype(gt: tuple[int | None, ...] | None, phased: bool, vaf: float | None) -> Genotype:
+    """Copies of ALT (allele index 1 after splitting) and their phase, read for dosing safety.
+
+    >>> read_genotype((0, 1), False, 0.5).copies, read_genotype((1, 0), True, 0.5).haplotypes
+    (1, (0,))
+    >>> g = read_genotype((1,), True, 0.95); g.copies, g.haplotypes
+    (2, None)
+    >>> read_genotype(None, False, None).copies, read_genotype((0, 0), False, None).reference
+    (1, True)
+    """
+    if gt is None or all(a is None for a in gt):
+        copies = _copies_from_vaf(vaf)
+        note = (
+            "no genotype in the file: zygosity inferred from the VAF"
+            if vaf is not None
+            else "no genotype and no VAF in the file: counted as one copy (zygosity unknown)"
+        )
+        return Genotype("./.", copies, None, False, (note,))
+    text = ("|" if phased else "/").join("." if a is None else str(a) for a in gt)
+    alt = sum(1 for a in gt if a == 1)
+    if alt == 0:
+        return Genotype(text, 0, None, all(a == 0 for a in gt))
+    if len(gt) == 1:
+        # Haploid call on an autosome: one ALT and no normal copy seen. The VAF decides between a
+        # heterozygous call written haploid and a homozygous or hemizygous one.
+        copies = _copies_from_vaf(vaf)
+        note = (
+            f"haploid genotype {text} on an autosomal gene: counted as {copies} cop"
+            f"{'ies' if copies > 1 else 'y'} from the VAF; confirm the germline zygosity"
+        )
+        return Genotype(text, copies, None, False, (note,))
+    if len(gt) > 2:
+        copies = min(alt, 2)
+        note = f"non-diploid genotype {text}: counted as {copies} cop{'ies' if copies > 1 else 'y'}"
+        return Genotype(text, copies, None, False, (note,))
+    notes = ("one allele of the genotype is missing: counted as one copy",) if None in gt else ()
+    haplotypes = tuple(i for i, a in enumerate(gt) if a == 1) if phased else None
+    return Genotype(text, alt, haplotypes, False, notes)
+
+
+# -- repeat-aware allele matching -------------------------------------------------------------
+
+
+def indel_bases(ref: str, alt: str) -> tuple[bool, str] | None:
+    """(inserted?, bases) of a trimmed simple indel with one anchor base, else None.
+
+    >>> indel_bases("C", "CAT"), indel_bases("CAT", "C"), indel_bases("C", "T")
+    ((True, 'AT'), (False, 'AT'), None)
+    """
+    if len(ref) == 1 and len(alt) > 1 and alt[0] == ref:
+        return True, alt[1:]
+    if len(alt) == 1 and len(ref) > 1 and ref[0] == alt:
+        return False, ref[1:]
+    return None
+
+
+def repeat_unit(bases: str) -> str:
+    """The shortest unit whose repeats make `bases`.
+
+    >>> repeat_unit("ATAT"), repeat_unit("G"), repeat_unit("ATGA")
+    ('AT', 'G', 'ATGA')
+    """
+    for size in range(1, len(bases) + 1):
+        if len(bases) % size == 0 and bases[:size] * (len(bases) // size) == bases:
+            return bases[:size]
+    return bases
+
+
+@dataclass(frozen=True)
+class RepeatAllele:
+    """An indel of the table (written left-aligned) and the right-shifted spellings of it.
+
+    Inside a tandem repeat of its own bases, an indel moved k bases to the right keeps its length,
+    its bases rotate by k, and its anchor is the repeat's base there: `bases[(k - 1) % len]`.
+    Both are checked on the record itself, so no reference is needed.
+    """
+
+    row: KnowledgeRow
+    chrom: str
+    pos: int  # the left-aligned anchor base
+    inserted: bool
+    bases: str
+
+    @classmethod
+    def of(cls, row: KnowledgeRow) -> RepeatAllele | None:
+        a = row.alteration
+        found = indel_bases(a.ref or "", a.alt or "")
+        if found is None:
+            return None
+        return cls(row, a.chrom or "", a.pos or 0, found[0], found[1])
+
+    @property
+    def window(self) -> int:
+        return MAX_REPEAT_SHIFT_UNITS * len(repeat_unit(self.bases))
+
+    def near(self, chrom: str, pos: int) -> bool:
+        return chrom == self.chrom and 0 <= pos - self.pos <= self.window
+
+    def shifted(self, chrom: str, pos: int, ref: str, alt: str) -> bool:
+        """Whether a trimmed record is this allele written `pos - self.pos` bases to the right.
+
+        >>> from haicgx.knowledge import Alteration
+        >>> a = Alteration.parse("GRCh38:chr2:233760233:C:CAT")
+        >>> row = KnowledgeRow("X", "UGT1A1", "", a, "*28", "any", (), "allele_function", "", (),
+        ...                    "decreased_function", None, "", "", "", 0)
+        >>> r = RepeatAllele.of(row)
+        >>> [r.shifted("2", p, ref, alt) for p, ref, alt in
+        ...  ((233760234, "A", "ATA"), (233760248, "A", "ATA"), (233760235, "A", "ATA"))]
+        [True, True, False]
+        """
+        k = pos - self.pos
+        if chrom != self.chrom or not 0 < k <= self.window:
+            return False
+        found = indel_bases(ref, alt)
+        if found is None or found[0] != self.inserted:
+            return False
+        n = len(self.bases)
+        rotated = self.bases[k % n :] + self.bases[: k % n]
+        return ref[0] == self.bases[(k - 1) % n] and found[1] == rotated
+
+
+# -- observations and calls ------------------------------------------------------------------
 
 
 @dataclass
 class Observation:
-    """A call at a pharmacogene allele position."""
+    """A call of a pharmacogene allele of the table."""
 
     row: KnowledgeRow
     chrom: str
@@ -59,7 +232,12 @@ class Observation:
     vaf: float | None
     depth: int | None
     filters: list[str]
+    matched_as: str = "exact"  # exact, trimmed, repeat_shift
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> Key:
+        return (normalise_chrom(self.chrom), self.pos, self.ref, self.alt)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +247,7 @@ class Observation:
             "pos": self.pos,
             "ref": self.ref,
             "alt": self.alt,
+            "matched_as": self.matched_as,
             "genotype": self.genotype,
             "copies": self.copies,
             "allele_function": self.row.allele_function,
@@ -110,37 +289,55 @@ class PgxCall:
         return out
 
 
+def _key(row: KnowledgeRow) -> Key:
+    a = row.alteration
+    return (a.chrom, a.pos, a.ref, a.alt)  # type: ignore[return-value]
+
+
 class PgxCollector:
     """Collects the calls at pharmacogene positions while the VCF streams past."""
 
     def __init__(self, kb: KnowledgeBase, build: str) -> None:
         self.kb = kb
         self.build = build
-        self.alleles: dict[tuple[str, int, str, str], KnowledgeRow] = {}
+        self.alleles: dict[Key, KnowledgeRow] = {}
+        self.repeats: list[RepeatAllele] = []
         self.spans: dict[str, tuple[str, int, int]] = {}
         for gene in PHARMACOGENES:
             rows = kb.allele_rows(gene, build)
             for row in rows:
-                a = row.alteration
-                self.alleles[(a.chrom, a.pos, a.ref, a.alt)] = row  # type: ignore[index]
+                self.alleles[_key(row)] = row
+                repeat = RepeatAllele.of(row)
+                if repeat is not None:
+                    self.repeats.append(repeat)
             if rows:
-                chrom = rows[0].alteration.chrom
-                positions = [r.alteration.pos for r in rows]
+                positions = [_key(r)[1] for r in rows]
                 self.spans[gene] = (
-                    chrom,  # type: ignore[arg-type]
-                    min(positions) - SPAN_MARGIN,  # type: ignore[type-var]
-                    max(positions) + SPAN_MARGIN,  # type: ignore[type-var]
+                    _key(rows[0])[0],
+                    min(positions) - SPAN_MARGIN,
+                    max(positions) + SPAN_MARGIN,
                 )
+        self.allele_positions = {_key(r)[:2]: r.gene for r in self.alleles.values()}
         self.covered: set[str] = set()
-        self.reference_calls: set[tuple[str, int, str, str]] = set()
+        self.positions_read: set[str] = set()  # genes with a record at one of their positions
+        self.reference_positions: set[tuple[str, int]] = set()
         self.observations: dict[str, list[Observation]] = {g: [] for g in PHARMACOGENES}
+        self.unplaced: dict[str, list[str]] = {g: [] for g in PHARMACOGENES}
 
-    def mark_read(self, chrom: str, pos: int) -> str:
-        """Note a call (variant or not) at this position; return the contig's plain name."""
+    def mark_read(self, chrom: str, pos: int, gt: tuple[int | None, ...] | None = None) -> str:
+        """Note a call (variant or not) at this position; return the contig's plain name.
+
+        A genotype of reference alleles only (`0/0`, also on a record without ALT) records that the
+        position was called reference.
+        """
         plain = normalise_chrom(chrom)
         for gene, (span_chrom, start, end) in self.spans.items():
             if plain == span_chrom and start <= pos <= end:
                 self.covered.add(gene)
+        if (plain, pos) in self.allele_positions:
+            self.positions_read.add(self.allele_positions[(plain, pos)])
+        if gt and all(a == 0 for a in gt):
+            self.reference_positions.add((plain, pos))
         return plain
 
     def offer(
@@ -156,41 +353,96 @@ class PgxCollector:
         vaf: float | None,
         depth: int | None,
         filters: list[str],
+        left_aligned: bool = False,
     ) -> None:
-        plain = self.mark_read(chrom, pos)
-        row = self.alleles.get((plain, pos, ref, alt))
-        if row is None:
+        """Look at one biallelic record.
+
+        `left_aligned` says the records were normalised against the reference (bcftools norm -f):
+        then only the written form can be the allele, and shifted spellings are not looked for.
+        """
+        plain = self.mark_read(chrom, pos, gt)
+        genotype = read_genotype(gt, phased, vaf)
+        found = self._find(plain, pos, ref, alt, left_aligned)
+        if found is None:
+            if genotype.copies:
+                self._note_unplaced(plain, pos, ref, alt)
             return
-        notes = []
-        if gt is None or all(a is None for a in gt):
-            copies = 2 if (vaf or 0) >= 0.85 else 1
-            genotype = "./."
-            notes.append("no genotype in the file: zygosity inferred from the VAF")
-            haplotypes = None
-        else:
-            copies = sum(1 for a in gt if a == 1)
-            genotype = ("|" if phased else "/").join("." if a is None else str(a) for a in gt)
-            haplotypes = tuple(i for i, a in enumerate(gt) if a == 1) if phased else None
-        if copies == 0:  # a reference call: the position was read and carries no variant
-            self.reference_calls.add((plain, pos, ref, alt))
-            return
-        self.observations[row.gene].append(
+        row, matched_as = found
+        if genotype.copies == 0:
+            return  # read, and no ALT: a reference call (or a partial one) of this allele
+        notes = list(genotype.notes)
+        if matched_as == "repeat_shift":
+            a = row.alteration
+            notes.append(
+                f"matched through the right-shifted repeat spelling {chrom}:{pos} {ref}>{alt} of "
+                f"the left-aligned {a.chrom}:{a.pos} {a.ref}>{a.alt}; the VCF was not normalised "
+                "against a reference, so the repeat tract itself was not checked"
+            )
+        self._add(
             Observation(
                 row=row,
                 chrom=chrom,
                 pos=pos,
                 ref=ref,
                 alt=alt,
-                genotype=genotype,
-                copies=min(copies, 2),
-                phased_haplotypes=haplotypes,
+                genotype=genotype.text,
+                copies=genotype.copies,
+                phased_haplotypes=genotype.haplotypes,
                 phase_set=phase_set,
                 vaf=vaf,
                 depth=depth,
                 filters=[f for f in filters if f != "PASS"],
+                matched_as=matched_as,
                 notes=notes,
             )
         )
+
+    def _find(
+        self, plain: str, pos: int, ref: str, alt: str, left_aligned: bool
+    ) -> tuple[KnowledgeRow, str] | None:
+        """The table's allele this record spells, and how: exact, trimmed or repeat_shift."""
+        row = self.alleles.get((plain, pos, ref, alt))
+        if row is not None:
+            return row, "exact"
+        tpos, tref, talt = trim_allele(pos, ref, alt)
+        row = self.alleles.get((plain, tpos, tref, talt))
+        if row is not None:
+            return row, "trimmed"
+        if left_aligned:
+            return None
+        for repeat in self.repeats:
+            if repeat.shifted(plain, tpos, tref, talt):
+                return repeat.row, "repeat_shift"
+        return None
+
+    def _note_unplaced(self, plain: str, pos: int, ref: str, alt: str) -> None:
+        """An indel in the repeat of a table allele that is none of its alleles: say so."""
+        tpos, tref, talt = trim_allele(pos, ref, alt)
+        if indel_bases(tref, talt) is None:
+            return
+        for repeat in self.repeats:
+            if repeat.near(plain, tpos):
+                self.unplaced[repeat.row.gene].append(
+                    f"The indel {plain}:{pos} {ref}>{alt} lies in the repeat of "
+                    f"{repeat.row.allele_name} but matches no allele of the knowledge table: "
+                    "genotype this region by a validated method."
+                )
+                return
+
+    def _add(self, observation: Observation) -> None:
+        """Keep one observation per allele: two spellings of one allele are one call."""
+        gene = observation.row.gene
+        for i, seen in enumerate(self.observations[gene]):
+            if seen.row.kb_id == observation.row.kb_id:
+                keep = max(seen, observation, key=lambda o: o.copies)
+                keep.notes.append(
+                    f"written twice in the VCF ({seen.chrom}:{seen.pos} {seen.ref}>{seen.alt} and "
+                    f"{observation.chrom}:{observation.pos} {observation.ref}>{observation.alt}): "
+                    "counted once; confirm the genotype"
+                )
+                self.observations[gene][i] = keep
+                return
+        self.observations[gene].append(observation)
 
     def call(self) -> dict[str, PgxCall]:
         return {DPYD: self._call_dpyd(), UGT1A1: self._call_ugt1a1()}
@@ -199,7 +451,6 @@ class PgxCollector:
 
     def _call_dpyd(self) -> PgxCall:
         observations = self.observations[DPYD]
-        notes: list[str] = []
         if DPYD not in self.covered:
             return PgxCall(
                 DPYD,
@@ -211,16 +462,14 @@ class PgxCollector:
                     " confirm DPD status (genotype or phenotype) before any fluoropyrimidine."
                 ],
             )
+        notes: list[str] = []
         counted = self._resolve_hapb3(observations, notes)
         score = activity_score(counted)
-        if any(o.phased_haplotypes is None for o in counted if _lowers(o)) and (
-            sum(o.copies for o in counted if _lowers(o)) >= 2
-        ):
-            notes.append(
-                "Two decreased/no-function DPYD alleles without phase are presumed in trans (CPIC);"
-                " if they lie in cis the score is underestimated: confirm with DPD phenotyping."
-            )
+        notes += dpyd_notes(counted, self.build)
         notes += _germline_notes(observations)
+        notes += _zygosity_alternatives(counted, score)
+        notes += self.unplaced[DPYD]
+        notes += self._absence_notes(DPYD, found_any=bool(counted))
         key = dpyd_phenotype(score)
         call = PgxCall(DPYD, "assessed", key, observations, notes, activity_score=score)
         call.rules = [
@@ -239,15 +488,11 @@ class PgxCollector:
         if pair is None:
             return observations
         causal, proxy = pair
-
-        def key(o: Observation) -> tuple[str, int, str, str]:
-            return (normalise_chrom(o.chrom), o.pos, o.ref, o.alt)
-
-        has_causal = any(key(o) == causal for o in observations)
-        causal_reference = causal in self.reference_calls
+        has_causal = any(_key(o.row) == causal for o in observations)
+        causal_reference = causal[:2] in self.reference_positions
         counted = []
         for o in observations:
-            if key(o) == proxy:
+            if _key(o.row) == proxy:
                 if has_causal:
                     continue  # the same haplotype, already counted through the causal SNP
                 if causal_reference:
@@ -275,18 +520,17 @@ class PgxCollector:
                 [],
                 [
                     "The VCF has no call near UGT1A1 (*28 promoter TA repeat, *6, *27, *80), so "
-                    "its "
-                    "genotype is unknown: confirm before irinotecan."
+                    "its genotype is unknown: confirm before irinotecan."
                 ],
             )
         notes = _germline_notes(observations)
-        diplotype, key, more = ugt1a1_diplotype(observations)
+        haplotypes, more = ugt1a1_haplotypes(observations)
         notes += more
-        if not any("*28" in _star(o.row) or "*37" in _star(o.row) for o in observations):
-            notes.append(
-                "Short-read callers often miss the *28 promoter TA repeat: a missing *28 call is "
-                "not proof of its absence."
-            )
+        diplotype, key = ugt1a1_diplotype(haplotypes)
+        notes += _ugt1a1_haplotype_notes(haplotypes, diplotype, key)
+        notes += self._repeat_notes(observations, haplotypes, key)
+        notes += self.unplaced[UGT1A1]
+        notes += self._absence_notes(UGT1A1, found_any=bool(observations))
         call = PgxCall(UGT1A1, "assessed", key, observations, notes, diplotype=diplotype)
         call.rules = [
             r
@@ -295,32 +539,92 @@ class PgxCollector:
         ]
         return call
 
+    def _absence_notes(self, gene: str, *, found_any: bool) -> list[str]:
+        """A normal call that rests only on calls near the gene, none at its allele positions."""
+        if found_any or gene in self.positions_read:
+            return []
+        return [
+            f"No {gene} allele of the knowledge table was found, and the VCF has no record at any "
+            "of their positions: in a variant-only VCF that is absence of evidence, not a "
+            "reference call. The call assumes germline variants were called here; confirm "
+            "before dosing if unsure."
+        ]
+
+    def _repeat_notes(
+        self, observations: list[Observation], haplotypes: list[Haplotype], key: str
+    ) -> list[str]:
+        """What a VCF without a TA-repeat call leaves open, and what *80 then suggests."""
+        loci = {(r.chrom, r.pos) for r in self.repeats if r.row.gene == UGT1A1}
+        repeat_ids = {r.row.kb_id for r in self.repeats if r.row.gene == UGT1A1}
+        if not loci or any(o.row.kb_id in repeat_ids for o in observations):
+            return []
+        if loci & self.reference_positions:
+            return []
+        notes = [
+            "The VCF has no call at the *28 promoter TA repeat, which short-read callers often "
+            "miss: *28 and *37 can be neither confirmed nor excluded."
+        ]
+        star28 = next((r.row for r in self.repeats if _star(r.row) == "*28"), None)
+        if star28 is None or not any(STAR80 in h.stars for h in haplotypes):
+            return notes
+        # *80 is in strong linkage with *28: the call if *28 rides with every *80 copy.
+        linked = [
+            _name_haplotype([*h.alleles, ("*28", star28.allele_function)])
+            if STAR80 in h.stars and not set(h.stars) & set(COMBINES_WITH_80)
+            else h
+            for h in haplotypes
+        ]
+        alt_diplotype, alt_key = ugt1a1_diplotype(linked)
+        if alt_key != key:
+            notes.append(
+                "*80 (rs887829) is in strong linkage with *28; if *28 travels with it the call "
+                f"is {alt_diplotype or 'without a CPIC name'} ({PHENOTYPE_LABELS[alt_key]}): "
+                "genotype the TA repeat before irinotecan."
+            )
+        return notes
+
+
+# -- DPYD rules -------------------------------------------------------------------------------
+
 
 def _lowers(o: Observation) -> bool:
     return o.row.activity_value is not None and o.row.activity_value < 1
+
+
+def phased_haplotypes(
+    observations: list[Observation],
+) -> tuple[list[Observation], list[Observation]] | None:
+    """The alleles of each gene copy when phase settles it, else None.
+
+    Homozygous calls sit on both copies whatever their phase; heterozygous calls must all be
+    phased within one phase set (a missing PS is one set, as the VCF specification says).
+    """
+    hets = [o for o in observations if o.copies < 2]
+    if any(o.phased_haplotypes is None for o in hets) or len({o.phase_set for o in hets}) > 1:
+        return None
+    copies: tuple[list[Observation], list[Observation]] = ([], [])
+    for o in observations:
+        for h in (0, 1) if o.copies >= 2 else o.phased_haplotypes or ():
+            if h < 2:
+                copies[h].append(o)
+    return copies
 
 
 def activity_score(observations: list[Observation]) -> float:
     """CPIC DPYD activity score from the called alleles.
 
     Each gene copy counts its lowest-function allele; normal-function alleles (value 1) never
-    lower it. Phased calls (all in one phase set) give the two haplotypes directly; otherwise the
-    two lowest values are presumed to lie on different copies.
+    lower it. When phase settles which copy each allele is on, the two copies are scored
+    directly; otherwise the two lowest values are presumed to lie on different copies.
     """
     lowering = [o for o in observations if _lowers(o)]
     if not lowering:
         return 2.0
-    phase_sets = {o.phase_set for o in lowering}
-    if all(o.phased_haplotypes is not None for o in lowering) and len(phase_sets) == 1:
-        haplotype_values = [1.0, 1.0]
-        for o in lowering:
-            for h in o.phased_haplotypes or ():
-                if h < 2:
-                    haplotype_values[h] = min(haplotype_values[h], o.row.activity_value)  # type: ignore[type-var]
-        return float(sum(haplotype_values))
+    copies = phased_haplotypes(lowering)
+    if copies is not None:
+        return float(sum(min([1.0, *(o.row.activity_value for o in c)]) for c in copies))  # type: ignore[type-var]
     values = sorted(v for o in lowering for v in [o.row.activity_value] * o.copies)
-    lowest = ([*values, 1.0, 1.0])[:2]
-    return float(sum(lowest))  # type: ignore[arg-type]
+    return float(sum(([*values, 1.0, 1.0])[:2]))  # type: ignore[arg-type]
 
 
 def dpyd_phenotype(score: float) -> str:
@@ -337,62 +641,235 @@ def dpyd_phenotype(score: float) -> str:
     return "poor_metabolizer"
 
 
+def dpyd_notes(counted: list[Observation], build: str) -> list[str]:
+    """What the score rests on: presumed phase, extra copies, c.2846A>T homozygosity."""
+    lowering = [o for o in counted if _lowers(o)]
+    notes = []
+    hets = [o for o in lowering if o.copies < 2]
+    if len(hets) >= 2 and phased_haplotypes(lowering) is None:
+        sets = {o.phase_set for o in hets if o.phased_haplotypes is not None}
+        how = (
+            "are phased in different phase sets, so their relative phase is unknown; they"
+            if len(sets) > 1 and all(o.phased_haplotypes is not None for o in hets)
+            else "without phase"
+        )
+        notes.append(
+            f"Two decreased/no-function DPYD alleles {how} are presumed in trans (CPIC);"
+            " if they lie in cis the score is underestimated: confirm with DPD phenotyping."
+        )
+    n_copies = sum(o.copies for o in lowering)
+    if n_copies > 2:
+        notes.append(
+            f"{n_copies} decreased/no-function DPYD allele copies on two gene copies: at least two "
+            "share a copy. The score counts the two lowest (CPIC); confirm by phasing or DPD "
+            "phenotyping."
+        )
+    c2846 = C2846.get(build)
+    if any(_key(o.row) == c2846 and o.copies >= 2 for o in lowering):
+        notes.append(
+            "c.2846A>T is homozygous (activity score 1): CPIC notes that c.2846A>T homozygotes "
+            "may need a starting-dose reduction of more than 50%; guide the dose by DPD activity "
+            "or drug monitoring."
+        )
+    return notes
+
+
+def _zygosity_alternatives(counted: list[Observation], score: float) -> list[str]:
+    """For each allele whose VAF contradicts its genotype, the score the VAF's reading gives.
+
+    A heterozygous call with a high VAF may be homozygous; a homozygous call with a mid VAF may be
+    heterozygous; a heterozygous call with a low VAF may be somatic (absent from germline DNA).
+    """
+    high = GERMLINE_HET[1]
+    notes = []
+    for o in counted:
+        if not _lowers(o) or o.vaf is None or germline_check(o.vaf, o.copies) != "confirm":
+            continue
+        if o.copies >= 2:
+            reading, other = "heterozygous", [replace(o, copies=1, phased_haplotypes=None)]
+        elif o.vaf > high:
+            reading, other = "homozygous", [replace(o, copies=2, phased_haplotypes=(0, 1))]
+        else:
+            reading, other = "absent (somatic or artefact)", []
+        alternative = activity_score([x for y in counted for x in (other if y is o else [y])])
+        if alternative != score:
+            notes.append(
+                f"{_label(o.row)}: if {reading} in germline DNA, the activity score is "
+                f"{alternative:g} ({PHENOTYPE_LABELS[dpyd_phenotype(alternative)]}), not "
+                f"{score:g}: confirm before dosing."
+            )
+    return notes
+
+
+# -- UGT1A1 rules -----------------------------------------------------------------------------
+
+
 def _star(row: KnowledgeRow) -> str:
     m = _STAR.search(row.allele_name)
     return m[0] if m else row.allele_name
 
 
-def ugt1a1_diplotype(observations: list[Observation]) -> tuple[str, str, list[str]]:
-    """Diplotype and phenotype key from the called UGT1A1 alleles (CPIC/DPWG functions)."""
-    notes: list[str] = []
-    alleles: list[tuple[str, str]] = []
-    for o in observations:
-        alleles += [(_star(o.row), o.row.allele_function)] * o.copies
-    stars = {s for s, _ in alleles}
-    if "*80" in stars and stars & {"*28", "*37"}:
-        # *80 travels with *28/*37 (the *80+*28 haplotype): it adds no allele of its own.
-        alleles = [a for a in alleles if a[0] != "*80"]
-        notes.append("*80 was called with *28/*37, as expected of the *80+*28 haplotype.")
-    alleles.sort(key=lambda a: (_FUNCTION_ORDER.get(a[1], 2), a[0]))
-    if len(alleles) > 2:
+def _star_number(star: str) -> tuple[int, str]:
+    digits = star.split("+")[0].lstrip("*")
+    return (int(digits), star) if digits.isdigit() else (10_000, star)
+
+
+@dataclass(frozen=True)
+class Haplotype:
+    """The UGT1A1 alleles on one gene copy, its function and its CPIC/PharmCAT name."""
+
+    alleles: tuple[tuple[str, str], ...]  # (star, allele function)
+    function: str
+    name: str | None  # None: no named allele combines these
+
+    @property
+    def stars(self) -> tuple[str, ...]:
+        return tuple(s for s, _ in self.alleles)
+
+
+def _name_haplotype(alleles: list[tuple[str, str]]) -> Haplotype:
+    unique = tuple(sorted(set(alleles), key=lambda a: _star_number(a[0])))
+    stars = [s for s, _ in unique]
+    if not unique:
+        return Haplotype((), "normal_function", "*1")
+    if len(unique) == 1:
+        return Haplotype(unique, unique[0][1], stars[0])
+    others = [a for a in unique if a[0] != STAR80]
+    if STAR80 in stars and len(others) == 1 and others[0][0] in COMBINES_WITH_80:
+        return Haplotype(unique, others[0][1], f"{STAR80}+{others[0][0]}")
+    lowest = min((f for _, f in unique), key=lambda f: _FUNCTION_ORDER.get(f, 2))
+    return Haplotype(unique, lowest, None)
+
+
+def _place_unphased(copies: list[list[tuple[str, str]]], allele: tuple[str, str]) -> int | None:
+    """The gene copy an unphased heterozygous allele is put on (None: it cannot be placed).
+
+    Alleles other than *80 go to the copy with fewer alleles, so two decreased-function alleles
+    are presumed in trans (as for DPYD). *80 joins a *28/*37 copy (the *80+*28 haplotype,
+    PharmCAT's top candidate), else an empty copy.
+    """
+    if allele[0] != STAR80:
+        return 0 if len(copies[0]) <= len(copies[1]) else 1
+    for i, c in enumerate(copies):
+        stars = {s for s, _ in c}
+        if stars & set(COMBINES_WITH_80) and STAR80 not in stars:
+            return i
+    for i, c in enumerate(copies):
+        if not c:
+            return i
+    return None
+
+
+def ugt1a1_haplotypes(observations: list[Observation]) -> tuple[list[Haplotype], list[str]]:
+    """The two UGT1A1 gene copies: from phase when it settles them, else presumed (with notes)."""
+    copies = phased_haplotypes(observations)
+    if copies is not None:
+        alleles = [[(_star(o.row), o.row.allele_function) for o in c] for c in copies]
+        return [_name_haplotype(a) for a in alleles], []
+    notes = []
+    placed: list[list[tuple[str, str]]] = [[], []]
+    order = sorted(
+        observations,
+        key=lambda o: (
+            _star(o.row) == STAR80,
+            -o.copies,
+            _FUNCTION_ORDER.get(o.row.allele_function, 2),
+            _star_number(_star(o.row)),
+        ),
+    )
+    het_stars = {_star(o.row) for o in observations if o.copies < 2}
+    for o in order:
+        allele = (_star(o.row), o.row.allele_function)
+        if o.copies >= 2:
+            placed[0].append(allele)
+            placed[1].append(allele)
+            continue
+        where = _place_unphased(placed, allele)
+        if where is None:
+            notes.append(
+                "*80 was also found but, without phase, fits neither gene copy: it is left out "
+                "of the diplotype (uncertain function; it does not change the irinotecan rule)."
+            )
+            continue
+        if allele[0] == STAR80 and {s for s, _ in placed[where]} & het_stars:
+            notes.append(
+                "*80 and a heterozygous TA-repeat allele without phase are reported on one gene "
+                "copy (*80+*28 or *80+*37: they usually travel together, PharmCAT's top "
+                "candidate); the two on different copies is also possible."
+            )
+        placed[where].append(allele)
+    haplotypes = [_name_haplotype(a) for a in placed]
+    if any(len([s for s in h.stars if s != STAR80]) > 1 for h in haplotypes):
         notes.append(
-            "More than two non-reference UGT1A1 alleles: the two lowest-function ones are used; "
-            "phase is needed to resolve the diplotype."
+            "More than two reduced-function UGT1A1 alleles without phase: at least two share a "
+            "gene copy, so the diplotype has no CPIC name; phasing is needed to resolve it."
         )
-        alleles = alleles[:2]
-    while len(alleles) < 2:
-        alleles.append(("*1", "normal_function"))
-    functions = [f for _, f in alleles]
-    decreased = sum(f in ("decreased_function", "no_function") for f in functions)
+    return haplotypes, notes
+
+
+def ugt1a1_diplotype(haplotypes: list[Haplotype]) -> tuple[str | None, str]:
+    """Diplotype (None without a CPIC name) and phenotype key from the two gene copies.
+
+    Two decreased-function copies make a poor metabolizer even when a copy has no CPIC name;
+    otherwise an unnamed or uncertain-function copy (*80 alone) leaves the phenotype indeterminate.
+    """
+    functions = [h.function for h in haplotypes]
+    decreased = sum(f in _DECREASED for f in functions)
     if decreased >= 2:
         key = "poor_metabolizer"
+    elif any(h.name is None for h in haplotypes) or "uncertain_function" in functions:
+        key = "indeterminate_metabolizer"
     elif decreased == 1:
         key = "intermediate_metabolizer"
-    elif "uncertain_function" in functions:
-        key = "indeterminate_metabolizer"
     else:
         key = "normal_metabolizer"
-    diplotype = "/".join(sorted((s for s, _ in alleles), key=_star_number))
-    return diplotype, key, notes
+    if any(h.name is None for h in haplotypes):
+        return None, key
+    names = sorted((h.name or "" for h in haplotypes), key=_star_number)
+    return "/".join(names), key
 
 
-def _star_number(star: str) -> tuple[int, str]:
-    digits = star.lstrip("*")
-    return (int(digits), star) if digits.isdigit() else (10_000, star)
+def _ugt1a1_haplotype_notes(
+    haplotypes: list[Haplotype], diplotype: str | None, key: str
+) -> list[str]:
+    if diplotype is not None:
+        return []
+    described = " and ".join("+".join(h.stars) or "*1" for h in haplotypes)
+    if key == "poor_metabolizer":
+        consequence = "both gene copies carry a decreased-function allele (poor metabolizer)"
+    elif any(h.function in _DECREASED for h in haplotypes):
+        consequence = (
+            "the other copy has no decreased-function allele, so the poor-metabolizer rule does "
+            "not apply"
+        )
+    else:
+        consequence = "the phenotype is indeterminate"
+    return [
+        f"UGT1A1 gene copies carry {described}: no CPIC allele combines these on one copy "
+        f"(PharmCAT makes no call); {consequence}."
+    ]
+
+
+def _label(row: KnowledgeRow) -> str:
+    """`DPYD c.1905+1G>A (*2A)`, `UGT1A1*28 (rs3064744)`: the gene once."""
+    return (
+        row.allele_name if row.allele_name.startswith(row.gene) else f"{row.gene} {row.allele_name}"
+    )
 
 
 def _germline_notes(observations: list[Observation]) -> list[str]:
     notes = []
     for o in observations:
+        label = _label(o.row)
         if germline_check(o.vaf, o.copies) == "confirm":
             notes.append(
-                f"{o.row.gene} {o.row.allele_name}: VAF {o.vaf} does not fit a germline "
+                f"{label}: VAF {o.vaf} does not fit a germline "
                 f"{'homozygous' if o.copies > 1 else 'heterozygous'} call; confirm in germline DNA."
             )
         if o.filters:
             notes.append(
-                f"{o.row.gene} {o.row.allele_name}: the caller filtered this record "
-                f"({';'.join(o.filters)}); it is still used for dosing safety."
+                f"{label}: the caller filtered this record ({';'.join(o.filters)}); it is still "
+                "used for dosing safety."
             )
-        notes += [f"{o.row.gene} {o.row.allele_name}: {n}" for n in o.notes]
+        notes += [f"{label}: {n}" for n in o.notes]
     return notes

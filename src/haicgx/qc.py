@@ -1,8 +1,9 @@
 """Read depth, alt reads and VAF from the fields real callers write, and apply the QC filters.
 
-Sources, in order: FORMAT AD (Number=R, GATK) with DP and AF; Strelka2 SNV tier-1 counts
-(AU/CU/GU/TU) and indel TAR/TIR; VarScan RD/AD (AD Number=1) and FREQ; INFO TVAF/TDP (PCGR).
-A value no field carries is unknown (None), never zero, and no threshold is applied to it.
+Sources, in order: FORMAT AD (Number=R, GATK Mutect2; or Number=. with one value per allele) with
+DP and AF; Strelka2 indel TAR/TIR and SNV tier-1 counts (AU/CU/GU/TU); VarScan RD/AD (AD
+Number=1) and FREQ; INFO TVAF/TDP (PCGR). A value no field carries is unknown (None), never zero,
+and no threshold is applied to it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ class ReadSupport:
     source: str  # which fields gave the values
 
 
+_NONE = ReadSupport(None, None, None, "none")
+
+
 def _first(value: Any) -> Any:
     if isinstance(value, tuple):
         return value[0] if value else None
@@ -38,76 +42,132 @@ def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) else None
 
 
+def _tier1(sample, key: str) -> int | None:
+    """Tier-1 count of a Strelka2 `Number=2` field (tiers 1,2)."""
+    value = sample.get(key)
+    return _int(value) if value is not None else None
+
+
 class SupportReader:
-    """Picks, once per file, which fields hold read support, then reads them per record."""
+    """Picks, once per file, which fields hold read support, then reads them per record.
+
+    Records are read after `bcftools norm -m -any`, so each carries one ALT and Number=R/A fields
+    hold one value per allele of that record.
+    """
 
     def __init__(self, header: pysam.VariantHeader) -> None:
         fmt = header.formats
         info = header.info
-        self.has_ad_r = "AD" in fmt and fmt["AD"].number == "R"
-        self.varscan = "RD" in fmt and "AD" in fmt and fmt["AD"].number in (1, "1")
+        ad_number = fmt["AD"].number if "AD" in fmt else None
+        self.has_ad = ad_number in ("R", ".")
+        self.varscan = "RD" in fmt and ad_number in (1, "1")
         self.has_freq = "FREQ" in fmt
         self.strelka_snv = all(k in fmt for k in ("AU", "CU", "GU", "TU"))
         self.strelka_indel = "TAR" in fmt and "TIR" in fmt
         self.has_dp = "DP" in fmt
-        self.has_af = "AF" in fmt
+        self.has_af = "AF" in fmt and not self.varscan
         self.info_tvaf = "TVAF" in info
         self.info_tdp = "TDP" in info
 
     def read(self, record: pysam.VariantRecord) -> ReadSupport:
         sample = record.samples[0] if len(record.samples) else None
-        depth = alt = None
-        vaf: float | None = None
-        source = "none"
-        if sample is not None:
-            depth, alt, vaf, source = self._from_format(record, sample)
+        found = self._from_format(record, sample) if sample is not None else _NONE
+        depth, alt, vaf, source = found.depth, found.alt_reads, found.vaf, found.source
         if vaf is None and self.info_tvaf:
             vaf = _float(record.info.get("TVAF"))
-            source = "INFO TVAF" if vaf is not None else source
+            source = _plus(source, "INFO TVAF") if vaf is not None else source
         if depth is None and self.info_tdp:
             depth = _int(record.info.get("TDP"))
+            source = _plus(source, "INFO TDP") if depth is not None else source
         if vaf is None and depth and alt is not None:
             vaf = alt / depth
         if alt is None and vaf is not None and depth is not None:
             alt = round(vaf * depth)
         return ReadSupport(depth, alt, None if vaf is None else round(vaf, 4), source)
 
-    def _from_format(self, record, sample) -> tuple[int | None, int | None, float | None, str]:
-        depth = alt = None
-        vaf = None
-        source = "none"
-        if self.has_ad_r:
-            ad = sample.get("AD")
-            if ad and None not in ad and len(ad) >= 2:
-                alt, depth, source = int(ad[1]), int(sum(ad)), "FORMAT AD"
+    def _from_format(self, record: pysam.VariantRecord, sample) -> ReadSupport:
+        alt_allele = record.alts[0]
+        counted = None
+        if self.has_ad:
+            counted = _allelic_depths(sample)
         elif self.varscan:
-            rd, ad = _int(sample.get("RD")), _int(sample.get("AD"))
-            if rd is not None and ad is not None:
-                alt, depth, source = ad, rd + ad, "FORMAT RD/AD (VarScan)"
-        if alt is None and self.strelka_indel and len(record.ref) != len(record.alts[0]):
-            tar, tir = sample.get("TAR"), sample.get("TIR")
-            if tar and tir and tar[0] is not None and tir[0] is not None:
-                alt, depth, source = int(tir[0]), int(tar[0] + tir[0]), "FORMAT TAR/TIR (Strelka2)"
-        if alt is None and self.strelka_snv and len(record.ref) == 1 and len(record.alts[0]) == 1:
-            counts = {b: sample.get(f"{b}U") for b in "ACGT"}
-            alt_base = record.alts[0]
-            if all(c and c[0] is not None for c in counts.values()):
-                alt = int(counts[alt_base][0])  # type: ignore[index]
-                depth = int(sum(c[0] for c in counts.values()))  # type: ignore[index]
-                source = "FORMAT AU/CU/GU/TU (Strelka2)"
-        if self.has_dp and source in ("none", "FORMAT AD"):
+            counted = _varscan(sample)
+        if counted is None and self.strelka_indel and len(record.ref) != len(alt_allele):
+            counted = _strelka_indel(sample)
+        if counted is None and self.strelka_snv and len(record.ref) == len(alt_allele) == 1:
+            counted = _strelka_snv(sample, record.ref, alt_allele)
+        depth, alt, vaf, source = counted or (None, None, None, "")
+        used = [source] if source else []
+        if self.has_dp and source in ("", "FORMAT AD"):
+            # GATK's DP counts every read at the site, AD only the informative ones
             dp = _int(sample.get("DP"))
-            depth = dp if dp is not None else depth
-        if self.has_af and not self.varscan:
-            vaf = _float(sample.get("AF"))
+            if dp is not None:
+                depth = dp
+                used.append("FORMAT DP")
+        af = _float(sample.get("AF")) if self.has_af else None
+        if af is not None:
+            vaf = af
+            used.append("FORMAT AF")
         if vaf is None and self.has_freq:
-            freq = sample.get("FREQ")
-            if isinstance(freq, str) and freq.rstrip("%"):
-                try:
-                    vaf = float(freq.rstrip("%")) / 100
-                except ValueError:
-                    vaf = None
-        return depth, alt, vaf, source
+            vaf = _percent(sample.get("FREQ"))
+            used += ["FORMAT FREQ"] if vaf is not None else []
+        return ReadSupport(depth, alt, vaf, ", ".join(used) or "none")
+
+
+def _plus(source: str, more: str) -> str:
+    return more if source == "none" else f"{source}, {more}"
+
+
+_Counted = tuple[int | None, int | None, float | None, str]
+
+
+def _allelic_depths(sample) -> _Counted | None:
+    """FORMAT AD: REF and ALT read counts. Number=. AD (Strelka2 germline) is used only when it
+    holds exactly the two values of a biallelic record: after a split it may hold them all."""
+    ad = sample.get("AD")
+    if not isinstance(ad, tuple) or len(ad) != 2 or None in ad:
+        return None
+    return int(sum(ad)), int(ad[1]), None, "FORMAT AD"
+
+
+def _varscan(sample) -> _Counted | None:
+    rd, ad = _int(sample.get("RD")), _int(sample.get("AD"))
+    if rd is None or ad is None:
+        return None
+    return rd + ad, ad, None, "FORMAT RD/AD (VarScan)"
+
+
+def _strelka_indel(sample) -> _Counted | None:
+    """Strelka2 somatic indels: tier-1 TAR (reference) and TIR (indel) reads; VAF TIR/(TAR+TIR)."""
+    tar, tir = _tier1(sample, "TAR"), _tier1(sample, "TIR")
+    if tar is None or tir is None:
+        return None
+    depth = tar + tir
+    return depth, tir, (tir / depth if depth else None), "FORMAT TAR/TIR (Strelka2)"
+
+
+def _strelka_snv(sample, ref: str, alt: str) -> _Counted | None:
+    """Strelka2 somatic SNVs: tier-1 counts per base. Depth is every base counted at the site;
+    VAF is ALT/(REF+ALT), as Strelka's documentation computes it."""
+    counts = {base: _tier1(sample, f"{base}U") for base in "ACGT"}
+    if ref not in counts or alt not in counts or any(c is None for c in counts.values()):
+        return None
+    ref_n, alt_n = counts[ref], counts[alt]
+    assert ref_n is not None and alt_n is not None  # checked above, for the type checker
+    vaf = alt_n / (ref_n + alt_n) if ref_n + alt_n else None
+    depth = sum(c for c in counts.values() if c is not None)
+    return depth, alt_n, vaf, "FORMAT AU/CU/GU/TU (Strelka2)"
+
+
+def _percent(value: Any) -> float | None:
+    """VarScan FREQ: '25.5%' -> 0.255."""
+    value = _first(value)
+    if not isinstance(value, str) or not value.rstrip("%"):
+        return None
+    try:
+        return float(value.rstrip("%")) / 100
+    except ValueError:
+        return None
 
 
 def _float(value: Any) -> float | None:

@@ -214,20 +214,24 @@ class RegimenScorer:
     def _pharmacogenomics(self, drugs: set[str], reasons: list[Reason], flags: set[str]) -> None:
         for gene, call in self.pgx.items():
             allele_ids = [o.row.kb_id for o in call.observations]
-            if call.status != "assessed":
+            unresolved = call.phenotype_key == "indeterminate_metabolizer"
+            if call.status != "assessed" or unresolved:
                 drug_class, advice = UNASSESSED_WARNINGS[gene]
                 concerned = sorted(d for d in drugs if vocab.DRUGS[d] == drug_class)
                 rule_ids = [
                     r.kb_id for r in self.kb.rules_for(gene) if set(r.drugs) & set(concerned)
                 ]
+                state = (
+                    f"{gene} phenotype indeterminate ({call.diplotype or 'unresolved'})"
+                    if unresolved
+                    else f"{gene} not assessed from this VCF"
+                )
                 if concerned:
                     reasons.append(
                         Reason(
                             "toxicity",
-                            f"{gene} not assessed from this VCF: "
-                            + advice.format(drug=_drug_list(concerned))
-                            + ".",
-                            rule_ids,
+                            f"{state}: {advice.format(drug=_drug_list(concerned))}.",
+                            rule_ids + (allele_ids if unresolved else []),
                             advisory=True,
                         )
                     )
@@ -239,7 +243,7 @@ class RegimenScorer:
                 what = (
                     f"{gene} activity score {_fmt_score(call.activity_score)}"
                     if gene == DPYD
-                    else f"{gene} {call.diplotype}"
+                    else f"{gene} {call.diplotype or '(diplotype unresolved)'}"
                 )
                 head = f"{what} ({call.phenotype}), {_drug_list(hit)}: "
                 text = head + action_sentence(rule)

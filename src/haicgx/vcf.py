@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,9 +20,11 @@ from haicgx.errors import InputError
 from haicgx.knowledge import normalise_chrom
 
 MAX_INFO_BYTES = 1_000_000  # a single INFO field this large is a broken or hostile file
-_REF_OK = re.compile(r"^[ACGTN]+$")
-_ALT_OK = re.compile(r"^[ACGTN]+$")
+_BASES = re.compile(r"^[ACGTN]+$")
 _TUMOR_SAMPLE = re.compile(r"^##tumou?r_sample=(.+)$", re.IGNORECASE)
+_CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
+_FIXED_COLUMNS = ["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
+_UNREADABLE = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
 
 
 @dataclass
@@ -34,30 +37,83 @@ class VcfFacts:
     build_check: str = ""
     records_read: int = 0
     warnings: list[str] = field(default_factory=list)
-
-
-def _open_text(path: Path):
-    if path.suffix in (".gz", ".bgz"):
-        return gzip.open(path, "rb")
-    return path.open("rb")
+    build_confirmed: bool = True  # False: no contig lengths, the build rests on REF checks alone
+    header_additions: list[str] = field(default_factory=list)  # declarations the header lacked
+    excluded_contigs: list[str] = field(default_factory=list)  # non-primary, not in the reference
 
 
 def _fail(patient: str, path: Path, problem: str, record: str | None = None) -> InputError:
     return InputError(patient, str(path), problem, record=record)
 
 
-def scan_text(patient: str, path: Path) -> tuple[list[str], int, set[str]]:
-    """Check a text VCF line by line; return its header lines, record count and record contigs.
+def sniff_format(path: Path) -> str:
+    """`bcf`, `bgzf` (bgzip-compressed VCF), `gzip` (plain gzip VCF) or `text`, from the content.
 
-    Streams the file (memory stays flat) and stops at the first problem.
+    The file name is not trusted: a `.vcf.gz` written by `gzip` instead of `bgzip` is common, and
+    htslib cannot open it through pysam (it needs BGZF to seek).
     """
-    header: list[str] = []
-    n_records = 0
-    columns = 0
-    contigs_declared: set[str] = set()
-    contig_done: set[str] = set()
-    last: tuple[str, int] | None = None
-    seen_here: set[tuple[str, str]] = set()
+    with path.open("rb") as handle:
+        head = handle.read(18)
+    if head.startswith(b"BCF"):
+        return "bcf"  # uncompressed BCF (bcftools -Ou)
+    if head[:2] != b"\x1f\x8b":
+        return "text"
+    # BGZF: a gzip member with the FEXTRA flag and a 'BC' subfield (SAM/BAM spec, section 4.1)
+    is_bgzf = len(head) >= 14 and bool(head[3] & 4) and head[12:14] == b"BC"
+    try:
+        with gzip.open(path, "rb") as handle:
+            first = handle.read(3)
+    except _UNREADABLE:
+        first = b""  # corrupt: the scan names the problem
+    if first == b"BCF":
+        return "bcf"
+    return "bgzf" if is_bgzf else "gzip"
+
+
+def _open_text(path: Path):
+    with path.open("rb") as handle:
+        compressed = handle.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if compressed else path.open("rb")
+
+
+class _RecordOrder:
+    """Sortedness and duplicate checks over a stream of records, in constant memory per position."""
+
+    def __init__(self, patient: str, path: Path) -> None:
+        self.patient, self.path = patient, path
+        self.finished: set[str] = set()
+        self.last: tuple[str, int] | None = None
+        self.here: set[tuple[str, str]] = set()  # (REF, ALT) already seen at the last position
+
+    def add(self, chrom: str, pos: int, ref: str, alt: str) -> None:
+        where = f"{chrom}:{pos}"
+        last = self.last
+        if last is not None and chrom != last[0]:
+            if chrom in self.finished:
+                raise _fail(
+                    self.patient,
+                    self.path,
+                    f"unsorted: {chrom} appears again after other contigs",
+                    where,
+                )
+            self.finished.add(last[0])
+            self.here.clear()
+        elif last is not None and pos < last[1]:
+            raise _fail(self.patient, self.path, f"unsorted: position {pos} after {last[1]}", where)
+        elif last is not None and pos > last[1]:
+            self.here.clear()
+        if (ref, alt) in self.here:
+            raise _fail(self.patient, self.path, f"duplicate record {ref}>{alt}", where)
+        self.here.add((ref, alt))
+        self.last = (chrom, pos)
+
+    @property
+    def contigs(self) -> set[str]:
+        return self.finished | ({self.last[0]} if self.last else set())
+
+
+def _lines(patient: str, path: Path) -> Iterator[tuple[int, str]]:
+    """Decoded lines without their LF; CRLF, non-UTF-8 bytes and broken compression are errors."""
     try:
         with _open_text(path) as handle:
             for lineno, raw in enumerate(handle, start=1):
@@ -71,113 +127,255 @@ def scan_text(patient: str, path: Path) -> tuple[list[str], int, set[str]]:
                         path,
                         f"line {lineno} ends in CRLF (Windows line ends); convert to LF",
                     )
-                line = line.rstrip("\n")
-                if lineno == 1 and not line.startswith("##fileformat=VCF"):
-                    raise _fail(
-                        patient, path, "not a VCF: the first line is not ##fileformat=VCF..."
-                    )
-                if line.startswith("##"):
-                    header.append(line)
-                    if line.startswith("##contig=<"):
-                        m = re.search(r"ID=([^,>]+)", line)
-                        if m:
-                            contigs_declared.add(m[1])
-                    continue
-                if line.startswith("#"):
-                    fields = line[1:].split("\t")
-                    if fields[:8] != ["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]:
-                        raise _fail(patient, path, f"line {lineno}: malformed #CHROM header line")
-                    columns = len(fields)
-                    header.append(line)
-                    continue
-                if not columns:
-                    raise _fail(patient, path, f"line {lineno}: data before the #CHROM header line")
-                if not line:
-                    continue
-                n_records += 1
-                _check_record(patient, path, lineno, line, columns, contigs_declared)
-                chrom, pos_text, _id, ref, alt = line.split("\t", 5)[:5]
-                pos = int(pos_text)
-                where = f"{chrom}:{pos}"
-                if last is not None and chrom != last[0]:
-                    if chrom in contig_done:
-                        raise _fail(
-                            patient,
-                            path,
-                            f"unsorted: {chrom} appears again after other contigs",
-                            where,
-                        )
-                    contig_done.add(last[0])
-                    seen_here.clear()
-                elif last is not None and pos < last[1]:
-                    raise _fail(patient, path, f"unsorted: position {pos} after {last[1]}", where)
-                elif last is not None and pos > last[1]:
-                    seen_here.clear()
-                key = (ref, alt)
-                if key in seen_here:
-                    raise _fail(patient, path, f"duplicate record {ref}>{alt}", where)
-                seen_here.add(key)
-                last = (chrom, pos)
-    except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
-        if isinstance(exc, InputError):
-            raise
+                yield lineno, line.rstrip("\n")
+    except _UNREADABLE as exc:
         raise _fail(patient, path, f"truncated or corrupt compressed file ({exc})") from None
+
+
+@dataclass
+class TextScan:
+    """What a line-by-line pass over a text VCF learned."""
+
+    header: list[str]
+    records: int
+    contigs: set[str]  # contigs the records use
+    header_additions: list[str]  # declarations the header lacks, for bcftools annotate -h
+
+
+# Reserved VCF keys keep their specification types when a header forgets to declare them, so that
+# AD or DP are still read as numbers; any other key is declared as a String (or a Flag).
+_RESERVED_FORMAT = {
+    "GT": ("1", "String"),
+    "AD": ("R", "Integer"),
+    "DP": ("1", "Integer"),
+    "AF": ("A", "Float"),
+    "GQ": ("1", "Integer"),
+    "PS": ("1", "Integer"),
+    "FT": ("1", "String"),
+}
+_RESERVED_INFO = {"DP": ("1", "Integer"), "AF": ("A", "Float"), "END": ("1", "Integer")}
+_DECLARED = re.compile(r"^##(INFO|FORMAT|FILTER|contig)=<ID=([^,>]+)")
+
+
+class _HeaderUse:
+    """INFO keys, FORMAT keys and contigs the records use that the header does not declare.
+
+    htslib reads such a file with warnings, but `bcftools view -s` refuses it ("Undefined tags in
+    the header"), which real files (PharmCAT's test VCFs, hand-made panels) would hit, and
+    `bcftools csq` (1.24) crashes on a header without any ##contig line.
+    """
+
+    def __init__(self) -> None:
+        self.declared: dict[str, set[str]] = {
+            "INFO": set(),
+            "FORMAT": set(),
+            "FILTER": {"PASS"},
+            "contig": set(),
+        }
+        self.info: dict[str, bool] = {}  # undeclared key -> ever carried a value
+        self.format: set[str] = set()
+        self.filters: set[str] = set()
+        self.contigs: set[str] = set()
+        self._formats_seen: set[str] = set()
+
+    def header_line(self, line: str) -> None:
+        if m := _DECLARED.match(line):
+            self.declared[m[1]].add(m[2])
+
+    def record(self, fields: list[str]) -> None:
+        # With no ##contig line at all, each contig is declared; a partial list is an error.
+        if not self.declared["contig"]:
+            self.contigs.add(fields[0])
+        if fields[6] not in (".", "PASS"):
+            self.filters |= set(fields[6].split(";")) - self.declared["FILTER"]
+        if fields[7] != ".":
+            for item in fields[7].split(";"):
+                key, eq, _ = item.partition("=")
+                if key and key not in self.declared["INFO"]:
+                    self.info[key] = self.info.get(key, False) or bool(eq)
+        if len(fields) > 8 and fields[8] != "." and fields[8] not in self._formats_seen:
+            self._formats_seen.add(fields[8])
+            self.format |= set(fields[8].split(":")) - self.declared["FORMAT"]
+
+    def additions(self) -> list[str]:
+        note = 'Description="Not declared by the input file; added by haicgx"'
+        lines = [f"##contig=<ID={name}>" for name in sorted(self.contigs)]
+        lines += [f"##FILTER=<ID={name},{note}>" for name in sorted(self.filters)]
+        for key, valued in sorted(self.info.items()):
+            number, kind = _RESERVED_INFO.get(key, (".", "String") if valued else ("0", "Flag"))
+            lines.append(f"##INFO=<ID={key},Number={number},Type={kind},{note}>")
+        for key in sorted(self.format):
+            number, kind = _RESERVED_FORMAT.get(key, (".", "String"))
+            lines.append(f"##FORMAT=<ID={key},Number={number},Type={kind},{note}>")
+        return lines
+
+
+def scan_text(patient: str, path: Path) -> TextScan:
+    """Check a text VCF line by line: structure, sort order, duplicates, undeclared keys.
+
+    Streams the file (memory stays flat) and stops at the first problem.
+    """
+    header: list[str] = []
+    n_records = 0
+    columns = 0
+    use = _HeaderUse()
+    order = _RecordOrder(patient, path)
+    for lineno, line in _lines(patient, path):
+        if lineno == 1 and not line.startswith("##fileformat=VCF"):
+            raise _fail(patient, path, "not a VCF: the first line is not ##fileformat=VCF...")
+        if line.startswith("##"):
+            header.append(line)
+            use.header_line(line)
+            continue
+        if line.startswith("#"):
+            columns = _column_header(patient, path, lineno, line)
+            header.append(line)
+            continue
+        if not columns:
+            raise _fail(patient, path, f"line {lineno}: data before the #CHROM header line")
+        if not line:
+            continue
+        n_records += 1
+        fields = _check_record(patient, path, lineno, line, columns, use.declared["contig"])
+        use.record(fields)
+        order.add(fields[0], int(fields[1]), fields[3], fields[4])
     if not columns:
         raise _fail(patient, path, "no #CHROM header line (empty or not a VCF)")
-    return header, n_records, contig_done | ({last[0]} if last else set())
+    return TextScan(header, n_records, order.contigs, use.additions())
+
+
+def _column_header(patient: str, path: Path, lineno: int, line: str) -> int:
+    """Check the #CHROM line; return its number of columns."""
+    fields = line[1:].split("\t")
+    if fields[:8] != _FIXED_COLUMNS:
+        raise _fail(patient, path, f"line {lineno}: malformed #CHROM header line")
+    samples = fields[9:]
+    if len(set(samples)) != len(samples):
+        twice = sorted({s for s in samples if samples.count(s) > 1})
+        raise _fail(patient, path, f"sample name {twice[0]!r} appears twice in the #CHROM line")
+    return len(fields)
 
 
 def _check_record(
     patient: str, path: Path, lineno: int, line: str, columns: int, contigs: set[str]
-) -> None:
+) -> list[str]:
+    """Check one data line; return its fields."""
     fields = line.split("\t")
+    where = f"{fields[0]}:{fields[1]}" if len(fields) > 1 else None
     if len(fields) != columns:
         raise _fail(
-            patient, path, f"line {lineno}: {len(fields)} columns where the header has {columns}"
+            patient,
+            path,
+            f"line {lineno}: {len(fields)} columns where the header has {columns}",
+            where,
         )
-    chrom, pos, _vid, ref, alt, _qual, _filter, info = fields[:8]
-    where = f"{chrom}:{pos}"
+    chrom, pos, _vid, ref, alt, qual, _filter, info = fields[:8]
     if not pos.isdigit() or int(pos) < 1:
-        raise _fail(patient, path, f"line {lineno}: POS {pos!r} is not a positive integer")
+        raise _fail(
+            patient, path, f"line {lineno}: POS {pos[:40]!r} is not a positive integer", where
+        )
+    if qual != "." and not _is_number(qual):
+        raise _fail(patient, path, f"QUAL {qual[:40]!r} is not a number", where)
+    if len(fields) > 9:
+        _check_sample_columns(patient, path, where, fields)
     if contigs and chrom not in contigs:
         raise _fail(patient, path, f"contig {chrom!r} is not declared in the header", where)
-    if not _REF_OK.match(ref):
+    _check_alleles(patient, path, where, ref, alt.split(","))
+    if len(info) > MAX_INFO_BYTES:
+        raise _fail(
+            patient, path, f"INFO field of {len(info)} bytes (limit {MAX_INFO_BYTES})", where
+        )
+    return fields
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_sample_columns(patient: str, path: Path, where: str, fields: list[str]) -> None:
+    """A sample column may drop trailing FORMAT values, never hold more (htslib stops there)."""
+    keys = fields[8].count(":") + 1
+    for column, value in enumerate(fields[9:], start=10):
+        if value.count(":") + 1 > keys:
+            raise _fail(
+                patient,
+                path,
+                f"column {column} has {value.count(':') + 1} values for {keys} FORMAT keys",
+                where,
+            )
+
+
+def _check_alleles(patient: str, path: Path, where: str, ref: str, alts: list[str]) -> None:
+    """REF and ALT must be plain sequence: structural and placeholder alleles are refused."""
+    if not _BASES.match(ref):
         if ref.upper() != ref:
             raise _fail(patient, path, f"lowercase REF {ref!r}", where)
         raise _fail(patient, path, f"REF {ref!r} has characters other than A, C, G, T, N", where)
     if set(ref) == {"N"}:
         raise _fail(patient, path, "REF is N only: no reference base to check", where)
-    for allele in alt.split(","):
+    for allele in alts:
         if allele == "*":
             raise _fail(
-                patient, path, "spanning-deletion allele '*' (drop such alleles first)", where
+                patient,
+                path,
+                "spanning-deletion allele '*' (drop such alleles first, e.g. bcftools view "
+                "--trim-alt-alleles then norm, or remove the record)",
+                where,
             )
         if allele.startswith("<"):
-            raise _fail(patient, path, f"symbolic ALT {allele} is not a sequence variant", where)
+            raise _fail(
+                patient,
+                path,
+                f"symbolic ALT {allele} is a structural variant, which haicgx does not evaluate: "
+                "remove such records and review them separately",
+                where,
+            )
         if "[" in allele or "]" in allele:
             raise _fail(patient, path, f"breakend ALT {allele} is not a sequence variant", where)
-        if allele == ".":
-            continue
-        if not _ALT_OK.match(allele):
+        if allele == ref:
+            raise _fail(patient, path, f"ALT {allele} equals REF: not a variant", where)
+        if allele != "." and not _BASES.match(allele):
             raise _fail(
                 patient, path, f"ALT {allele!r} has characters other than A, C, G, T, N", where
             )
-    if len(info) > MAX_INFO_BYTES:
-        raise _fail(
-            patient, path, f"INFO field of {len(info)} bytes (limit {MAX_INFO_BYTES})", where
-        )
+
+
+def _quiet_open(path: Path) -> pysam.VariantFile:
+    """htslib's own complaints go to stderr; the caller turns failures into one line instead."""
+    previous = pysam.set_verbosity(0)
+    try:
+        return pysam.VariantFile(str(path))
+    finally:
+        pysam.set_verbosity(previous)
 
 
 def open_variant_file(patient: str, path: Path) -> pysam.VariantFile:
     """Open with htslib, turning its failures into one line."""
+    _check_exists(patient, path)
+    if sniff_format(path) == "gzip":
+        raise _fail(
+            patient,
+            path,
+            "compressed with plain gzip, not bgzip: htslib needs BGZF "
+            "(recompress with `gunzip -c f.vcf.gz | bgzip > g.vcf.gz`)",
+        )
+    try:
+        return _quiet_open(path)
+    except (OSError, ValueError, NotImplementedError) as exc:
+        if "EOF marker" in str(exc) or "truncated" in str(exc):
+            raise _fail(patient, path, f"truncated or corrupt BCF ({exc})") from None
+        raise _fail(patient, path, f"not a readable VCF/BCF ({exc})") from None
+
+
+def _check_exists(patient: str, path: Path) -> None:
     if not path.exists():
         raise _fail(patient, path, "file not found")
     if path.stat().st_size == 0:
         raise _fail(patient, path, "empty file")
-    try:
-        return pysam.VariantFile(str(path))
-    except (OSError, ValueError) as exc:
-        raise _fail(patient, path, f"not a readable VCF/BCF ({exc})") from None
 
 
 def choose_sample(
@@ -221,119 +419,227 @@ def fasta_contigs(fasta: Path) -> dict[str, int]:
     return lengths
 
 
+def header_samples(header_lines: list[str]) -> list[str]:
+    """Sample names from the #CHROM line."""
+    for line in reversed(header_lines):
+        if line.startswith("#CHROM"):
+            return line.split("\t")[9:]
+    return []
+
+
+def header_contig_lengths(header_lines: list[str]) -> dict[str, int | None]:
+    """Contig name -> declared length (None when the ##contig line has none).
+
+    >>> header_contig_lengths(["##contig=<ID=chr1,length=248956422>", "##contig=<ID=chrM>"])
+    {'chr1': 248956422, 'chrM': None}
+    """
+    lengths: dict[str, int | None] = {}
+    for line in header_lines:
+        if m := _CONTIG.match(line):
+            fields = dict(
+                item.split("=", 1) for item in re.findall(r"[^,=]+=[^,]*", m[1]) if "=" in item
+            )
+            name = fields.get("ID")
+            length = fields.get("length", "")
+            if name:
+                lengths[name] = int(length) if length.isdigit() else None
+    return lengths
+
+
+@dataclass
+class BuildCheck:
+    """The outcome of `check_build`."""
+
+    renames: dict[str, str]  # file contig -> reference contig (chr prefix, M/MT)
+    sentence: str  # for the outputs
+    warnings: list[str]
+    confirmed: bool  # contig lengths confirmed the build
+    excluded: list[str]  # non-primary contigs the reference lacks: their records are left out
+
+
 def check_build(
     patient: str,
     path: Path,
-    variant_file: pysam.VariantFile,
+    header_lengths: dict[str, int | None],
     header_lines: list[str],
     *,
     build: str,
     fasta: Path | None,
     record_contigs: set[str],
-) -> tuple[dict[str, str], str, list[str]]:
+) -> BuildCheck:
     """Compare the file's contigs with the reference (or the build's known contigs).
 
-    Returns the contig renaming needed to reach the reference's names, a sentence for the outputs
-    and warnings. A file of another build is refused, naming both builds.
+    Contig names that differ only by a `chr` prefix are renamed to the reference's. A file of
+    another build is refused, naming both builds. Records on a primary chromosome the reference
+    lacks are an error; records on other contigs the reference lacks (alt, random, decoy, HLA)
+    are left out with a warning: no knowledge row or pharmacogene lies there.
     """
-    warnings: list[str] = []
-    header_lengths = {name: contig.length for name, contig in variant_file.header.contigs.items()}
     if fasta is not None:
         target = fasta_contigs(fasta)
         target_label = f"the reference FASTA index ({fasta.name})"
     else:
         target = KNOWN_CONTIG_LENGTHS[build]
         target_label = f"the known {build} contigs"
-    by_plain = {normalise_chrom(name): name for name in target}
-    renames: dict[str, str] = {}
     names = set(header_lengths) | record_contigs
-    for name in sorted(names):
-        plain = normalise_chrom(name)
-        if name in target:
-            continue
-        if plain in by_plain:
-            renames[name] = by_plain[plain]
-        elif name in record_contigs:
-            raise _fail(patient, path, f"contig {name!r} is not in {target_label}")
+    renames, excluded = _renames(patient, path, names, record_contigs, target, target_label)
+    warnings = []
+    if excluded:
+        shown = ", ".join(excluded[:5]) + (
+            f" and {len(excluded) - 5} more" if len(excluded) > 5 else ""
+        )
+        warnings.append(
+            f"records on {len(excluded)} contigs outside {target_label} ({shown}) were left out: "
+            "only the primary assembly is evaluated"
+        )
+    renames_note = target_label if not renames else f"{target_label}, after renaming"
     lengths_known = {n: length for n, length in header_lengths.items() if length}
-    mismatched = []
-    for name, length in lengths_known.items():
-        ref_name = renames.get(name, name)
-        if ref_name in target and target[ref_name] != length:
-            mismatched.append((name, length, target[ref_name]))
-    if mismatched:
-        guessed = identify_build(lengths_known)
-        name, length, expected = mismatched[0]
-        what = f"a {guessed} file" if guessed and guessed != build else "another assembly"
+    _check_lengths(patient, path, lengths_known, renames, target, target_label, build)
+    declared = declared_assembly(header_lines)
+    if lengths_known:
+        if declared and declared != build:
+            warnings.append(
+                f"the header names {declared} but its contig lengths are those of {build}; "
+                "the lengths were trusted"
+            )
+        sentence = f"contig lengths match {renames_note}"
+        return BuildCheck(renames, sentence, warnings, True, excluded)
+    if declared and declared != build:
         raise _fail(
             patient,
             path,
-            f"{what} under a {build} configuration: contig {name} is {length:,} bp in the file "
-            f"but {expected:,} bp in {target_label}",
+            f"the header declares {declared} but the configuration is {build} "
+            "(and there are no contig lengths to say otherwise)",
         )
-    declared = _declared_assembly(header_lines)
-    if declared and declared != build:
-        raise _fail(
-            patient, path, f"the header declares {declared} but the configuration is {build}"
+    sentence = (
+        "the file carries no contig lengths, so its build could not be checked from them"
+        + (f"; the header declares {declared}" if declared else "; nor does the header name it")
+        + (
+            f"; REF alleles are checked against {fasta.name} instead"
+            if fasta is not None
+            else "; with no reference FASTA, REF alleles could not be checked either"
         )
-    if lengths_known:
-        sentence = f"contig lengths match {target_label}"
-    else:
-        sentence = (
-            "the file carries no contig lengths, so its build could not be checked from them"
-            + (f"; the header declares {declared}" if declared else "")
-        )
-        warnings.append(sentence)
-    return renames, sentence, warnings
+    )
+    return BuildCheck(renames, sentence, [sentence, *warnings], False, excluded)
 
 
-def _declared_assembly(header_lines: list[str]) -> str | None:
-    """A build named by ##reference, ##assembly, ##contig assembly= or liftover lines, if any."""
-    text = "\n".join(
-        line
-        for line in header_lines
-        if line.startswith(("##reference", "##assembly", "##contig", "##liftover", "##source"))
-    ).lower()
-    hits = set()
-    if re.search(r"grch38|hg38|b38|hs38", text):
-        hits.add("GRCh38")
-    if re.search(r"grch37|hg19|b37|hs37|human_g1k_v37", text):
-        hits.add("GRCh37")
+# Primary chromosomes, named as knowledge.normalise_chrom names them (no chr prefix, M for MT).
+PRIMARY_CHROMOSOMES = frozenset({str(i) for i in range(1, 23)} | {"X", "Y", "M"})
+
+
+def _renames(
+    patient: str,
+    path: Path,
+    names: set[str],
+    used: set[str],
+    target: dict[str, int],
+    target_label: str,
+) -> tuple[dict[str, str], list[str]]:
+    """File contig -> reference contig where only the chr prefix (or M/MT) differs, and the
+    non-primary contigs with records that the reference lacks."""
+    by_plain = {normalise_chrom(name): name for name in target}
+    renames: dict[str, str] = {}
+    excluded: list[str] = []
+    for name in sorted(names):
+        if name in target:
+            continue
+        plain = normalise_chrom(name)
+        if plain in by_plain:
+            renames[name] = by_plain[plain]
+        elif name in used and plain in PRIMARY_CHROMOSOMES:
+            raise _fail(patient, path, f"contig {name!r} is not in {target_label}")
+        elif name in used:
+            excluded.append(name)
+    return renames, excluded
+
+
+def _check_lengths(
+    patient: str,
+    path: Path,
+    lengths: dict[str, int],
+    renames: dict[str, str],
+    target: dict[str, int],
+    target_label: str,
+    build: str,
+) -> None:
+    for name, length in lengths.items():
+        ref_name = renames.get(name, name)
+        if ref_name in target and target[ref_name] != length:
+            guessed = identify_build(lengths)
+            what = f"a {guessed} file" if guessed and guessed != build else "another assembly"
+            raise _fail(
+                patient,
+                path,
+                f"{what} under a {build} configuration: contig {name} is {length:,} bp in the "
+                f"file but {target[ref_name]:,} bp in {target_label}",
+            )
+
+
+_BUILD_NAMES = {
+    "GRCh38": r"grch38|hg38|b38|hs38|assembly38",
+    "GRCh37": r"grch37|hg19|b37|hs37|human_g1k_v37|assembly19",
+}
+_LIFTOVER = re.compile(r"(grch3[78]|hg19|hg38|b3[78])_?to_?(grch3[78]|hg19|hg38|b3[78])")
+_REFERENCE_OPTION = re.compile(r"(?:--reference|--fasta-ref)[= ](\S+)")
+
+
+def _builds_named(text: str) -> set[str]:
+    return {build for build, pattern in _BUILD_NAMES.items() if re.search(pattern, text)}
+
+
+def declared_assembly(header_lines: list[str]) -> str | None:
+    """The build the header names, if it names exactly one.
+
+    Reads ##reference, ##assembly, ##contig assembly=, the reference of recorded command lines,
+    and liftover lines (whose target build wins: the file was converted to it).
+
+    >>> declared_assembly(["##reference=file:///refs/GRCh38_full_analysis_set.fa"])
+    'GRCh38'
+    >>> declared_assembly(["##reference=hg19.fa", "##liftOverChainFile=hg19Tohg38.over.chain.gz"])
+    'GRCh38'
+    >>> declared_assembly(['##GATKCommandLine=<ID=Mutect2,CommandLine="--reference b37.fa">'])
+    'GRCh37'
+    >>> declared_assembly(["##source=strelka"]) is None
+    True
+    """
+    texts = []
+    for line in header_lines:
+        lower = line.lower()
+        if lower.startswith("##liftover"):
+            if m := _LIFTOVER.search(lower):
+                return next(iter(_builds_named(m[2])))
+            continue
+        if lower.startswith(("##reference", "##assembly", "##contig")):
+            texts.append(lower)
+        elif "command" in lower[:40]:
+            texts += _REFERENCE_OPTION.findall(lower)
+    hits = _builds_named("\n".join(texts))
     return hits.pop() if len(hits) == 1 else None
 
 
 def _scan_bcf(patient: str, path: Path, variant_file: pysam.VariantFile) -> tuple[int, set[str]]:
     """The record checks of `scan_text` for a BCF, through htslib."""
     n_records = 0
-    contigs: set[str] = set()
-    done: set[str] = set()
-    last: tuple[str, int] | None = None
-    seen_here: set[tuple[str, tuple[str, ...]]] = set()
+    order = _RecordOrder(patient, path)
     try:
         for rec in variant_file:
             n_records += 1
+            alts = list(rec.alts or ())
             where = f"{rec.chrom}:{rec.pos}"
-            for allele in rec.alts or ():
-                if allele == "*" or allele.startswith("<") or "[" in allele or "]" in allele:
-                    raise _fail(patient, path, f"ALT {allele} is not a sequence variant", where)
-            if last is not None and rec.chrom != last[0]:
-                if rec.chrom in done:
-                    raise _fail(patient, path, f"unsorted: {rec.chrom} appears again", where)
-                done.add(last[0])
-                seen_here.clear()
-            elif last is not None and rec.pos < last[1]:
-                raise _fail(patient, path, f"unsorted: position {rec.pos} after {last[1]}", where)
-            elif last is not None and rec.pos > last[1]:
-                seen_here.clear()
-            key = (rec.ref or "", tuple(rec.alts or ()))
-            if key in seen_here:
-                raise _fail(patient, path, "duplicate record", where)
-            seen_here.add(key)
-            contigs.add(rec.chrom)
-            last = (rec.chrom, rec.pos)
+            _check_alleles(patient, path, where, rec.ref or "", alts)
+            order.add(rec.chrom, rec.pos, rec.ref or "", ",".join(alts))
     except (OSError, ValueError) as exc:
-        raise _fail(patient, path, f"unreadable record after {n_records} records ({exc})") from None
-    return n_records, contigs
+        raise _fail(
+            patient, path, f"truncated or corrupt BCF: unreadable after {n_records} records ({exc})"
+        ) from None
+    return n_records, order.contigs
+
+
+def _read_bcf(patient: str, path: Path) -> tuple[list[str], int, set[str], dict[str, int | None]]:
+    with open_variant_file(patient, path) as variant_file:
+        header_lines = str(variant_file.header).splitlines()
+        lengths = {name: c.length for name, c in variant_file.header.contigs.items()}
+        n_records, contigs = _scan_bcf(patient, path, variant_file)
+    return header_lines, n_records, contigs, lengths
 
 
 def inspect_vcf(
@@ -344,37 +650,55 @@ def inspect_vcf(
     build: str,
     fasta: Path | None,
 ) -> VcfFacts:
-    """Run every structural check on a patient's VCF/BCF and learn what the later stages need."""
-    is_bcf = path.suffix == ".bcf"
-    if not path.exists():
-        raise _fail(patient, path, "file not found")
-    if path.stat().st_size == 0:
-        raise _fail(patient, path, "empty file")
-    header_lines: list[str] = []
-    record_contigs: set[str] = set()
-    if not is_bcf:
-        header_lines, n_records, record_contigs = scan_text(patient, path)
-    variant_file = open_variant_file(patient, path)
-    with variant_file:
-        if is_bcf:
-            header_lines = str(variant_file.header).splitlines()
-            n_records, record_contigs = _scan_bcf(patient, path, variant_file)
-        samples = list(variant_file.header.samples)
-        sample = choose_sample(patient, path, samples, header_lines, tumour_sample)
-        renames, sentence, warnings = check_build(
-            patient,
-            path,
-            variant_file,
-            header_lines,
-            build=build,
-            fasta=fasta,
-            record_contigs=record_contigs,
-        )
+    """Run every structural check on a patient's VCF/BCF and learn what the later stages need.
+
+    Text VCFs (plain, bgzip or gzip) are checked line by line in Python, BCFs through htslib.
+    """
+    _check_exists(patient, path)
+    additions: list[str] = []
+    if sniff_format(path) == "bcf":
+        header_lines, n_records, record_contigs, lengths = _read_bcf(patient, path)
+    else:
+        scan = scan_text(patient, path)
+        header_lines, n_records, record_contigs = scan.header, scan.records, scan.contigs
+        additions = scan.header_additions
+        lengths = header_contig_lengths(header_lines)
+    if n_records == 0:
+        # A tumour VCF without a single call is far more often a failed upstream step than a
+        # tumour without variants; ranking on it would read as "nothing actionable found".
+        raise _fail(patient, path, "no variant records: the file has a header only")
+    samples = header_samples(header_lines)
+    sample = choose_sample(patient, path, samples, header_lines, tumour_sample)
+    checked = check_build(
+        patient,
+        path,
+        lengths,
+        header_lines,
+        build=build,
+        fasta=fasta,
+        record_contigs=record_contigs,
+    )
+    warnings = list(checked.warnings)
+    if additions:
+        warnings.append(_additions_warning(additions))
     return VcfFacts(
         tumour_sample=sample,
         samples=samples,
-        contig_names=renames,
-        build_check=sentence,
+        contig_names=checked.renames,
+        build_check=checked.sentence,
         records_read=n_records,
         warnings=warnings,
+        build_confirmed=checked.confirmed,
+        header_additions=additions,
+        excluded_contigs=checked.excluded,
+    )
+
+
+def _additions_warning(additions: list[str]) -> str:
+    names = [re.sub(r"^##(\w+)=<ID=([^,>]+).*$", r"\1 \2", line) for line in additions]
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return (
+        f"the header does not declare what the records use ({shown}); haicgx declared them "
+        "(reserved keys with their VCF types, others as String or Flag) so that bcftools reads "
+        "the file"
     )

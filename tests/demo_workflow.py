@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CONFIG = REPO / "config" / "config.yaml"
 SCHEMA = REPO.parent / "shared" / "contract" / "recommendation.schema.json"

@@ -1,0 +1,255 @@
+"""Read support from the fields real callers write, and the QC filters (haicgx.qc).
+
+Each caller gets a tiny VCF in its own dialect, read through pysam after the annotate stage's
+split (bcftools norm -m -any), as the rank job reads it. Unknown values stay unknown (None), are
+never zero, and QC counts how it treated them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pysam
+import pytest
+import yaml
+from conftest import REPO
+
+from haicgx.annotate import prepare_vcf
+from haicgx.evaluate import evaluate_patient
+from haicgx.qc import QcTally, ReadSupport, SupportReader, qc_reason
+from haicgx.settings import Patient, load_settings
+
+THRESHOLDS = {"pass_only": True, "min_depth": 20, "min_alt_reads": 4, "min_vaf": 0.05}
+
+
+def vcf(tmp_path: Path, formats: list[str], records: list[str], *, info=(), samples=("TUMOR",)):
+    lines = ["##fileformat=VCFv4.2", "##contig=<ID=chr12,length=133275309>"]
+    lines += ['##FILTER=<ID=PASS,Description="All filters passed">']
+    lines += ['##FILTER=<ID=LowQual,Description="Low quality">']
+    lines += [f"##FORMAT=<ID={f}>" for f in formats] + [f"##INFO=<ID={i}>" for i in info]
+    lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples))
+    path = tmp_path / "calls.vcf"
+    path.write_text("\n".join(lines + records) + "\n", encoding="utf-8")
+    return path
+
+
+def fmt(key: str, number: str, kind: str) -> str:
+    return f'{key},Number={number},Type={kind},Description="{key}"'
+
+
+def support(path: Path, tmp_path: Path, sample: str = "TUMOR") -> list[ReadSupport]:
+    """Split and subset like the annotate stage (no reference), then read each allele."""
+    prepared = prepare_vcf(
+        patient="QC",
+        vcf=path,
+        out_bcf=tmp_path / "out.bcf",
+        tumour_sample=sample,
+        build="GRCh38",
+        annotation_mode="none",
+        fasta=None,
+        gff3=None,
+    )
+    with pysam.VariantFile(str(prepared.path)) as handle:
+        reader = SupportReader(handle.header)
+        return [reader.read(record) for record in handle]
+
+
+MUTECT2 = [fmt("GT", "1", "String"), fmt("AD", "R", "Integer"), fmt("DP", "1", "Integer")]
+MUTECT2 += [fmt("AF", "A", "Float")]
+
+
+def test_mutect2_ad_dp_af(tmp_path):
+    path = vcf(
+        tmp_path,
+        MUTECT2,
+        ["chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:AD:DP:AF\t0/1:70,30:104:0.297"],
+    )
+    (got,) = support(path, tmp_path)
+    # DP (every read at the site) is the depth; AD gives the alt reads; AF the VAF as called
+    assert got == ReadSupport(104, 30, 0.297, "FORMAT AD, FORMAT DP, FORMAT AF")
+
+
+def test_mutect2_multiallelic_is_read_per_allele(tmp_path):
+    path = vcf(
+        tmp_path,
+        MUTECT2,
+        ["chr12\t25245350\t.\tC\tT,A\t.\tPASS\t.\tGT:AD:DP:AF\t0/1/2:60,30,10:100:0.3,0.1"],
+    )
+    first, second = support(path, tmp_path)
+    assert (first.alt_reads, first.vaf, first.depth) == (30, 0.3, 100)
+    assert (second.alt_reads, second.vaf, second.depth) == (10, 0.1, 100)
+
+
+def test_missing_ad_is_unknown_not_zero(tmp_path):
+    path = vcf(tmp_path, MUTECT2, ["chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:AD:DP:AF\t0/1:.:.:."])
+    (got,) = support(path, tmp_path)
+    assert (got.depth, got.alt_reads, got.vaf) == (None, None, None)
+
+
+def test_alt_reads_are_derived_from_vaf_and_depth_only_when_both_are_known(tmp_path):
+    path = vcf(tmp_path, MUTECT2, ["chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:DP:AF\t0/1:80:0.25"])
+    (got,) = support(path, tmp_path)
+    assert (got.depth, got.alt_reads, got.vaf) == (80, 20, 0.25)
+
+
+STRELKA_SNV = [fmt(k, "1", "Integer") for k in ("DP", "FDP")]
+STRELKA_SNV += [fmt(f"{b}U", "2", "Integer") for b in "ACGT"]
+
+
+def test_strelka2_snv_tier1_counts(tmp_path):
+    """Strelka2 somatic SNV: no GT, no AD; tier-1 base counts. VAF = ALT/(REF+ALT), Strelka's
+    recipe, while the depth counts every base."""
+    path = vcf(
+        tmp_path,
+        STRELKA_SNV,
+        [
+            "chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tDP:FDP:AU:CU:GU:TU"
+            "\t60:0:0,0:60,61:0,0:0,0\t102:1:2,2:70,72:0,0:30,31"
+        ],
+        samples=("NORMAL", "TUMOR"),
+    )
+    (got,) = support(path, tmp_path)
+    assert got == ReadSupport(102, 30, 0.3, "FORMAT AU/CU/GU/TU (Strelka2)")
+
+
+def test_strelka2_indel_tar_tir(tmp_path):
+    formats = [fmt("DP", "1", "Integer")] + [fmt(k, "2", "Integer") for k in ("TAR", "TIR", "TOR")]
+    path = vcf(
+        tmp_path,
+        formats,
+        [
+            "chr12\t25245350\t.\tCA\tC\t.\tPASS\t.\tDP:TAR:TIR:TOR\t40:35,36:0,0:5,5\t90:48,50:32,33:10,10"
+        ],
+        samples=("NORMAL", "TUMOR"),
+    )
+    (got,) = support(path, tmp_path)
+    assert got == ReadSupport(80, 32, 0.4, "FORMAT TAR/TIR (Strelka2)")
+
+
+def test_varscan_rd_ad_freq(tmp_path):
+    formats = [fmt("GT", "1", "String"), fmt("DP", "1", "Integer"), fmt("RD", "1", "Integer")]
+    formats += [fmt("AD", "1", "Integer"), fmt("FREQ", "1", "String")]
+    path = vcf(
+        tmp_path,
+        formats,
+        [
+            "chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:DP:RD:AD:FREQ\t0/0:50:50:0:0%\t0/1:80:60:20:25%"
+        ],
+        samples=("NORMAL", "TUMOR"),
+    )
+    (got,) = support(path, tmp_path)
+    assert got == ReadSupport(80, 20, 0.25, "FORMAT RD/AD (VarScan), FORMAT FREQ")
+
+
+def test_pcgr_info_tvaf_tdp(tmp_path):
+    """PCGR's example VCFs keep tumour support in INFO; FORMAT holds strings it cannot use."""
+    path = vcf(
+        tmp_path,
+        [fmt("GT", "1", "String"), fmt("ADT", ".", "String")],
+        ["chr12\t25245350\t.\tC\tT\t.\tPASS\tTVAF=0.222222;TDP=144\tGT:ADT\t0/1:112,32"],
+        info=(fmt("TVAF", ".", "Float"), fmt("TDP", ".", "Integer")),
+    )
+    (got,) = support(path, tmp_path)
+    assert got == ReadSupport(144, 32, 0.2222, "INFO TVAF, INFO TDP")
+
+
+def test_ad_without_number_r_is_used_only_with_two_values(tmp_path):
+    """Strelka2 germline writes AD with Number=.: after a split it may hold every allele's count,
+    so it is read only when it holds exactly REF and this ALT."""
+    formats = [fmt("GT", "1", "String"), fmt("AD", ".", "Integer"), fmt("DP", "1", "Integer")]
+    path = vcf(
+        tmp_path,
+        formats,
+        [
+            "chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:AD:DP\t0/1:28,33:61",
+            "chr12\t25245360\t.\tG\tA,T\t.\tPASS\t.\tGT:AD:DP\t1/2:2,30,28:60",
+        ],
+    )
+    biallelic, split_a, split_t = support(path, tmp_path)
+    assert (biallelic.depth, biallelic.alt_reads) == (61, 33)
+    assert (split_a.depth, split_a.alt_reads, split_a.vaf) == (60, None, None)
+    assert (split_t.depth, split_t.alt_reads, split_t.vaf) == (60, None, None)
+
+
+def test_zero_depth_gives_no_vaf(tmp_path):
+    path = vcf(tmp_path, MUTECT2, ["chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:AD\t0/1:0,0"])
+    (got,) = support(path, tmp_path)
+    assert (got.depth, got.alt_reads, got.vaf) == (0, 0, None)
+
+
+# -- filters ----------------------------------------------------------------------------------
+
+
+def test_qc_reason_thresholds_and_unknown_values():
+    tally = QcTally()
+    check = lambda s, filters=(), **kw: qc_reason(  # noqa: E731
+        filters=list(filters), support=s, thresholds=THRESHOLDS | kw, tally=tally
+    )
+    assert check(ReadSupport(100, 30, 0.3, "x")) is None
+    assert check(ReadSupport(100, 30, 0.3, "x"), ["LowQual"]) == "filter_not_pass"
+    assert check(ReadSupport(100, 30, 0.3, "x"), ["LowQual"], pass_only=False) is None
+    assert check(ReadSupport(100, 30, 0.3, "x"), ["PASS"]) is None
+    assert check(ReadSupport(10, 9, 0.9, "x")) == "low_depth"
+    assert check(ReadSupport(100, 3, 0.3, "x")) == "low_alt_reads"
+    assert check(ReadSupport(100, 30, 0.03, "x")) == "low_vaf"
+    assert sum(tally.unknown.values()) == 0
+    assert check(ReadSupport(None, None, None, "none")) is None  # unknown is kept, not failed
+    assert check(ReadSupport(100, None, None, "x")) is None
+    assert tally.unknown == {"depth": 1, "alt_reads": 2, "vaf": 2}
+
+
+@pytest.fixture(scope="module")
+def settings():
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    return load_settings(config, workdir=REPO)
+
+
+def test_recommendation_counts_and_says_how_unknown_values_were_treated(
+    tmp_path, settings, mini_kb
+):
+    records = [
+        "chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:AD:DP:AF\t0/1:70,30:100:0.3",  # passes
+        "chr12\t25245360\t.\tG\tA\t.\tLowQual\t.\tGT:AD:DP:AF\t0/1:70,30:100:0.3",  # FILTER
+        "chr12\t25245370\t.\tG\tA,T\t.\tPASS\t.\tGT:AD:DP:AF\t1/2:5,10,1:16:0.6,0.06",  # 2 low
+        "chr12\t25245380\t.\tA\tG\t.\tPASS\t.\tGT\t0/1",  # nothing known: kept
+    ]
+    path = vcf(tmp_path, MUTECT2, records)
+    prepared = prepare_vcf(
+        patient="QC",
+        vcf=path,
+        out_bcf=tmp_path / "out.bcf",
+        tumour_sample=None,
+        build="GRCh38",
+        annotation_mode="none",
+        fasta=None,
+        gff3=None,
+    )
+    evaluate_patient(
+        patient=Patient("QC", path, "colorectal", None, (), None, 2),
+        prepared=prepared,
+        settings=replace(settings, annotation="none", fasta=None, gff3=None),
+        kb=mini_kb,
+        cohort=None,
+        variants_path=tmp_path / "variants.tsv",
+        matches_path=tmp_path / "matches.tsv",
+        recommendation_path=tmp_path / "recommendation.json",
+    )
+    qc = json.loads((tmp_path / "recommendation.json").read_text(encoding="utf-8"))["qc"]
+    assert qc["records_read"] == 4
+    assert qc["alleles_after_split"] == 5
+    assert qc["records_passing"] == 2
+    assert qc["filtered"] == {"filter_not_pass": 1, "low_depth": 2}
+    assert qc["unknown_values_kept"] == {"alt_reads": 1, "depth": 1, "vaf": 1}
+    assert qc["ref_checked"] is False
+    assert any("without alt_reads, depth, vaf values were kept" in w for w in qc["warnings"])
+    rows = (tmp_path / "variants.tsv").read_text(encoding="utf-8").splitlines()
+    header = rows[0].split("\t")
+    unknown = dict(zip(header, rows[-1].split("\t"), strict=True))
+    assert (unknown["pos"], unknown["depth"], unknown["alt_reads"], unknown["vaf"]) == (
+        "25245380",
+        "",
+        "",
+        "",
+    )
