@@ -37,7 +37,7 @@ from haicgx.knowledge import KnowledgeBase
 from haicgx.match import Match, Variant, match_variant
 from haicgx.paths import schema_path
 from haicgx.pgx import PgxCollector
-from haicgx.qc import QcTally, SupportReader, qc_reason
+from haicgx.qc import QcTally, SupportReader, germline_check, qc_reason
 from haicgx.rank import PatientContext, cited_evidence, rank_regimens, summary_line
 from haicgx.settings import Patient, Settings
 from haicgx.transcripts import TranscriptIndex
@@ -218,16 +218,18 @@ def evaluate_patient(
                     filters=filters,
                     left_aligned=prepared.ref_checked,  # norm -f ran: no shifted spellings
                 )
+                copies = (
+                    None if gt is None or all(a is None for a in gt) else sum(a == 1 for a in gt)
+                )
                 reason = qc_reason(
                     filters=filters, support=support, thresholds=settings.filters, tally=tally
                 )
+                if reason is None and copies == 0:
+                    reason = "not_in_tumour"  # the tumour's genotype carries no ALT copy
                 if reason is not None:
                     tally.filtered[reason] += 1
                     continue
                 tally.passing += 1
-                copies = (
-                    None if gt is None or all(a is None for a in gt) else sum(a == 1 for a in gt)
-                )
                 variant = Variant(
                     chrom=record.chrom,
                     pos=record.pos,
@@ -245,7 +247,9 @@ def evaluate_patient(
                     variant, kb, build=settings.build, primary_site=patient.primary_site
                 )
                 matches.extend(found)
-                writer.writerow(_variant_row(variant))
+                pharmacogene = any(m.row.effect == "allele_function" for m in found)
+                germline = germline_check(variant.vaf, copies or 1) if pharmacogene else ""
+                writer.writerow(_variant_row(variant, germline))
         pgx = collector.call()
         _write_matches(temporaries[1], matches)
         ranked = rank_regimens(
@@ -292,7 +296,7 @@ def evaluate_patient(
     return recommendation
 
 
-def _variant_row(v: Variant) -> list[str]:
+def _variant_row(v: Variant, germline: str = "") -> list[str]:
     a = v.primary
     values = {
         "chrom": v.chrom,
@@ -309,7 +313,7 @@ def _variant_row(v: Variant) -> list[str]:
         "alt_reads": v.alt_reads,
         "genotype": v.genotype,
         "filter": ";".join(v.filters) or "PASS",
-        "germline_check": "",
+        "germline_check": germline,
     }
     return [_cell(values[c]) for c in vocab.VARIANT_COLUMNS]
 
