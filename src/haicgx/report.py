@@ -17,7 +17,8 @@ import logging
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
@@ -61,6 +62,10 @@ VAF_PLOT_AXIS_HEIGHT = 34
 VAF_PLOT_RIGHT_PAD = 16
 # Vertical offsets that spread dots of one row so overlapping VAFs stay visible.
 VAF_PLOT_JITTER: tuple[int, ...] = (0, -5, 5, -9, 9)
+# Beyond this many unmatched variants (an exome or a genome), the grey row becomes a histogram:
+# thousands of SVG dots would slow every browser and the PDF renderer without telling more.
+VAF_PLOT_MAX_DOTS = 200
+VAF_PLOT_BINS = 50
 
 # Geometry of the cohort bar chart.
 BAR_WIDTH = 520
@@ -178,8 +183,8 @@ def _variant_key(row: Mapping[str, str]) -> tuple[str, str, str, str]:
 # --------------------------------------------------------------------------- reading inputs
 
 
-def _read_tsv(path: Path, columns: Iterable[str], patient_id: str) -> list[dict[str, str]]:
-    """Read a per-patient TSV, checking that every expected column is there."""
+def _iter_tsv(path: Path, columns: Iterable[str], patient_id: str) -> Iterator[dict[str, str]]:
+    """Stream a per-patient TSV, checking that every expected column is there."""
     if not path.is_file():
         raise InputError(patient_id, str(path), "file is missing")
     try:
@@ -188,9 +193,14 @@ def _read_tsv(path: Path, columns: Iterable[str], patient_id: str) -> list[dict[
             missing = [name for name in columns if name not in (reader.fieldnames or [])]
             if missing:
                 raise InputError(patient_id, str(path), f"missing column(s): {', '.join(missing)}")
-            return [{key: value or "" for key, value in row.items()} for row in reader]
+            for row in reader:
+                yield {key: value or "" for key, value in row.items()}
     except UnicodeDecodeError as exc:
         raise InputError(patient_id, str(path), f"not UTF-8 text: {exc.reason}") from None
+
+
+def _read_tsv(path: Path, columns: Iterable[str], patient_id: str) -> list[dict[str, str]]:
+    return list(_iter_tsv(path, columns, patient_id))
 
 
 def _read_recommendation(path: Path) -> dict[str, Any]:
@@ -273,11 +283,51 @@ def _evidence(
     return rows, anchors
 
 
+@dataclass
+class VariantDigest:
+    """What the report needs of variants.tsv, gathered in one pass with bounded memory.
+
+    Matched variants are kept whole; of the others only the first VAF_PLOT_MAX_DOTS points and a
+    VAF histogram are kept, so a genome-size variants.tsv never has to fit in memory.
+    """
+
+    total: int = 0
+    matched: dict[tuple[str, str, str, str], dict[str, str]] = field(default_factory=dict)
+    others: list[dict[str, Any]] = field(default_factory=list)
+    other_count: int = 0
+    bins: list[int] = field(default_factory=lambda: [0] * VAF_PLOT_BINS)
+    without_vaf: int = 0
+
+    @classmethod
+    def of(
+        cls, variants: Iterable[Mapping[str, str]], matches: list[dict[str, str]]
+    ) -> VariantDigest:
+        digest = cls()
+        matched_keys = {_variant_key(row) for row in matches}
+        for variant in variants:
+            digest.total += 1
+            key = _variant_key(variant)
+            if key in matched_keys:
+                digest.matched[key] = dict(variant)
+                continue
+            vaf = _float_or_none(variant.get("vaf"))
+            if vaf is None:
+                digest.without_vaf += 1
+                continue
+            digest.other_count += 1
+            index = int(min(max(vaf, 0.0), 1.0) * VAF_PLOT_BINS)
+            digest.bins[min(index, VAF_PLOT_BINS - 1)] += 1
+            if len(digest.others) < VAF_PLOT_MAX_DOTS:
+                label = variant.get("protein_change") or f"{variant['chrom']}:{variant['pos']}"
+                digest.others.append({"vaf": vaf, "gene": variant.get("gene", ""), "label": label})
+        return digest
+
+
 def _matched_variants(
-    variants: list[dict[str, str]], matches: list[dict[str, str]], anchors: Mapping[str, str]
+    digest: VariantDigest, matches: list[dict[str, str]], anchors: Mapping[str, str]
 ) -> list[dict[str, Any]]:
     """matches.tsv joined with variants.tsv for VAF and depth, in matches.tsv order."""
-    by_key = {_variant_key(row): row for row in variants}
+    by_key = digest.matched
     rows = []
     for match in matches:
         variant = by_key.get(_variant_key(match), {})
@@ -353,40 +403,47 @@ def _regimen_rows(
     return rows
 
 
-def _vaf_plot(variants: list[dict[str, str]], matches: list[dict[str, str]]) -> dict[str, Any]:
+def _vaf_plot(digest: VariantDigest) -> dict[str, Any]:
     """Coordinates of a strip plot: one row per matched gene, then one for the other variants.
 
     Returns numbers and raw labels only; the template draws the SVG and escapes the labels.
     """
-    matched_keys = {_variant_key(row) for row in matches}
     groups: dict[str, list[dict[str, Any]]] = {}
-    others: list[dict[str, Any]] = []
-    without_vaf = 0
-    for variant in variants:
+    without_vaf = digest.without_vaf
+    for variant in digest.matched.values():
         vaf = _float_or_none(variant.get("vaf"))
         if vaf is None:
             without_vaf += 1
             continue
         label = variant["protein_change"] or f"{variant['chrom']}:{variant['pos']}"
-        point = {"vaf": vaf, "gene": variant["gene"], "label": label}
-        if _variant_key(variant) in matched_keys:
-            groups.setdefault(variant["gene"] or "?", []).append(point)
-        else:
-            others.append(point)
+        groups.setdefault(variant["gene"] or "?", []).append(
+            {"vaf": vaf, "gene": variant["gene"], "label": label}
+        )
     rows = [(gene, groups[gene], True) for gene in sorted(groups)]
-    if others:
-        rows.append((f"other ({len(others)})", others, False))
-    return _plot_geometry(rows, without_vaf)
+    if digest.other_count:
+        rows.append((f"other ({digest.other_count})", digest.others, False))
+    return _plot_geometry(rows, without_vaf, digest)
 
 
 def _plot_geometry(
-    rows: list[tuple[str, list[dict[str, Any]], bool]], without_vaf: int
+    rows: list[tuple[str, list[dict[str, Any]], bool]], without_vaf: int, digest: VariantDigest
 ) -> dict[str, Any]:
     """Lay out the strip-plot rows; x is VAF from 0 to 1 across the plot width."""
     left = VAF_PLOT_LABEL_WIDTH
     laid_out = []
     for index, (label, points, matched) in enumerate(rows):
         y = VAF_PLOT_TOP + index * VAF_PLOT_ROW_HEIGHT + VAF_PLOT_ROW_HEIGHT / 2
+        if not matched and digest.other_count > VAF_PLOT_MAX_DOTS:
+            laid_out.append(
+                {
+                    "label": label,
+                    "y": y,
+                    "matched": False,
+                    "dots": [],
+                    "bins": _bins(digest.bins, y),
+                }
+            )
+            continue
         dots = [
             {
                 **point,
@@ -395,7 +452,7 @@ def _plot_geometry(
             }
             for n, point in enumerate(sorted(points, key=lambda p: p["vaf"]))
         ]
-        laid_out.append({"label": label, "y": y, "matched": matched, "dots": dots})
+        laid_out.append({"label": label, "y": y, "matched": matched, "dots": dots, "bins": []})
     plot_bottom = VAF_PLOT_TOP + max(len(rows), 1) * VAF_PLOT_ROW_HEIGHT
     ticks = [
         {"x": left + fraction * VAF_PLOT_WIDTH, "label": f"{fraction:g}"}
@@ -413,15 +470,43 @@ def _plot_geometry(
         "germline_x": [left + 0.5 * VAF_PLOT_WIDTH, left + VAF_PLOT_WIDTH],
         "without_vaf": without_vaf,
         "plotted": sum(len(row["dots"]) for row in laid_out),
+        "binned": sum(b["count"] for row in laid_out for b in row["bins"]),
     }
+
+
+def _bins(counts: list[int], y: float) -> list[dict[str, Any]]:
+    """A histogram of VAFs drawn inside one plot row (bar height grows with the count)."""
+    tallest = max(counts)
+    width = VAF_PLOT_WIDTH / VAF_PLOT_BINS
+    half = VAF_PLOT_ROW_HEIGHT / 2 - 2
+    bars = []
+    for index, count in enumerate(counts):
+        if count:
+            height = round(max(1.0, 2 * half * count / tallest), 1)
+            bars.append(
+                {
+                    "x": round(VAF_PLOT_LABEL_WIDTH + index * width, 1),
+                    "width": round(width - 1, 1),
+                    "y": round(y + half - height, 1),
+                    "height": height,
+                    "count": count,
+                    "low": index / VAF_PLOT_BINS,
+                    "high": (index + 1) / VAF_PLOT_BINS,
+                }
+            )
+    return bars
 
 
 def build_patient_context(
     recommendation: dict[str, Any],
-    variants: list[dict[str, str]],
+    variants: Iterable[Mapping[str, str]],
     matches: list[dict[str, str]],
 ) -> dict[str, Any]:
-    """Everything the patient template needs, computed from the three per-patient outputs."""
+    """Everything the patient template needs, computed from the three per-patient outputs.
+
+    ``variants`` is read once, as it streams (see VariantDigest).
+    """
+    digest = VariantDigest.of(variants, matches)
     regimens = recommendation.get("regimens") or []
     pgx = recommendation.get("pgx") or {}
     provenance = recommendation.get("provenance") or {}
@@ -441,10 +526,10 @@ def build_patient_context(
             for allele in (pgx.get(gene) or {}).get("alleles") or []
         ],
         "dosing": _dosing_guidance(regimens, genes, anchors),
-        "matched": _matched_variants(variants, matches, anchors),
+        "matched": _matched_variants(digest, matches, anchors),
         "evidence": evidence,
-        "plot": _vaf_plot(variants, matches),
-        "variant_count": len(variants),
+        "plot": _vaf_plot(digest),
+        "variant_count": digest.total,
         "qc": recommendation.get("qc") or {},
         "prov": provenance,
         "report_date": report_date(provenance.get("generated_at")),
@@ -490,8 +575,8 @@ def render_patient_html(patient_dir: Path) -> str:
     """Render the patient report HTML from the three per-patient outputs in ``patient_dir``."""
     recommendation = _read_recommendation(patient_dir / RECOMMENDATION_FILE)
     patient_id = str(recommendation.get("patient_id", patient_dir.name))
-    variants = _read_tsv(patient_dir / VARIANTS_FILE, VARIANT_COLUMNS, patient_id)
     matches = _read_tsv(patient_dir / MATCHES_FILE, MATCH_COLUMNS, patient_id)
+    variants = _iter_tsv(patient_dir / VARIANTS_FILE, VARIANT_COLUMNS, patient_id)
     context = build_patient_context(recommendation, variants, matches)
     template = _environment().get_template(PATIENT_TEMPLATE)
     return template.render(css=_stylesheet(), **context)
