@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 2
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean slurm-start slurm-stop slurm-status run-slurm test-slurm
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/snakemake --configfile config/config.yaml --cores $(CORES) --keep-going
+	$(BIN)/snakemake --workflow-profile workflow/profiles/default --configfile config/config.yaml \
+		--cores $(CORES)
 
 test: $(STAMP)
 	$(MAKE) lint
@@ -30,6 +31,21 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests scripts
 	$(BIN)/ruff check --fix src tests scripts
 	$(BIN)/snakefmt Snakefile rules
+
+# The benchmark (bench/run.py, docs/performance.md): inputs generated under bench/work/.
+# `make bench BENCH_ARGS=--quick` for the small sizes; `BENCH_ARGS="--only a,d"` for a subset.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# A single-node SLURM on this Debian machine (root; docs/cluster.md), and the demo through it.
+slurm-start slurm-stop slurm-status:
+	bash tools/slurm/local-slurm.sh $(@:slurm-%=%)
+
+run-slurm: $(STAMP)
+	$(BIN)/snakemake --workflow-profile workflow/profiles/slurm --configfile config/config.yaml
+
+test-slurm: $(STAMP)
+	$(BIN)/python -m pytest tests/cluster
 
 clean:
 	rm -rf results logs benchmarks .snakemake
