@@ -1,0 +1,40 @@
+"""The `haicgx` command on a real demo run: explain and the record commands, in-process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from haicgx.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_explain_prints_every_regimen_with_reasons(demo, capsys):
+    folder = demo / "results" / "patients" / "DEMO04"
+    assert main(["explain", str(folder)]) == 0
+    out = capsys.readouterr().out
+    rec = json.loads((folder / "recommendation.json").read_text(encoding="utf-8"))
+    assert "Patient DEMO04 (gastric, cohort UGI)" in out
+    assert "DPYD: Intermediate Metabolizer (activity score 1.0)" in out
+    for regimen in rec["regimens"]:
+        assert f"{regimen['rank']:>2}. {regimen['name']} [{regimen['status']}]" in out
+    assert "dose_adjustment:" in out and "DPYD-AS1_1P5-FLUOROURACIL" in out
+
+
+def test_explain_missing_folder_is_one_line(tmp_path, capsys):
+    assert main(["explain", str(tmp_path / "nobody")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("haicgx: error:") and "\n" not in err
+
+
+def test_record_show_and_export_on_the_demo(demo, capsys, tmp_path):
+    db = demo / "results" / "cohort_record.sqlite"
+    assert main(["record", "show", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "DEMO01" in out and "DEMO10" in out
+    target = tmp_path / "export.tsv"
+    assert main(["record", "export", str(target), "--db", str(db)]) == 0
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 11  # header + 10 patients
