@@ -32,35 +32,13 @@ from pathlib import Path
 
 import pysam
 
+from haicgx.builds import PRIMARY_CONTIGS
+
 SEED = 20261125
 VERSION = 2  # bump when the output changes, so cached inputs are regenerated
 
 SCALE = 15  # contig length = GRCh38 length / SCALE
-GRCH38 = {
-    "chr1": 248956422,
-    "chr2": 242193529,
-    "chr3": 198295559,
-    "chr4": 190214555,
-    "chr5": 181538259,
-    "chr6": 170805979,
-    "chr7": 159345973,
-    "chr8": 145138636,
-    "chr9": 138394717,
-    "chr10": 133797422,
-    "chr11": 135086622,
-    "chr12": 133275309,
-    "chr13": 114364328,
-    "chr14": 107043718,
-    "chr15": 101991189,
-    "chr16": 90338345,
-    "chr17": 83257441,
-    "chr18": 80373285,
-    "chr19": 58617616,
-    "chr20": 64444167,
-    "chr21": 46709983,
-    "chr22": 50818468,
-    "chrX": 156040895,
-}
+GRCH38 = {name: n for name, n in PRIMARY_CONTIGS["GRCh38"].items() if name not in ("chrY", "chrM")}
 CONTIGS = {name: length // SCALE for name, length in GRCH38.items()}
 
 N_GENES = 1600

@@ -32,6 +32,8 @@ from typing import TextIO
 import pysam
 import pysam.bcftools
 
+from haicgx.builds import PRIMARY_CONTIGS
+
 SEED = 20261125
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -48,33 +50,7 @@ INTRON = 150  # intron length between invented exons
 
 # GRCh38 primary assembly (names and lengths as in the GRCh38 analysis sets). Every VCF declares
 # all of them, like real callers do; the FASTA carries only the contigs the demo needs.
-GRCH38 = {
-    "chr1": 248956422,
-    "chr2": 242193529,
-    "chr3": 198295559,
-    "chr4": 190214555,
-    "chr5": 181538259,
-    "chr6": 170805979,
-    "chr7": 159345973,
-    "chr8": 145138636,
-    "chr9": 138394717,
-    "chr10": 133797422,
-    "chr11": 135086622,
-    "chr12": 133275309,
-    "chr13": 114364328,
-    "chr14": 107043718,
-    "chr15": 101991189,
-    "chr16": 90338345,
-    "chr17": 83257441,
-    "chr18": 80373285,
-    "chr19": 58617616,
-    "chr20": 64444167,
-    "chr21": 46709983,
-    "chr22": 50818468,
-    "chrX": 156040895,
-    "chrY": 57227415,
-    "chrM": 16569,
-}
+GRCH38 = PRIMARY_CONTIGS["GRCh38"]  # real GRCh38 names and lengths, in karyotype order
 FASTA_CONTIGS = ("chr1", "chr2", "chr3", "chr7", "chr12", "chr13", "chr17")
 
 BASES = "ACGT"

@@ -34,6 +34,7 @@ from haicgx.vcf import (
     VcfFacts,
     fasta_contigs,
     inspect_vcf,
+    open_quietly,
     sniff_format,
 )
 
@@ -247,7 +248,7 @@ def prepare_vcf(
             facts.tumour_sample,
             facts.build_check,
         )
-        with _quiet_open(readable) as handle:
+        with open_quietly(readable) as handle:
             existing = detect_annotation(handle.header)
         try:
             source, key = _annotation_plan(annotation_mode, existing, fasta, gff3)
@@ -307,14 +308,6 @@ def _inspect(
         raise InputError(patient, str(vcf), exc.problem, record=exc.record) from None
 
 
-def _quiet_open(path: Path) -> pysam.VariantFile:
-    previous = pysam.set_verbosity(0)
-    try:
-        return pysam.VariantFile(str(path))
-    finally:
-        pysam.set_verbosity(previous)
-
-
 def _normalise(job: _Job, work: Path, facts: VcfFacts) -> Path:
     """Complete the header, rename contigs, keep the tumour sample, split (and with a reference
     left-align, trim and check REF); return the normalised BCF."""
@@ -366,7 +359,7 @@ def trim_alleles(source: Path, target: Path) -> int:
     """
     changed = 0
     with (
-        _quiet_open(source) as reader,
+        open_quietly(source) as reader,
         pysam.VariantFile(str(target), "wb", header=reader.header) as writer,
     ):
         for record in reader:

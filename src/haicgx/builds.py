@@ -27,6 +27,13 @@ def _both_namings(lengths: list[int]) -> dict[str, int]:
     return table
 
 
+# The primary contigs of each build with UCSC-style names, in karyotype order (chr1..chr22, chrX,
+# chrY, chrM), for files that write a full header.
+PRIMARY_CONTIGS: dict[str, dict[str, int]] = {
+    "GRCh38": {f"chr{name}": length for name, length in zip(_NAMES, _GRCH38, strict=True)},
+    "GRCh37": {f"chr{name}": length for name, length in zip(_NAMES, _GRCH37, strict=True)},
+}
+
 KNOWN_CONTIG_LENGTHS: dict[str, dict[str, int]] = {
     "GRCh38": _both_namings(_GRCH38),
     "GRCh37": _both_namings(_GRCH37),

@@ -41,6 +41,7 @@ from haicgx.qc import QcTally, SupportReader, germline_check, qc_reason
 from haicgx.rank import PatientContext, cited_evidence, rank_regimens, summary_line
 from haicgx.settings import Patient, Settings
 from haicgx.transcripts import TranscriptIndex
+from haicgx.vcf import open_quietly
 
 log = logging.getLogger(__name__)
 
@@ -127,15 +128,6 @@ class ConsequenceReader:
         return (self.transcripts.preference(ann.transcript), ann.severity)
 
 
-def _open_quietly(path: Path) -> pysam.VariantFile:
-    """Open the job's own unindexed BCF without htslib's note that it has no index."""
-    previous = pysam.set_verbosity(0)
-    try:
-        return pysam.VariantFile(str(path))
-    finally:
-        pysam.set_verbosity(previous)
-
-
 def _genotype(sample) -> tuple[tuple[int | None, ...] | None, bool, int | None]:
     """GT, whether it is phased, and the phase set; (None, False, None) without a GT field
     (Strelka2 somatic VCFs carry none: the genotype is then unknown, not reference)."""
@@ -186,7 +178,7 @@ def evaluate_patient(
     ]
     try:
         with ExitStack() as stack:
-            vf = stack.enter_context(_open_quietly(prepared.path))
+            vf = stack.enter_context(open_quietly(prepared.path))
             reader = SupportReader(vf.header)
             consequences = ConsequenceReader(
                 vf.header, prepared.annotation, prepared.annotation_key, transcripts

@@ -344,7 +344,7 @@ def _check_alleles(patient: str, path: Path, where: str, ref: str, alts: list[st
             )
 
 
-def _quiet_open(path: Path) -> pysam.VariantFile:
+def open_quietly(path: Path) -> pysam.VariantFile:
     """htslib's own complaints go to stderr; the caller turns failures into one line instead."""
     previous = pysam.set_verbosity(0)
     try:
@@ -364,7 +364,7 @@ def open_variant_file(patient: str, path: Path) -> pysam.VariantFile:
             "(recompress with `gunzip -c f.vcf.gz | bgzip > g.vcf.gz`)",
         )
     try:
-        return _quiet_open(path)
+        return open_quietly(path)
     except (OSError, ValueError, NotImplementedError) as exc:
         if "EOF marker" in str(exc) or "truncated" in str(exc):
             raise _fail(patient, path, f"truncated or corrupt BCF ({exc})") from None
