@@ -33,32 +33,19 @@ are.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import REPO, TESTDATA, vcf_text
+from conftest import testdata as shared_data
 
 from haicgx.annotate import prepare_vcf
 from haicgx.evaluate import evaluate_patient
 from haicgx.knowledge import KnowledgeBase
 from haicgx.settings import Patient, Settings, load_settings
-
-
-def _tests_conftest():
-    """tests/conftest.py (its helpers; `import conftest` here finds tests/integration's own)."""
-    path = Path(__file__).resolve().parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("haicgx_tests_conftest", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-_shared = _tests_conftest()
-REPO, TESTDATA, vcf_text = _shared.REPO, _shared.TESTDATA, _shared.vcf_text
-shared_data = _shared.testdata  # a folder of ../shared/testdata, or skip (not named test*)
 
 SETUPS = {  # name: (annotation, with the demo reference)
     "reference-none": ("none", True),

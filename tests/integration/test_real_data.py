@@ -17,7 +17,6 @@ the change is stated next to it.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import pysam
 import pytest
+from conftest import TESTDATA
+from conftest import testdata as shared_data
 
 from haicgx.annotate import ORIGINAL_RECORD, prepare_vcf
 from haicgx.consequence import SEVERITY, AlleleOrigin, parse_bcsq
@@ -32,20 +33,6 @@ from haicgx.errors import InputError
 from haicgx.evaluate import ConsequenceReader
 from haicgx.qc import SupportReader
 from haicgx.transcripts import TranscriptIndex
-
-
-def _tests_conftest():
-    """tests/conftest.py (its helpers; `import conftest` here finds tests/integration's own)."""
-    path = Path(__file__).resolve().parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("haicgx_tests_conftest_real", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-_shared = _tests_conftest()
-TESTDATA: Path = _shared.TESTDATA
-shared_data = _shared.testdata  # a folder of ../shared/testdata, or skip with the reason
 
 
 def read_all(prepared, transcripts=None, *, want: set[str] | None = None) -> dict:
