@@ -132,10 +132,6 @@ def order_terms(terms: list[str]) -> str:
     return "&".join(sorted(unique, key=lambda t: _RANK.get(t, len(SEVERITY))))
 
 
-def most_severe(annotations: list[Annotation]) -> Annotation | None:
-    return min(annotations, key=lambda a: (a.severity, a.gene), default=None)
-
-
 def protein_from_hgvsp(hgvsp: str) -> str:
     """Short one-letter HGVS from a VEP/SnpEff HGVSp.
 
@@ -422,10 +418,6 @@ def vep_fields(description: str) -> list[str]:
 def snpeff_fields(description: str) -> list[str]:
     text = description.split(":", 1)[1].strip().strip("'\"")
     return [f.strip() for f in text.split("|")]
-
-
-def is_snpeff(description: str) -> bool:
-    return "Functional annotations" in description and "Annotation_Impact" in description
 
 
 def _exon_number(text: str) -> int | None:

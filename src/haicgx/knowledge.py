@@ -214,10 +214,6 @@ class KnowledgeBase:
             if r.gene == gene and r.effect == "allele_function" and r.alteration.build == build
         ]
 
-    @cached_property
-    def regimen_by_id(self) -> dict[str, Regimen]:
-        return {r.regimen_id: r for r in self.regimens}
-
 
 def _schema(name: str) -> dict[str, Any]:
     return yaml.safe_load(schema_path(name).read_text(encoding="utf-8"))
