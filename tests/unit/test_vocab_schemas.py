@@ -1,4 +1,4 @@
-"""The JSON Schemas repeat parts of haicgx.vocab (a schema cannot import Python): they must agree."""
+"""The JSON Schemas repeat parts of haicgx.vocab (no schema can import Python): they agree."""
 
 from __future__ import annotations
 
