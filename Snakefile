@@ -6,9 +6,7 @@ min_version("9.0")
 
 
 include: "rules/common.smk"
-include: "rules/annotate.smk"
-include: "rules/rank.smk"
-include: "rules/report.smk"
+include: "rules/analyse.smk"
 include: "rules/record.smk"
 
 

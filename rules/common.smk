@@ -7,7 +7,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haicgx.errors import HaicgxError
-from haicgx.jobs import finish_after_error, load_run, patient_params
+from haicgx.jobs import (
+    ERROR_PREFIX,
+    FAILED,
+    finish_after_error,
+    load_run,
+    patient_params,
+)
+from haicgx.settings import analysis_batches
 
 ROOT = str(Path(workflow.basedir))
 
@@ -20,18 +27,31 @@ except HaicgxError as error:
 
 PATIENTS = list(RUN.patients)
 SETTINGS = RUN.settings
+BATCHES = analysis_batches(PATIENTS, SETTINGS.patients_per_job)
+BATCH_OF = {pid: batch for batch, ids in BATCHES.items() for pid in ids}
 
 
 wildcard_constraints:
     patient="|".join(re.escape(p) for p in PATIENTS),
+    batch="|".join(BATCHES),
 
 
-def patient_vcf(wildcards):
-    return str(RUN.patients[wildcards.patient].vcf)
+def batch_vcfs(wildcards):
+    return [str(RUN.patients[pid].vcf) for pid in BATCHES[wildcards.batch]]
 
 
-def patient_of(wildcards):
-    return patient_params(RUN.patients[wildcards.patient])
+def batch_patients(wildcards):
+    """The patients of one analysis job, as plain values for its params."""
+    return [patient_params(RUN.patients[pid]) for pid in BATCHES[wildcards.batch]]
+
+
+def batch_folder(wildcards):
+    return f"results/work/{BATCH_OF[wildcards.patient]}"
+
+
+def batch_runtime(wildcards, attempt):
+    """Minutes for one analysis job: a WGS-size patient takes about 3 (docs/performance.md)."""
+    return (10 + 5 * len(BATCHES[wildcards.batch])) * attempt
 
 
 def reference_files(wildcards):

@@ -1,37 +1,17 @@
-# The cohort assignment record. Every write runs on the submitting host (localrules), so the
-# SQLite file never depends on a network filesystem's locking.
+# The cohort assignment record: rule cohort records every patient from one process on the
+# submitting host (localrules), so the SQLite file never depends on a network filesystem's
+# locking; when patients fail, the Snakefile's onerror does the same for those that completed.
+# Rule publish is local too: it only copies files.
 
 
 localrules:
-    record,
+    publish,
     cohort,
-
-
-rule record:
-    input:
-        recommendation="results/patients/{patient}/recommendation.json",
-        html="results/patients/{patient}/report.html",
-        pdf="results/patients/{patient}/report.pdf",
-        vcf=patient_vcf,
-    output:
-        "results/record/{patient}.json",
-    log:
-        "logs/record/{patient}.log",
-    conda:
-        "../workflow/envs/haicgx.yaml"
-    threads: 1
-    resources:
-        mem_mb=300,
-        runtime=5,
-    params:
-        root=ROOT,
-    script:
-        "../scripts/record.py"
 
 
 rule cohort:
     input:
-        expand("results/record/{patient}.json", patient=PATIENTS),
+        expand("results/patients/{patient}/recommendation.json", patient=PATIENTS),
     output:
         record=report(
             "results/cohort_record.tsv",

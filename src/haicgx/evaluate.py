@@ -13,7 +13,6 @@ import json
 import logging
 import os
 from contextlib import ExitStack
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -166,7 +165,7 @@ def evaluate_patient(
 ) -> dict[str, Any]:
     """Evaluate one patient and write the three per-patient tables; return the recommendation."""
     transcripts = (
-        TranscriptIndex.from_gff3(settings.gff3)
+        TranscriptIndex.for_gff3(settings.gff3)
         if prepared.annotation == "csq" and settings.gff3
         else None
     )
@@ -399,16 +398,3 @@ def validate_recommendation(recommendation: dict[str, Any], *, patient: str) -> 
             f"patient {patient}: recommendation.json would break the contract schema at "
             f"{where or 'top level'}: {error.message}"
         )
-
-
-def prepared_to_json(prepared: PreparedVcf) -> dict[str, Any]:
-    data = asdict(prepared)
-    data["path"] = str(prepared.path)
-    return data
-
-
-def prepared_from_json(data: dict[str, Any]) -> PreparedVcf:
-    from haicgx.vcf import VcfFacts
-
-    facts = VcfFacts(**data.pop("facts"))
-    return PreparedVcf(path=Path(data.pop("path")), facts=facts, **data)

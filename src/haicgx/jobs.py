@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
+import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -71,6 +74,8 @@ def run_job(function: Callable[..., Any], *, log_path: str, **kwargs: Any) -> No
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # its progress steps are noise
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     try:
         function(**kwargs)
     except HaicgxError as exc:
@@ -96,99 +101,158 @@ def _run_from(config: dict[str, Any], root: str) -> tuple[Settings, KnowledgeBas
 
 # -- jobs ---------------------------------------------------------------------------------------
 
+# The files a completed patient has in results/patients/{patient_id}/, in the order they are made.
+PATIENT_FILES = ("variants.tsv", "matches.tsv", "recommendation.json", "report.html", "report.pdf")
+FAILED = "FAILED"  # in an analysis job's patient folder: that patient's one-line failure
 
-def annotate_job(
-    *, patient: dict[str, Any], config: dict[str, Any], root: str, bcf: str, meta: str
+
+def analyse_job(
+    *, patients: list[dict[str, Any]], config: dict[str, Any], root: str, out_dir: str
 ) -> None:
-    """Check, normalise and annotate one patient's VCF."""
-    from haicgx.annotate import prepare_vcf
-    from haicgx.evaluate import prepared_to_json
+    """Analyse several patients in one process, each into `out_dir/{patient_id}/`.
 
-    settings = load_settings(config, workdir=Path.cwd(), root=Path(root))
-    p = _patient(patient)
-    prepared = prepare_vcf(
-        patient=p.patient_id,
-        vcf=p.vcf,
-        out_bcf=Path(bcf),
-        tumour_sample=p.tumour_sample,
-        build=settings.build,
-        annotation_mode=settings.annotation,
-        fasta=settings.fasta,
-        gff3=settings.gff3,
-    )
-    Path(meta).write_text(json.dumps(prepared_to_json(prepared), indent=2) + "\n", encoding="utf-8")
-
-
-def rank_job(
-    *,
-    patient: dict[str, Any],
-    config: dict[str, Any],
-    root: str,
-    meta: str,
-    variants: str,
-    matches: str,
-    recommendation: str,
-) -> None:
-    """Match, call pharmacogenes and rank the regimens for one patient."""
-    from haicgx.evaluate import evaluate_patient, prepared_from_json
-
+    Start-up (interpreter, imports, knowledge, the GFF3's transcript index, WeasyPrint) is paid
+    once per job instead of once per patient. A patient whose input is bad does not stop the
+    others: its folder holds only FAILED, with the one-line message, and rule publish fails that
+    patient alone.
+    """
     settings, kb = _run_from(config, root)
-    p = _patient(patient)
     cohorts = load_cohorts(settings.cohorts)
-    prepared = prepared_from_json(json.loads(Path(meta).read_text(encoding="utf-8")))
-    evaluate_patient(
-        patient=p,
-        prepared=prepared,
-        settings=settings,
-        kb=kb,
-        cohort=cohort_for_site(cohorts, p.primary_site),
-        variants_path=Path(variants),
-        matches_path=Path(matches),
-        recommendation_path=Path(recommendation),
-    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for number, params in enumerate(patients, start=1):
+        patient = _patient(params)
+        folder = out / patient.patient_id
+        start = time.perf_counter()
+        try:
+            analyse_patient(patient, settings=settings, kb=kb, cohorts=cohorts, folder=folder)
+        except HaicgxError as exc:
+            _mark_failed(folder, str(exc))
+            failed += 1
+        except Exception as exc:  # unforeseen: detail in the log, the other patients go on
+            log.error("%s: internal error\n%s", patient.patient_id, traceback.format_exc())
+            _mark_failed(
+                folder, f"{patient.patient_id}: internal error ({type(exc).__name__}: {exc})"
+            )
+            failed += 1
+        log.info(
+            "%s: %s in %.2f s (%d of %d)",
+            patient.patient_id,
+            "failed" if (folder / FAILED).exists() else "done",
+            time.perf_counter() - start,
+            number,
+            len(patients),
+        )
+    log.info("%d of %d patients analysed, %d failed", len(patients) - failed, len(patients), failed)
 
 
-def report_job(*, recommendation: str, html: str, pdf: str) -> None:
-    """Write the tumour-board report of one patient (from the files beside recommendation.json)."""
-    from haicgx.report import write_patient_report
+def _mark_failed(folder: Path, message: str) -> None:
+    log.error("%s", message)
+    shutil.rmtree(folder, ignore_errors=True)  # no partial output of a failed patient
+    folder.mkdir(parents=True)
+    (folder / FAILED).write_text(message.replace("\n", " ") + "\n", encoding="utf-8")
 
-    write_patient_report(Path(recommendation).parent, html_path=Path(html), pdf_path=Path(pdf))
 
-
-def record_job(
-    *, config: dict[str, Any], root: str, recommendation: str, vcf: str, out: str
+def analyse_patient(
+    patient: Patient,
+    *,
+    settings: Settings,
+    kb: KnowledgeBase,
+    cohorts: Cohorts,
+    folder: Path,
+    report: bool = True,
+    timings: dict[str, float] | None = None,
 ) -> None:
-    """Add one patient's recommendation to the cohort record (a local job: one host writes)."""
-    from haicgx.evaluate import sha256_file
+    """Check, normalise, annotate, match, rank and report one patient into `folder`.
+
+    `timings`, when given, receives the seconds spent in each stage (the benchmark reads them).
+    """
+    from haicgx.annotate import prepare_vcf
+    from haicgx.evaluate import evaluate_patient
+
+    times = timings if timings is not None else {}
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="annotate-", dir=folder) as work:
+        start = time.perf_counter()
+        prepared = prepare_vcf(
+            patient=patient.patient_id,
+            vcf=patient.vcf,
+            out_bcf=Path(work) / "annotated.bcf",
+            tumour_sample=patient.tumour_sample,
+            build=settings.build,
+            annotation_mode=settings.annotation,
+            fasta=settings.fasta,
+            gff3=settings.gff3,
+        )
+        times["annotate"] = time.perf_counter() - start
+        start = time.perf_counter()
+        evaluate_patient(
+            patient=patient,
+            prepared=prepared,
+            settings=settings,
+            kb=kb,
+            cohort=cohort_for_site(cohorts, patient.primary_site),
+            variants_path=folder / "variants.tsv",
+            matches_path=folder / "matches.tsv",
+            recommendation_path=folder / "recommendation.json",
+        )
+        times["rank"] = time.perf_counter() - start
+    if report:
+        from haicgx.report import write_patient_report
+
+        start = time.perf_counter()
+        write_patient_report(
+            folder, html_path=folder / "report.html", pdf_path=folder / "report.pdf"
+        )
+        times["report"] = time.perf_counter() - start
+
+
+def completed_patients(patient_ids: list[str], results: Path) -> list[str]:
+    """Patients whose every output is in results/patients/ (rule publish copies them last)."""
+    return [
+        pid
+        for pid in patient_ids
+        if all((results / "patients" / pid / name).exists() for name in PATIENT_FILES)
+    ]
+
+
+def record_patients(settings: Settings, patient_ids: list[str], results: Path) -> int:
+    """Add each completed patient's recommendation to the cohort record; return how many changed.
+
+    A patient already recorded with the same inputs adds nothing, so calling this again (at the
+    end of every run, successful or not) is safe.
+    """
     from haicgx.record import recommendation_digest, record_recommendation
 
-    settings = load_settings(config, workdir=Path.cwd(), root=Path(root))
-    data = json.loads(Path(recommendation).read_text(encoding="utf-8"))
-    outcome = record_recommendation(
-        settings.record,
-        recommendation=data,
-        vcf_sha256=sha256_file(Path(vcf)),
-        recommendation_sha256=recommendation_digest(data),
-        knowledge_sha256=data["provenance"]["knowledge_sha256"],
-        pipeline_version=__version__,
-        cohorts=load_cohorts(settings.cohorts),
-    )
-    Path(out).write_text(json.dumps(asdict(outcome), indent=2) + "\n", encoding="utf-8")
+    cohorts = load_cohorts(settings.cohorts)
+    changed = 0
+    for pid in completed_patients(patient_ids, results):
+        path = results / "patients" / pid / "recommendation.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        outcome = record_recommendation(
+            settings.record,
+            recommendation=data,
+            vcf_sha256=data["provenance"]["vcf_sha256"],
+            recommendation_sha256=recommendation_digest(data),
+            knowledge_sha256=data["provenance"]["knowledge_sha256"],
+            pipeline_version=__version__,
+            cohorts=cohorts,
+        )
+        changed += outcome.action != "unchanged"
+    return changed
 
 
 def failed_patients(patient_ids: list[str], results: Path, logs: Path) -> dict[str, str]:
-    """Patients without a recommendation, with the one-line message their job logs hold."""
+    """Patients without all their outputs, with the one-line message their logs hold."""
+    done = set(completed_patients(patient_ids, results))
     failures = {}
     for pid in patient_ids:
-        if (results / "patients" / pid / "recommendation.json").exists() and (
-            results / "patients" / pid / "report.pdf"
-        ).exists():
+        if pid in done:
             continue
         message = "did not complete (see logs/)"
-        for stage in ("annotate", "rank", "report", "record"):
-            log_file = logs / stage / f"{pid}.log"
-            if not log_file.exists():
-                continue
+        log_file = logs / "publish" / f"{pid}.log"
+        if log_file.exists():
             lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
             errors = [ln[len(ERROR_PREFIX) :] for ln in lines if ln.startswith(ERROR_PREFIX)]
             if errors:
@@ -198,22 +262,25 @@ def failed_patients(patient_ids: list[str], results: Path, logs: Path) -> dict[s
 
 
 def finish_run(*, config: dict[str, Any], root: str, patient_ids: list[str]) -> dict[str, str]:
-    """Write results/cohort_record.tsv and results/cohort_report.html; return the failures.
+    """Record every completed patient, then write results/cohort_record.tsv and
+    results/cohort_report.html; return the failures.
 
-    Called at the end of every run, successful or not, so both exist even when patients failed.
+    Called at the end of every run, successful or not (rule cohort, and Snakemake's onerror), so
+    every patient that completed is recorded even when others failed, from one process and one
+    host.
     """
-    from haicgx.record import export_tsv
+    from haicgx.record import RECORD_EXPORT_COLUMNS, export_tsv
     from haicgx.report import write_cohort_report
 
     settings = load_settings(config, workdir=Path.cwd(), root=Path(root))
     results = Path("results")
     results.mkdir(exist_ok=True)
+    changed = record_patients(settings, patient_ids, results)
+    log.info("cohort record %s: %d assignments added or changed", settings.record, changed)
     failures = failed_patients(patient_ids, results, Path("logs"))
     if settings.record.exists():
         export_tsv(settings.record, results / "cohort_record.tsv")
     else:
-        from haicgx.record import RECORD_EXPORT_COLUMNS
-
         (results / "cohort_record.tsv").write_text("\t".join(RECORD_EXPORT_COLUMNS) + "\n")
     write_cohort_report(results, html_path=results / "cohort_report.html", failures=failures)
     for pid, message in failures.items():
@@ -227,5 +294,7 @@ def finish_after_error(*, config: dict[str, Any], root: str, patient_ids: list[s
         finish_run(config=config, root=root, patient_ids=patient_ids)
     except Exception as exc:
         print(
-            f"haicgx: could not write the cohort summary after the failure: {exc}", file=sys.stderr
+            f"haicgx: could not record the completed patients or write the cohort summary "
+            f"after the failure: {exc}",
+            file=sys.stderr,
         )

@@ -1,9 +1,14 @@
 """The tumour-board reports: one HTML + PDF per patient, one HTML for the cohort.
 
 The patient report is rendered from the three per-patient outputs (``recommendation.json``,
-``variants.tsv``, ``matches.tsv``) through one autoescaped Jinja2 template. The HTML is
-self-contained (inline CSS and SVG, nothing to load) and the PDF is made by WeasyPrint from the
-same HTML with a URL fetcher that refuses everything. Both files are written atomically.
+``variants.tsv``, ``matches.tsv``) through autoescaped Jinja2 templates. The HTML is the full
+report, self-contained (inline CSS and SVG, nothing to load). The PDF is its print edition: the
+same data through a second, compact template (``patient_report_print.html.j2``), because
+WeasyPrint's time grows with every box and line it lays out. It states every reason at least
+once (reasons shared by several regimens once, in their own block), cites the evidence as a
+list and leaves out the plot and the long tables, so it renders in about a tenth of the time
+and on 1-3 pages. WeasyPrint runs with a URL fetcher that refuses everything. Both files are
+written atomically.
 
 Python only shapes the data (joins, numbers, plot coordinates); the template does all markup, so
 every input-derived string passes through Jinja's autoescaping.
@@ -16,6 +21,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -43,8 +49,10 @@ RECOMMENDATION_FILE = "recommendation.json"
 VARIANTS_FILE = "variants.tsv"
 MATCHES_FILE = "matches.tsv"
 PATIENT_TEMPLATE = "patient_report.html.j2"
+PRINT_TEMPLATE = "patient_report_print.html.j2"
 COHORT_TEMPLATE = "cohort_report.html.j2"
 STYLESHEET = "report.css"
+PRINT_STYLESHEET = "report_print.css"
 
 # Pharmacogenes whose rules drive dose guidance in the report's PGx section.
 PGX_GENES: tuple[str, ...] = ("DPYD", "UGT1A1")
@@ -536,6 +544,177 @@ def build_patient_context(
     }
 
 
+# --------------------------------------------------------------------------- PDF print edition
+
+# A shared reason is recalled on each of its rows by a short head: the text before its first
+# ": " when that is at most this long, else the whole text when that is, else the kind alone.
+REASON_HEAD_MAX = 72
+
+
+def reason_head(text: str) -> str:
+    """A short recall of a reason's text for a row that points to the shared block.
+
+    >>> reason_head("Creatinine clearance not given: check renal function before oxaliplatin.")
+    'Creatinine clearance not given'
+    >>> reason_head("The disease progressed on oxaliplatin.")
+    'The disease progressed on oxaliplatin.'
+    >>> reason_head("x" * 100)
+    ''
+    """
+    head = text.split(": ", 1)[0]
+    if head != text and len(head) <= REASON_HEAD_MAX:
+        return head
+    return text if len(text) <= REASON_HEAD_MAX else ""
+
+
+def distinct_heads(head: str, texts: list[str]) -> list[str]:
+    """Heads that tell apart reasons whose plain head is the same (one per text, in order).
+
+    Each head is followed by the fewest words, from just before where the texts start to
+    differ, that no other text has there; if a text needs more than REASON_HEAD_MAX characters
+    for that (or another text is equal to it), its head is left empty.
+
+    >>> distinct_heads("DPYD not assessed", ["DPYD not assessed: test before fluorouracil.",
+    ...                                      "DPYD not assessed: test before floxuridine."])
+    ['DPYD not assessed … before fluorouracil.', 'DPYD not assessed … before floxuridine.']
+    >>> distinct_heads("A", ["A: to x, cohort in y (1).", "A: to z, trial", "A: to z, cohort"])
+    ['A … to x, …', 'A … to z, trial', 'A … to z, cohort']
+    >>> distinct_heads("A", ["A: same", "A: same"])
+    ['', '']
+    """
+    words = [text.split() for text in texts]
+    common = 0
+    while all(len(w) > common for w in words) and len({w[common] for w in words}) == 1:
+        common += 1
+    start = max(common - 1, len(head.split()))
+    heads = []
+    for index, own in enumerate(words):
+        others = [w for other, w in enumerate(words) if other != index]
+        new = ""
+        for end in range(start + 1, len(own) + 1):
+            if all(w[start:end] != own[start:end] for w in others):
+                tail = " ".join(own[start:end]) + (" …" if end < len(own) else "")
+                new = f"{head} … {tail}" if len(tail) <= REASON_HEAD_MAX else ""
+                break
+        heads.append(new)
+    return heads
+
+
+def _print_regimens(
+    ranked: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ranked rows of the PDF with reasons shared by several regimens moved to one block.
+
+    A reason is shared when its kind, text and kb_ids are identical on two or more regimens.
+    Each row keeps its own reasons in full and, for a shared one, its kind, a short head and a
+    reference (``A1``, ``A2``…) to the block, which states the text and the kb_ids once with the
+    ranks it applies to. So a veto, a dose adjustment or a prior failure is still named on the
+    row it concerns. Shared reasons of one kind with the same head get heads that tell them
+    apart (see distinct_heads).
+    """
+
+    def key(reason: Mapping[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+        return (reason["kind"], reason["text"], tuple(kb_id for kb_id, _ in reason["cites"]))
+
+    counts: Counter[tuple[str, str, tuple[str, ...]]] = Counter()
+    for row in ranked:
+        counts.update({key(reason) for reason in row["reasons"]})
+    shared: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
+    rows = []
+    for row in ranked:
+        reasons = []
+        for reason in row["reasons"]:
+            kind, text, kb_ids = key(reason)
+            item = {"kind": kind, "text": text, "kb_ids": list(kb_ids), "ref": None}
+            if counts[(kind, text, kb_ids)] > 1:
+                block = shared.setdefault(
+                    (kind, text, kb_ids),
+                    {
+                        "ref": f"A{len(shared) + 1}",
+                        "kind": kind,
+                        "text": text,
+                        "kb_ids": list(kb_ids),
+                        "head": reason_head(text),
+                        "ranks": [],
+                    },
+                )
+                if row.get("rank") not in block["ranks"]:
+                    block["ranks"].append(row.get("rank"))
+                item["ref"] = block["ref"]
+            reasons.append(item)
+        rows.append({**row, "reasons": reasons})
+    blocks = list(shared.values())
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for block in blocks:
+        groups.setdefault((block["kind"], block["head"]), []).append(block)
+    head_of = {}
+    for (_, head), group in groups.items():
+        if len(group) == 1:
+            heads = [head]
+        elif head:
+            heads = distinct_heads(head, [block["text"] for block in group])
+        else:  # no short head to start from: the kind and the reference say enough
+            heads = [""] * len(group)
+        head_of.update({block["ref"]: new for block, new in zip(group, heads, strict=True)})
+    for row in rows:
+        for item in row["reasons"]:
+            if item["ref"]:
+                item["head"] = head_of[item["ref"]]
+    return rows, blocks
+
+
+def _print_variants(matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per matched allele (matches.tsv has one row per knowledge row), in file order."""
+    alleles: dict[str, dict[str, Any]] = {}
+    for row in matched:
+        allele = alleles.setdefault(
+            row["genomic"],
+            {
+                "gene": row["gene"],
+                "protein_change": row["protein_change"],
+                "genomic": row["genomic"],
+                "vaf": row["vaf"],
+                "kb_ids": [],
+            },
+        )
+        if row["kb_id"] and row["kb_id"] not in allele["kb_ids"]:
+            allele["kb_ids"].append(row["kb_id"])
+    return list(alleles.values())
+
+
+def _print_evidence(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cited knowledge rows as (kb_ids, evidence level, source), in order of first citation.
+
+    Rows with the same evidence level and the same source share one entry, so a source cited
+    for several drugs or activity-score bands is printed once (and rows without a source, which
+    the template refers to the knowledge table, are listed together).
+    """
+    entries: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in evidence:
+        source, level = row["source"], row["evidence_level"]
+        entry = entries.setdefault(
+            (level, source), {"kb_ids": [], "evidence_level": level, "source": source}
+        )
+        entry["kb_ids"].append(row["kb_id"])
+    return list(entries.values())
+
+
+def build_print_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """What the PDF template needs on top of the HTML report's context.
+
+    The PDF is a print edition: the same facts as the HTML, stated compactly (see
+    _print_regimens, _print_variants and _print_evidence).
+    """
+    rows, shared = _print_regimens(context["ranked"])
+    return {
+        **context,
+        "rows": rows,
+        "shared": shared,
+        "alleles": _print_variants(context["matched"]),
+        "cited": _print_evidence(context["evidence"]),
+    }
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -559,27 +738,45 @@ def _environment() -> jinja2.Environment:
 
 
 @cache
-def _stylesheet() -> Markup:
-    """The report CSS, trusted package data inlined into ``<style>``.
+def _stylesheet(name: str = STYLESHEET) -> Markup:
+    """A report stylesheet, trusted package data inlined into ``<style>``.
 
     Markup (not escaping) because CSS child selectors and quoted ``content`` would be mangled by
     HTML escaping; the file is ours, never input-derived.
     """
-    css = files("haicgx").joinpath("templates", STYLESHEET).read_text(encoding="utf-8")
+    css = files("haicgx").joinpath("templates", name).read_text(encoding="utf-8")
     if "</" in css:  # a closing tag inside <style> would end the element early
-        raise ValueError(f"{STYLESHEET} must not contain '</'")
+        raise ValueError(f"{name} must not contain '</'")
     return Markup(css)
 
 
-def render_patient_html(patient_dir: Path) -> str:
-    """Render the patient report HTML from the three per-patient outputs in ``patient_dir``."""
+def _patient_context(patient_dir: Path) -> dict[str, Any]:
+    """Read the three per-patient outputs in ``patient_dir`` and shape them for the templates."""
     recommendation = _read_recommendation(patient_dir / RECOMMENDATION_FILE)
     patient_id = str(recommendation.get("patient_id", patient_dir.name))
     matches = _read_tsv(patient_dir / MATCHES_FILE, MATCH_COLUMNS, patient_id)
     variants = _iter_tsv(patient_dir / VARIANTS_FILE, VARIANT_COLUMNS, patient_id)
-    context = build_patient_context(recommendation, variants, matches)
+    return build_patient_context(recommendation, variants, matches)
+
+
+def _render_html(context: Mapping[str, Any]) -> str:
     template = _environment().get_template(PATIENT_TEMPLATE)
     return template.render(css=_stylesheet(), **context)
+
+
+def _render_print_html(context: Mapping[str, Any]) -> str:
+    template = _environment().get_template(PRINT_TEMPLATE)
+    return template.render(css=_stylesheet(PRINT_STYLESHEET), **build_print_context(context))
+
+
+def render_patient_html(patient_dir: Path) -> str:
+    """Render the patient report HTML from the three per-patient outputs in ``patient_dir``."""
+    return _render_html(_patient_context(Path(patient_dir)))
+
+
+def render_print_html(patient_dir: Path) -> str:
+    """Render the print edition (the HTML that becomes report.pdf) of one patient's report."""
+    return _render_print_html(_patient_context(Path(patient_dir)))
 
 
 def _refusing_fetcher() -> Any:
@@ -597,13 +794,30 @@ def _refusing_fetcher() -> Any:
     return RefusingFetcher(allowed_protocols=())
 
 
+_FONTS = threading.local()
+
+
+def _font_config() -> Any:
+    """One WeasyPrint font configuration per thread, reused by every PDF the thread renders.
+
+    Building it (fontconfig and Pango set-up) is a fixed cost of every render otherwise; the
+    reports declare no @font-face, so nothing document-specific is ever added to it.
+    """
+    config = getattr(_FONTS, "config", None)
+    if config is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        config = _FONTS.config = FontConfiguration()
+    return config
+
+
 def render_pdf(html: str) -> bytes:
     """The PDF of a report HTML, without fetching anything."""
     # Imported here: WeasyPrint loads Pango at import time, which the HTML-only path never needs.
     import weasyprint
 
     document = weasyprint.HTML(string=html, base_url=None, url_fetcher=_refusing_fetcher())
-    return document.write_pdf()
+    return document.write_pdf(font_config=_font_config())
 
 
 def _write_atomically(outputs: Mapping[Path, bytes]) -> None:
@@ -632,12 +846,14 @@ def _write_atomically(outputs: Mapping[Path, bytes]) -> None:
 def write_patient_report(patient_dir: Path, *, html_path: Path, pdf_path: Path) -> None:
     """Write the tumour-board report of one patient as self-contained HTML and as PDF.
 
-    Reads ``recommendation.json``, ``variants.tsv`` and ``matches.tsv`` from ``patient_dir``.
-    Both outputs appear together or not at all.
+    Reads ``recommendation.json``, ``variants.tsv`` and ``matches.tsv`` from ``patient_dir``
+    once. The HTML is the full report; the PDF is its print edition (same data, compact layout,
+    every reason stated at least once). Both outputs appear together or not at all.
     """
     patient_dir, html_path, pdf_path = Path(patient_dir), Path(html_path), Path(pdf_path)
-    html = render_patient_html(patient_dir)
-    pdf = render_pdf(html)
+    context = _patient_context(patient_dir)
+    html = _render_html(context)
+    pdf = render_pdf(_render_print_html(context))
     _write_atomically({html_path: html.encode("utf-8"), pdf_path: pdf})
     log.info("wrote %s and %s", html_path, pdf_path)
 

@@ -50,6 +50,7 @@ class Settings:
     record: Path
     filters: dict[str, Any]
     ranking: dict[str, Any]
+    patients_per_job: int
 
 
 def _load_schema(name: str) -> dict[str, Any]:
@@ -161,6 +162,7 @@ def load_settings(
         record=resolve_path(data["record"], workdir=workdir, root=workdir),  # type: ignore[arg-type]
         filters=data["filters"],
         ranking=ranking_weights(data["ranking"]),
+        patients_per_job=data["patients_per_job"],
     )
 
 
@@ -247,3 +249,16 @@ def load_patients(path: Path) -> list[Patient]:
     if not patients:
         raise ConfigError(str(path), "", "no patients in the sheet")
     return patients
+
+
+def analysis_batches(patient_ids: list[str], patients_per_job: int) -> dict[str, list[str]]:
+    """The patients of each analysis job, in sheet order: `patients_per_job` to a job.
+
+    Consecutive slices, so appending patients to the sheet leaves the earlier jobs as they were.
+
+    >>> analysis_batches(["A", "B", "C"], 2)
+    {'batch001': ['A', 'B'], 'batch002': ['C']}
+    """
+    size = max(1, patients_per_job)
+    slices = [patient_ids[i : i + size] for i in range(0, len(patient_ids), size)]
+    return {f"batch{n:03d}": ids for n, ids in enumerate(slices, start=1)}

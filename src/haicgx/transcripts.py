@@ -7,7 +7,9 @@ tags: MANE Select, then Ensembl canonical, then the longest CDS (then the smalle
 from __future__ import annotations
 
 import gzip
+import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -61,6 +63,16 @@ class TranscriptIndex:
         self.transcripts = transcripts
 
     @classmethod
+    def for_gff3(cls, path: Path) -> TranscriptIndex:
+        """The index of a GFF3, parsed once per process while the file stays unchanged.
+
+        An analysis job handles many patients against the same GFF3; parsing it for each one
+        was a tenth of a panel patient's cost (docs/performance.md).
+        """
+        stat = os.stat(path)
+        return _cached_index(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+    @classmethod
     def from_gff3(cls, path: Path) -> TranscriptIndex:
         genes: dict[str, str] = {}
         transcripts: dict[str, Transcript] = {}
@@ -108,3 +120,8 @@ class TranscriptIndex:
     def exon_number(self, transcript_id: str, pos: int) -> int | None:
         tr = self.transcripts.get(transcript_id)
         return tr.exon_number(pos) if tr else None
+
+
+@lru_cache(maxsize=4)
+def _cached_index(path: str, mtime_ns: int, size: int) -> TranscriptIndex:
+    return TranscriptIndex.from_gff3(Path(path))

@@ -21,8 +21,8 @@ SLURM_CONF = "/etc/slurm/slurm.conf"  # where tools/slurm/local-slurm.sh writes 
 
 # The rules that run as SLURM jobs and those that run on the submitting host. A new rule must be
 # put in one of the two (docs/cluster.md says how to choose).
-CLUSTER_RULES = {"annotate", "rank", "report"}
-LOCAL_RULES = {"record", "cohort"}
+CLUSTER_RULES = {"analyse"}
+LOCAL_RULES = {"publish", "cohort"}
 
 
 def script(command: str, timeout: int) -> subprocess.CompletedProcess:

@@ -41,7 +41,7 @@ def test_every_patient_has_every_output(demo, patient):
     assert "<script" not in html.lower()
     assert 'src="http' not in html and 'href="http' not in html
     assert (folder / "report.pdf").read_bytes().startswith(b"%PDF")
-    assert (demo / "logs" / "annotate" / f"{patient}.log").exists()
+    assert (demo / "logs" / "publish" / f"{patient}.log").exists()
 
 
 def test_cohort_outputs(demo):
@@ -90,7 +90,7 @@ def test_rerun_is_deterministic_and_records_nothing_new(demo):
         for name in ("variants.tsv", "matches.tsv")
     }
     record_before = (demo / "results" / "cohort_record.tsv").read_text()
-    result = run_workflow(demo, "--forcerun", "annotate")
+    result = run_workflow(demo, "--forcerun", "analyse")
     assert result.returncode == 0, result.stderr[-3000:]
     for p, old in before.items():
         new = json.loads((demo / "results" / "patients" / p / "recommendation.json").read_text())

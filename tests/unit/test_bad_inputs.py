@@ -129,9 +129,11 @@ def test_bad_patients_fail_alone_in_the_workflow(tmp_path):
     result = _run_workflow(tmp_path, extra)
 
     assert result.returncode != 0
-    failures = [ln for ln in result.stderr.splitlines() if ln.startswith("haicgx: patient ")]
+    # The run's closing summary, one line per failed patient (printed after every job has ended,
+    # so never interleaved with Snakemake's own messages as a job's stderr can be).
+    failures = [ln for ln in result.stderr.splitlines() if ln.startswith("haicgx: BAD")]
     for pid, (name, fragment) in WORKFLOW_BAD.items():
-        mine = [ln for ln in failures if ln.startswith(f"haicgx: patient {pid}: ")]
+        mine = [ln for ln in failures if ln.startswith(f"haicgx: {pid} failed: patient {pid}: ")]
         assert mine, f"{pid} has no failure line on stderr"
         assert fragment in mine[0] and str(BAD / name) in mine[0]
         folder = tmp_path / "results" / "patients" / pid

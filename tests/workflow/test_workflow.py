@@ -46,7 +46,7 @@ def test_dry_run_from_another_folder(tmp_path):
     result = snakemake("-n", "--configfile", CONFIG, "--cores", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout + result.stderr
-    for rule in ("annotate", "rank", "report", "record", "cohort"):
+    for rule in ("analyse", "publish", "cohort"):
         assert rule in out
     assert not (tmp_path / "results").exists()
 
