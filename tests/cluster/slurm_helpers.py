@@ -94,12 +94,13 @@ class SlurmJob:
     script: str  # the batch script: the Snakemake command with --target-jobs and --attempt
 
     @property
-    def patients(self) -> set[str]:
-        return set(re.findall(r"patient=([A-Za-z0-9_.-]+)", self.script))
+    def batches(self) -> set[str]:
+        """The analysis jobs (groups of `patients_per_job` patients) this SLURM job ran."""
+        return set(re.findall(r"batch=(batch\d+)", self.script))
 
     @property
     def rules(self) -> set[str]:
-        return set(re.findall(r"'?(\w+):patient=", self.script))
+        return set(re.findall(r"'?(\w+):batch=", self.script))
 
     @property
     def attempt(self) -> int:
