@@ -4,9 +4,9 @@
     .venv/bin/python bench/run.py --quick    # the same four at small sizes, for development
     .venv/bin/python bench/run.py --only a,d # a subset
 
-a. a WES-size tumour-only VCF: haicgx annotate_job + rank_job (check, normalise, annotate, match,
-   rank) against bare `bcftools norm` + `bcftools csq` with haicgx's options, in the same process
-   (imports excluded from both); the report (write_patient_report) separately;
+a. a WES-size tumour-only VCF: haicgx.jobs.analyse_patient's stages (check, normalise, annotate,
+   match, rank) against bare `bcftools norm` + `bcftools csq` with haicgx's options, in the same
+   process (imports excluded from both); the report (write_patient_report) separately;
 b. a WGS-size VCF: annotate + rank in one child process, the report in another: wall time and
    peak RSS (each child's own VmHWM, or a grandchild's ru_maxrss), beside bare norm + csq measured
    the same way; the report is stopped past REPORT_LIMIT or REPORT_TIMEOUT;
@@ -83,6 +83,7 @@ def bench_config(inputs: dict[str, Any], sheet: Path, record: Path) -> dict[str,
         "gff3": str(inputs["gff3"]),
     }
     config["record"] = str(record)
+    config.pop("patients_per_job", None)  # the demo's small groups; a cohort uses the default
     return config
 
 
@@ -138,46 +139,29 @@ def bare_bcftools(vcf: Path, fasta: Path, gff3: Path, work: Path) -> float:
 def haicgx_patient(
     inputs: dict[str, Any], vcf: Path, work: Path, *, report: bool, site: str = "colorectal"
 ) -> dict[str, float]:
-    """annotate_job, rank_job (and report_job) on one patient, as the workflow calls them."""
+    """`haicgx.jobs.analyse_patient` on one patient, as an analysis job calls it, timed by stage."""
     from haicgx import jobs
 
     if work.exists():
         shutil.rmtree(work)
     out = work / "results" / "patients" / "BENCH"
-    (work / "results" / "work" / "BENCH").mkdir(parents=True)
-    out.mkdir(parents=True)
+    work.mkdir(parents=True)
     sheet = work / "patients.tsv"
     write_sheet(sheet, [("BENCH", vcf, site)])
     config = bench_config(inputs, sheet, work / "record.sqlite")
-    times = {}
+    times: dict[str, Any] = {}
     start = time.perf_counter()
     run = jobs.load_run(config, workdir=work, root=ROOT)
-    params = jobs.patient_params(run.patients["BENCH"])
     times["load_run"] = time.perf_counter() - start
-    bcf = work / "results" / "work" / "BENCH" / "annotated.bcf"
-    meta = bcf.with_suffix(".json")
-    start = time.perf_counter()
-    jobs.annotate_job(patient=params, config=config, root=str(ROOT), bcf=str(bcf), meta=str(meta))
-    times["annotate"] = time.perf_counter() - start
-    start = time.perf_counter()
-    jobs.rank_job(
-        patient=params,
-        config=config,
-        root=str(ROOT),
-        meta=str(meta),
-        variants=str(out / "variants.tsv"),
-        matches=str(out / "matches.tsv"),
-        recommendation=str(out / "recommendation.json"),
+    jobs.analyse_patient(
+        run.patients["BENCH"],
+        settings=run.settings,
+        kb=run.knowledge,
+        cohorts=run.cohorts,
+        folder=out,
+        report=report,
+        timings=times,
     )
-    times["rank"] = time.perf_counter() - start
-    if report:
-        start = time.perf_counter()
-        jobs.report_job(
-            recommendation=str(out / "recommendation.json"),
-            html=str(out / "report.html"),
-            pdf=str(out / "report.pdf"),
-        )
-        times["report"] = time.perf_counter() - start
     rec = json.loads((out / "recommendation.json").read_text(encoding="utf-8"))
     times["records_passing"] = rec["qc"]["records_passing"]
     times["matches"] = sum(1 for _ in (out / "matches.tsv").open()) - 1
@@ -333,15 +317,11 @@ def run_child(kind: str, spec: str, work: str) -> None:
         t = haicgx_patient(inputs, inputs["wgs"], Path(work), report=False)
         print(json.dumps({**{k: round(v, 2) for k, v in t.items()}, "vmhwm": _vmhwm()}))
     else:
-        from haicgx import jobs
+        from haicgx.report import write_patient_report
 
         out = Path(work) / "results" / "patients" / "BENCH"
         start = time.perf_counter()
-        jobs.report_job(
-            recommendation=str(out / "recommendation.json"),
-            html=str(out / "report.html"),
-            pdf=str(out / "report.pdf"),
-        )
+        write_patient_report(out, html_path=out / "report.html", pdf_path=out / "report.pdf")
         print(json.dumps({"report": round(time.perf_counter() - start, 2), "vmhwm": _vmhwm()}))
 
 
