@@ -25,6 +25,7 @@ record alone, and the output says so.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -318,6 +319,12 @@ class PgxCollector:
                     max(positions) + SPAN_MARGIN,
                 )
         self.allele_positions = {_key(r)[:2]: r.gene for r in self.alleles.values()}
+        # Where a record can matter at all: the spans, widened by the longest repeat shift. Most
+        # records of a tumour VCF are elsewhere and are let past at the cost of one comparison.
+        reach = max((r.window for r in self.repeats), default=0)
+        self.windows: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for span_chrom, start, end in self.spans.values():
+            self.windows[span_chrom].append((start - reach, end + reach))
         self.covered: set[str] = set()
         self.positions_read: set[str] = set()  # genes with a record at one of their positions
         self.reference_positions: set[tuple[str, int]] = set()
@@ -340,6 +347,13 @@ class PgxCollector:
             self.reference_positions.add((plain, pos))
         return plain
 
+    def may_matter(self, chrom: str, pos: int, length: int = 1) -> bool:
+        """Whether a record at chrom:pos spanning `length` bases touches a pharmacogene window."""
+        windows = self.windows.get(normalise_chrom(chrom))
+        if not windows:
+            return False
+        return any(start <= pos + length and pos <= end for start, end in windows)
+
     def offer(
         self,
         *,
@@ -360,6 +374,8 @@ class PgxCollector:
         `left_aligned` says the records were normalised against the reference (bcftools norm -f):
         then only the written form can be the allele, and shifted spellings are not looked for.
         """
+        if not self.may_matter(chrom, pos, len(ref)):
+            return
         plain = self.mark_read(chrom, pos, gt)
         genotype = read_genotype(gt, phased, vaf)
         found = self._find(plain, pos, ref, alt, left_aligned)
