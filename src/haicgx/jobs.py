@@ -24,7 +24,7 @@ from haicgx.cohorts import Cohorts, cohort_for_site, load_cohorts
 from haicgx.errors import HaicgxError
 from haicgx.knowledge import KnowledgeBase, load_knowledge
 from haicgx.paths import PROJECT_ROOT
-from haicgx.settings import Patient, Settings, load_patients, load_settings
+from haicgx.settings import Patient, Settings, analysis_batches, load_patients, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -127,20 +127,24 @@ def analyse_job(
         start = time.perf_counter()
         try:
             analyse_patient(patient, settings=settings, kb=kb, cohorts=cohorts, folder=folder)
+            outcome = "done"
         except HaicgxError as exc:
             _mark_failed(folder, str(exc))
-            failed += 1
+            outcome, failed = "failed", failed + 1
         except Exception as exc:  # unforeseen: detail in the log, the other patients go on
             log.error("%s: internal error\n%s", patient.patient_id, traceback.format_exc())
             _mark_failed(
-                folder, f"{patient.patient_id}: internal error ({type(exc).__name__}: {exc})"
+                folder,
+                f"patient {patient.patient_id}: internal error ({type(exc).__name__}: {exc}); "
+                "details in the analysis job's log",
             )
-            failed += 1
+            outcome, failed = "failed", failed + 1
+        elapsed = time.perf_counter() - start
         log.info(
             "%s: %s in %.2f s (%d of %d)",
             patient.patient_id,
-            "failed" if (folder / FAILED).exists() else "done",
-            time.perf_counter() - start,
+            outcome,
+            elapsed,
             number,
             len(patients),
         )
@@ -243,14 +247,25 @@ def record_patients(settings: Settings, patient_ids: list[str], results: Path) -
     return changed
 
 
-def failed_patients(patient_ids: list[str], results: Path, logs: Path) -> dict[str, str]:
-    """Patients without all their outputs, with the one-line message their logs hold."""
+def failed_patients(
+    patient_ids: list[str], results: Path, logs: Path, patients_per_job: int
+) -> dict[str, str]:
+    """Patients without all their outputs, with the one-line message their logs hold.
+
+    A patient whose analysis job itself stopped (killed, out of memory) has no message of its
+    own: it is pointed to that job's log.
+    """
     done = set(completed_patients(patient_ids, results))
+    batch_of = {
+        pid: batch
+        for batch, ids in analysis_batches(patient_ids, patients_per_job).items()
+        for pid in ids
+    }
     failures = {}
     for pid in patient_ids:
         if pid in done:
             continue
-        message = "did not complete (see logs/)"
+        message = f"did not complete (see {logs / 'analyse' / batch_of[pid]}.log)"
         log_file = logs / "publish" / f"{pid}.log"
         if log_file.exists():
             lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -277,7 +292,7 @@ def finish_run(*, config: dict[str, Any], root: str, patient_ids: list[str]) -> 
     results.mkdir(exist_ok=True)
     changed = record_patients(settings, patient_ids, results)
     log.info("cohort record %s: %d assignments added or changed", settings.record, changed)
-    failures = failed_patients(patient_ids, results, Path("logs"))
+    failures = failed_patients(patient_ids, results, Path("logs"), settings.patients_per_job)
     if settings.record.exists():
         export_tsv(settings.record, results / "cohort_record.tsv")
     else:

@@ -125,3 +125,8 @@ class TranscriptIndex:
 @lru_cache(maxsize=4)
 def _cached_index(path: str, mtime_ns: int, size: int) -> TranscriptIndex:
     return TranscriptIndex.from_gff3(Path(path))
+
+
+def forget_cached_indexes() -> None:
+    """Drop the indexes `TranscriptIndex.for_gff3` keeps (the benchmark times a cold start)."""
+    _cached_index.cache_clear()
