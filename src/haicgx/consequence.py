@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Sequence Ontology terms from most to least severe (the order VEP uses).
 SEVERITY: tuple[str, ...] = (
@@ -107,7 +108,7 @@ class Annotation:
 
     @property
     def severity(self) -> int:
-        return min((_RANK.get(t, len(SEVERITY)) for t in self.terms), default=len(SEVERITY))
+        return severity_of(self.consequence)
 
     @property
     def variant_class(self) -> str | None:
@@ -120,6 +121,22 @@ class Annotation:
         if terms & INFRAME:
             return "inframe"
         return None
+
+
+@lru_cache(maxsize=4096)
+def severity_of(consequence: str) -> int:
+    """The rank of the most severe term of `&`-joined SO terms (smaller is more severe).
+
+    Cached: a VCF has a few dozen distinct consequence strings and each variant asks.
+    """
+    terms = consequence.split("&") if consequence else ()
+    return min((_RANK.get(t, len(SEVERITY)) for t in terms), default=len(SEVERITY))
+
+
+@lru_cache(maxsize=4096)
+def _bcsq_terms(kind: str) -> str:
+    """A BCSQ consequence field as SO terms, most severe first ('*' marks one past a stop)."""
+    return order_terms([_CSQ_TO_SO.get(t, t) for t in kind.lstrip("*").split("&")])
 
 
 def order_terms(terms: list[str]) -> str:
@@ -374,25 +391,29 @@ def parse_bcsq(
     """
     out = []
     for entry in entries:
-        if not entry or entry.startswith("@"):
+        if not entry or entry[0] == "@":
             continue
         parts = entry.split("|")
         if origin is not None and not _bcsq_is_this_allele(parts, origin, pos, ref, alt):
             continue
-        kind = parts[0].lstrip("*")  # '*' marks a consequence downstream of a stop
-        terms = [_CSQ_TO_SO.get(t, t) for t in kind.split("&")]
-        gene = parts[1] if len(parts) > 1 else ""
-        transcript = parts[2] if len(parts) > 2 else ""
-        biotype = parts[3] if len(parts) > 3 else ""
-        ordered = order_terms(terms)
-        protein = (
-            protein_from_bcsq(parts[5], tuple(ordered.split("&")))
-            if len(parts) > 5 and parts[5]
-            else ""
-        )
-        if gene == "" and "intergenic_variant" not in terms:
+        n = len(parts)
+        gene = parts[1] if n > 1 else ""
+        ordered = _bcsq_terms(parts[0])
+        if gene == "" and "intergenic_variant" not in ordered.split("&"):
             continue
-        out.append(Annotation(gene, ordered, transcript, protein, None, biotype))
+        protein = (
+            protein_from_bcsq(parts[5], tuple(ordered.split("&"))) if n > 5 and parts[5] else ""
+        )
+        out.append(
+            Annotation(
+                gene,
+                ordered,
+                parts[2] if n > 2 else "",
+                protein,
+                None,
+                parts[3] if n > 3 else "",
+            )
+        )
     return out
 
 

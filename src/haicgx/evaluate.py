@@ -11,7 +11,9 @@ import csv
 import hashlib
 import json
 import logging
+import operator
 import os
+import re
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -185,30 +187,34 @@ def evaluate_patient(
             out = stack.enter_context(temporaries[0].open("w", newline="", encoding="utf-8"))
             writer = csv.writer(out, delimiter="\t", lineterminator="\n")
             writer.writerow(vocab.VARIANT_COLUMNS)
+            has_sample = len(vf.header.samples) > 0
+            left_aligned = prepared.ref_checked  # norm -f ran: no shifted spellings
             for record in vf:
-                if not record.alts or record.alts[0] in ("*", "."):
-                    sample = record.samples[0] if len(record.samples) else None
+                sample = record.samples[0] if has_sample else None
+                alts = record.alts
+                if not alts or alts[0] in ("*", "."):
                     # a reference call still counts, and a 0/0 there says reference
                     collector.mark_read(record.chrom, record.pos, _genotype(sample)[0])
                     continue
                 tally.alleles_seen += 1
-                sample = record.samples[0] if len(record.samples) else None
+                chrom, pos, ref, alt = record.chrom, record.pos, record.ref, alts[0]
                 gt, phased, phase_set = _genotype(sample)
-                support = reader.read(record)
+                support = reader.read(record, sample)
                 filters = list(record.filter.keys())
-                collector.offer(
-                    chrom=record.chrom,
-                    pos=record.pos,
-                    ref=record.ref,
-                    alt=record.alts[0],
-                    gt=gt,
-                    phased=phased,
-                    phase_set=phase_set,
-                    vaf=support.vaf,
-                    depth=support.depth,
-                    filters=filters,
-                    left_aligned=prepared.ref_checked,  # norm -f ran: no shifted spellings
-                )
+                if collector.may_matter(chrom, pos, len(ref)):
+                    collector.offer(
+                        chrom=chrom,
+                        pos=pos,
+                        ref=ref,
+                        alt=alt,
+                        gt=gt,
+                        phased=phased,
+                        phase_set=phase_set,
+                        vaf=support.vaf,
+                        depth=support.depth,
+                        filters=filters,
+                        left_aligned=left_aligned,
+                    )
                 copies = (
                     None if gt is None or all(a is None for a in gt) else sum(a == 1 for a in gt)
                 )
@@ -222,10 +228,10 @@ def evaluate_patient(
                     continue
                 tally.passing += 1
                 variant = Variant(
-                    chrom=record.chrom,
-                    pos=record.pos,
-                    ref=record.ref,
-                    alt=record.alts[0],
+                    chrom=chrom,
+                    pos=pos,
+                    ref=ref,
+                    alt=alt,
                     annotations=tuple(consequences.read(record)),
                     genotype=_gt_text(gt, phased),
                     copies=copies,
@@ -237,10 +243,12 @@ def evaluate_patient(
                 found = match_variant(
                     variant, kb, build=settings.build, primary_site=patient.primary_site
                 )
-                matches.extend(found)
-                pharmacogene = any(m.row.effect == "allele_function" for m in found)
-                germline = germline_check(variant.vaf, copies or 1) if pharmacogene else ""
-                writer.writerow(_variant_row(variant, germline))
+                germline = ""
+                if found:
+                    matches.extend(found)
+                    if any(m.row.effect == "allele_function" for m in found):
+                        germline = germline_check(variant.vaf, copies or 1)
+                _write_variant(out, writer, _variant_cells(variant, germline))
         pgx = collector.call()
         _write_matches(temporaries[1], matches)
         ranked = rank_regimens(
@@ -287,26 +295,44 @@ def evaluate_patient(
     return recommendation
 
 
-def _variant_row(v: Variant, germline: str = "") -> list[str]:
+def _variant_cells(v: Variant, germline: str = "") -> tuple[str, ...]:
     a = v.primary
     values = {
         "chrom": v.chrom,
-        "pos": v.pos,
+        "pos": str(v.pos),
         "ref": v.ref,
         "alt": v.alt,
         "gene": a.gene if a else "",
         "consequence": a.consequence if a else "",
         "transcript": a.transcript if a else "",
         "protein_change": a.protein_change if a else "",
-        "exon": a.exon if a else None,
-        "vaf": v.vaf,
-        "depth": v.depth,
-        "alt_reads": v.alt_reads,
+        "exon": _cell(a.exon) if a else "",
+        "vaf": _cell(v.vaf),
+        "depth": _cell(v.depth),
+        "alt_reads": _cell(v.alt_reads),
         "genotype": v.genotype,
         "filter": ";".join(v.filters) or "PASS",
         "germline_check": germline,
     }
-    return [_cell(values[c]) for c in vocab.VARIANT_COLUMNS]
+    return _VARIANT_CELLS(values)
+
+
+_VARIANT_CELLS = operator.itemgetter(*vocab.VARIANT_COLUMNS)
+_VARIANT_TABS = len(vocab.VARIANT_COLUMNS) - 1
+
+
+def _write_variant(out: Any, writer: Any, cells: tuple[str, ...]) -> None:
+    """One row of variants.tsv: joined directly (csv.writer was a fifth of a WES patient's
+    time), through csv.writer when a cell needs quoting (a `"` or a line break that an
+    annotation field brought in)."""
+    line = "\t".join(cells)
+    if line.count("\t") == _VARIANT_TABS and not _NEEDS_QUOTING.search(line):
+        out.write(line + "\n")
+    else:
+        writer.writerow(cells)
+
+
+_NEEDS_QUOTING = re.compile(r'["\r\n]')
 
 
 def _write_matches(path: Path, matches: list[Match]) -> None:

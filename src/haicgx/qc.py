@@ -28,7 +28,7 @@ class ReadSupport:
     source: str  # which fields gave the values
 
 
-_NONE = ReadSupport(None, None, None, "none")
+_NO_SAMPLE = object()  # `SupportReader.read` was not handed the record's sample
 
 
 def _first(value: Any) -> Any:
@@ -69,33 +69,42 @@ class SupportReader:
         self.info_tvaf = "TVAF" in info
         self.info_tdp = "TDP" in info
 
-    def read(self, record: pysam.VariantRecord) -> ReadSupport:
-        sample = record.samples[0] if len(record.samples) else None
-        found = self._from_format(record, sample) if sample is not None else _NONE
-        depth, alt, vaf, source = found.depth, found.alt_reads, found.vaf, found.source
+    def read(self, record: pysam.VariantRecord, sample: Any = _NO_SAMPLE) -> ReadSupport:
+        """The record's support; `sample` is its first sample when the caller already has it."""
+        if sample is _NO_SAMPLE:
+            sample = record.samples[0] if len(record.samples) else None
+        if sample is not None:
+            depth, alt, vaf, used = self._from_format(record, sample)
+        else:
+            depth, alt, vaf, used = None, None, None, []
         if vaf is None and self.info_tvaf:
             vaf = _float(record.info.get("TVAF"))
-            source = _plus(source, "INFO TVAF") if vaf is not None else source
+            used += ["INFO TVAF"] if vaf is not None else []
         if depth is None and self.info_tdp:
             depth = _int(record.info.get("TDP"))
-            source = _plus(source, "INFO TDP") if depth is not None else source
+            used += ["INFO TDP"] if depth is not None else []
         if vaf is None and depth and alt is not None:
             vaf = alt / depth
         if alt is None and vaf is not None and depth is not None:
             alt = round(vaf * depth)
-        return ReadSupport(depth, alt, None if vaf is None else round(vaf, 4), source)
+        return ReadSupport(
+            depth, alt, None if vaf is None else round(vaf, 4), ", ".join(used) or "none"
+        )
 
-    def _from_format(self, record: pysam.VariantRecord, sample) -> ReadSupport:
-        alt_allele = record.alts[0]
+    def _from_format(
+        self, record: pysam.VariantRecord, sample
+    ) -> tuple[int | None, int | None, float | None, list[str]]:
         counted = None
         if self.has_ad:
             counted = _allelic_depths(sample)
         elif self.varscan:
             counted = _varscan(sample)
-        if counted is None and self.strelka_indel and len(record.ref) != len(alt_allele):
-            counted = _strelka_indel(sample)
-        if counted is None and self.strelka_snv and len(record.ref) == len(alt_allele) == 1:
-            counted = _strelka_snv(sample, record.ref, alt_allele)
+        if counted is None and (self.strelka_indel or self.strelka_snv):
+            ref, alt_allele = record.ref, record.alts[0]
+            if self.strelka_indel and len(ref) != len(alt_allele):
+                counted = _strelka_indel(sample)
+            if counted is None and self.strelka_snv and len(ref) == len(alt_allele) == 1:
+                counted = _strelka_snv(sample, ref, alt_allele)
         depth, alt, vaf, source = counted or (None, None, None, "")
         used = [source] if source else []
         if self.has_dp and source in ("", "FORMAT AD"):
@@ -111,11 +120,7 @@ class SupportReader:
         if vaf is None and self.has_freq:
             vaf = _percent(sample.get("FREQ"))
             used += ["FORMAT FREQ"] if vaf is not None else []
-        return ReadSupport(depth, alt, vaf, ", ".join(used) or "none")
-
-
-def _plus(source: str, more: str) -> str:
-    return more if source == "none" else f"{source}, {more}"
+        return depth, alt, vaf, used
 
 
 _Counted = tuple[int | None, int | None, float | None, str]

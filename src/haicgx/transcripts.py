@@ -22,6 +22,7 @@ class Transcript:
     tags: frozenset[str] = frozenset()
     cds_length: int = 0
     exons: list[tuple[int, int]] = field(default_factory=list)
+    _ordered: list[tuple[int, int]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def preference(self) -> tuple[int, int, str]:
@@ -36,11 +37,16 @@ class Transcript:
 
     def exon_number(self, pos: int) -> int | None:
         """1-based exon number (in transcript order) containing a genomic position, if any."""
-        ordered = sorted(self.exons, reverse=self.strand == "-")
-        for number, (start, end) in enumerate(ordered, start=1):
+        for number, (start, end) in enumerate(self.ordered_exons(), start=1):
             if start <= pos <= end:
                 return number
         return None
+
+    def ordered_exons(self) -> list[tuple[int, int]]:
+        """Exons in transcript order (5' to 3'), sorted once."""
+        if self._ordered is None or len(self._ordered) != len(self.exons):
+            self._ordered = sorted(self.exons, reverse=self.strand == "-")
+        return self._ordered
 
 
 def _attributes(text: str) -> dict[str, str]:
@@ -61,6 +67,7 @@ class TranscriptIndex:
 
     def __init__(self, transcripts: dict[str, Transcript]) -> None:
         self.transcripts = transcripts
+        self._preferences: dict[str, tuple[int, int, str]] = {}
 
     @classmethod
     def for_gff3(cls, path: Path) -> TranscriptIndex:
@@ -114,8 +121,12 @@ class TranscriptIndex:
         return cls(transcripts)
 
     def preference(self, transcript_id: str) -> tuple[int, int, str]:
-        tr = self.transcripts.get(transcript_id)
-        return tr.preference if tr else (3, 0, transcript_id)
+        found = self._preferences.get(transcript_id)
+        if found is None:  # computed once per transcript: it is asked for every variant in it
+            tr = self.transcripts.get(transcript_id)
+            found = tr.preference if tr else (3, 0, transcript_id)
+            self._preferences[transcript_id] = found
+        return found
 
     def exon_number(self, transcript_id: str, pos: int) -> int | None:
         tr = self.transcripts.get(transcript_id)

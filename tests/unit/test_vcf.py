@@ -158,3 +158,54 @@ def test_truncated_gzip(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match="truncated or corrupt compressed file"):
         inspect(path)
+
+
+def test_non_utf8_bytes_far_into_the_file_are_named_by_line(tmp_path):
+    # The scan decodes in blocks; the line number must still be the exact one.
+    records = [KRAS.replace("25245350", str(25245350 + i)) for i in range(20_000)]
+    text = vcf_text(records).encode()
+    lines = text.split(b"\n")
+    bad_line = len(lines) - 100
+    lines[bad_line - 1] = lines[bad_line - 1].replace(b"\t.\tGT", b"\tNOTE=caf\xe9\tGT")
+    path = tmp_path / "bad.vcf"
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(InputError, match=rf"line {bad_line} is not UTF-8"):
+        inspect(path)
+
+
+def test_non_ascii_digits_in_pos_are_refused(tmp_path):
+    path = tmp_path / "bad.vcf"
+    path.write_text(vcf_text([KRAS.replace("25245350", "2524535\u00b2")]), encoding="utf-8")
+    with pytest.raises(InputError, match="is not a positive integer"):
+        inspect(path)
+
+
+QUICK_VERDICTS = [
+    (KRAS, True),
+    (KRAS.replace("\tC\tT\t", "\tCA\tC,CAA\t"), True),
+    (KRAS.replace("\t.\tPASS", "\t1e3\tPASS"), True),
+    (KRAS.replace("0/1:70,30:100:0.3", "0/1:70,30:100"), True),  # trailing values may be dropped
+    (KRAS.replace("\tC\tT\t", "\tC\tC\t"), False),
+    (KRAS.replace("\tC\tT\t", "\tC\tT,C\t"), False),
+    (KRAS.replace("\tC\tT\t", "\tC\t.\t"), False),  # accepted, by the full checks
+    (KRAS.replace("\tC\tT\t", "\tNN\tT\t"), False),
+    (KRAS.replace("\tC\tT\t", "\tC\tt\t"), False),
+    (KRAS.replace("\tC\tT\t", "\tC\tT,\t"), False),
+    (KRAS.replace("\t25245350\t", "\t025245350\t"), False),
+    (KRAS.replace("\t25245350\t", "\t0\t"), False),
+    (KRAS.replace("\t.\tPASS", "\t30x\tPASS"), False),
+    (KRAS.replace("0/1:70,30:100:0.3", "0/1:70,30:100:0.3:9"), False),
+    (KRAS.replace("chr12", "chr13"), False),
+]
+
+
+@pytest.mark.parametrize(("line", "quick"), QUICK_VERDICTS)
+def test_quick_record_check_vouches_only_for_what_the_full_checks_accept(line, quick, monkeypatch):
+    import haicgx.vcf as vcf
+
+    fields = line.split("\t")
+    contigs = {"chr12"}
+    assert vcf._plainly_valid(fields, 10, contigs) is quick
+    if quick:  # the full checks, on their own, accept the same record
+        monkeypatch.setattr(vcf, "_plainly_valid", lambda *args: False)
+        assert vcf._check_record("P1", "a.vcf", 1, line, 10, contigs) == fields
