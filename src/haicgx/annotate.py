@@ -18,7 +18,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +57,9 @@ class PreparedVcf:
     ref_checked: bool
     facts: VcfFacts
     warnings: list[str] = field(default_factory=list)
+    # When the BCF is still being written while it is read (haicgx.analysis), the reader calls
+    # this after the last record: it waits for the writer and the checks and raises their errors.
+    settle: Callable[[], None] | None = None
 
 
 def detect_annotation(header: pysam.VariantHeader) -> tuple[str, str] | None:
@@ -254,39 +257,100 @@ def prepare_vcf(
         work = Path(tmp)
         readable = _readable_copy(patient, vcf, work)
         facts = _inspect(patient, vcf, readable, tumour_sample, build, fasta)
-        log.info(
-            "%s: %d records, tumour sample %s; %s",
-            patient,
-            facts.records_read,
-            facts.tumour_sample,
-            facts.build_check,
+        log_facts(patient, facts)
+        plan = annotation_plan(
+            patient=patient,
+            vcf=vcf,
+            readable=readable,
+            facts=facts,
+            build=build,
+            annotation_mode=annotation_mode,
+            fasta=fasta,
+            gff3=gff3,
         )
-        with open_quietly(readable) as handle:
-            existing = detect_annotation(handle.header)
-        try:
-            source, key = _annotation_plan(annotation_mode, existing, fasta, gff3)
-        except ValueError as exc:
-            raise InputError(patient, str(vcf), str(exc)) from None
-        job = _Job(patient, vcf, readable, facts.contig_names, build, fasta, facts.build_confirmed)
-        normalised = _normalise(job, work, facts)
-        result = normalised
-        if source == "csq":
-            result = work / "csq.bcf"
-            _csq(job, normalised, result, gff3)  # type: ignore[arg-type]
-        shutil.move(str(result), out_bcf)
+        shutil.move(str(produce(plan, work)), out_bcf)
+    return plan.prepared(out_bcf)
+
+
+def log_facts(patient: str, facts: VcfFacts) -> None:
+    log.info(
+        "%s: %d records, tumour sample %s; %s",
+        patient,
+        facts.records_read,
+        facts.tumour_sample,
+        facts.build_check,
+    )
+
+
+@dataclass(frozen=True)
+class AnnotationPlan:
+    """What the bcftools steps need: the file, the facts its checks gave, the annotation to use."""
+
+    job: _Job
+    facts: VcfFacts
+    source: str  # csq, vep, snpeff, bcsq, none
+    key: str | None
+    gff3: Path | None
+
+    def prepared(self, path: Path, settle: Callable[[], None] | None = None) -> PreparedVcf:
+        return PreparedVcf(
+            path=path,
+            annotation=self.source,
+            annotation_key=BCSQ if self.source == "csq" else self.key,
+            ref_checked=self.job.fasta is not None,
+            facts=self.facts,
+            warnings=prepared_warnings(self.facts, self.job.fasta, self.source),
+            settle=settle,
+        )
+
+
+def prepared_warnings(facts: VcfFacts, fasta: Path | None, source: str) -> list[str]:
     warnings = list(facts.warnings)
     if fasta is None:
         warnings.append("REF alleles were not checked against a reference (no FASTA configured)")
     if source == "none":
         warnings.append("no consequence annotation: only exact genomic-allele rules were evaluated")
-    return PreparedVcf(
-        path=out_bcf,
-        annotation=source,
-        annotation_key=BCSQ if source == "csq" else key,
-        ref_checked=fasta is not None,
-        facts=facts,
-        warnings=warnings,
-    )
+    return warnings
+
+
+def annotation_plan(
+    *,
+    patient: str,
+    vcf: Path,
+    readable: Path,
+    facts: VcfFacts,
+    build: str,
+    annotation_mode: str,
+    fasta: Path | None,
+    gff3: Path | None,
+) -> AnnotationPlan:
+    """The plan for a checked file: which annotation to use (the file's own or csq)."""
+    with open_quietly(readable) as handle:
+        existing = detect_annotation(handle.header)
+    try:
+        source, key = _annotation_plan(annotation_mode, existing, fasta, gff3)
+    except ValueError as exc:
+        raise InputError(patient, str(vcf), str(exc)) from None
+    job = _Job(patient, vcf, readable, facts.contig_names, build, fasta, facts.build_confirmed)
+    return AnnotationPlan(job, facts, source, key, gff3)
+
+
+def produce(plan: AnnotationPlan, work: Path, target: str | None = None) -> Path:
+    """Run the bcftools steps of a plan in `work`; return the annotated BCF.
+
+    With `target` (a path such as /dev/fd/N, the write end of a pipe) the last step writes
+    there instead, so that a reader can take records while they are made.
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    result = _normalise(plan.job, work, plan.facts)
+    if plan.source == "csq":
+        annotated = work / "csq.bcf"
+        _csq(plan.job, result, Path(target) if target else annotated, plan.gff3)  # type: ignore[arg-type]
+        return annotated
+    if target is not None:
+        with result.open("rb") as source, open(target, "wb") as sink:
+            shutil.copyfileobj(source, sink, 1 << 20)
+    return result
 
 
 def _readable_copy(patient: str, vcf: Path, work: Path) -> Path:
@@ -400,7 +464,7 @@ def _csq(job: _Job, source: Path, target: Path, gff3: Path) -> None:
     args = ["-f", str(job.fasta), "-g", str(gff3), "-s", "-", "-l", "--force"]
     if unify := unify_chr_option(fasta_contigs(job.fasta), gff3_seqids(gff3)):  # type: ignore[arg-type]
         args += ["--unify-chr-names", unify]
-    _bcftools_csq_child(job, *args, "-Ob", "-o", str(target), str(source))
+    _bcftools_csq_child(job, *args, "-Ou", "-o", str(target), str(source))  # read once, at once
 
 
 def gff3_seqids(gff3: Path) -> list[str]:

@@ -83,9 +83,11 @@ class ConsequenceReader:
             self.fields = snpeff_fields(header.info[key].description)
 
     def read(self, record: pysam.VariantRecord) -> list[Annotation]:
-        if self.source == "none" or not self.key or self.key not in record.info:
+        if self.source == "none" or not self.key:
             return []
-        value = record.info[self.key]
+        value = record.info.get(self.key)
+        if value is None:
+            return []
         entries = [value] if isinstance(value, str) else [v for v in value if v]
         alt = record.alts[0]
         if self.source == "csq":
@@ -108,19 +110,25 @@ class ConsequenceReader:
         return AlleleOrigin(record.pos, record.ref, (record.alts[0],))
 
     def _one_per_gene(self, annotations: list[Annotation], pos: int) -> list[Annotation]:
-        best: dict[str, Annotation] = {}
-        for ann in annotations:
-            current = best.get(ann.gene)
-            if current is None or self._preference(ann) < self._preference(current):
-                best[ann.gene] = ann
+        if len(annotations) == 1:  # most records: one gene, one transcript
+            best = annotations
+        else:
+            chosen: dict[str, Annotation] = {}
+            for ann in annotations:
+                current = chosen.get(ann.gene)
+                if current is None or self._preference(ann) < self._preference(current):
+                    chosen[ann.gene] = ann
+            best = list(chosen.values())
+        if self.transcripts is None:
+            return best
         out = []
-        for ann in best.values():
-            exon = self.transcripts.exon_number(ann.transcript, pos) if self.transcripts else None
-            out.append(
-                Annotation(
+        for ann in best:
+            exon = self.transcripts.exon_number(ann.transcript, pos)
+            if exon is not None:
+                ann = Annotation(
                     ann.gene, ann.consequence, ann.transcript, ann.protein_change, exon, ann.biotype
                 )
-            )
+            out.append(ann)
         return out
 
     def _preference(self, ann: Annotation) -> tuple:
@@ -249,6 +257,8 @@ def evaluate_patient(
                     if any(m.row.effect == "allele_function" for m in found):
                         germline = germline_check(variant.vaf, copies or 1)
                 _write_variant(out, writer, _variant_cells(variant, germline))
+        if prepared.settle is not None:  # the BCF was read while it was written
+            prepared.settle()
         pgx = collector.call()
         _write_matches(temporaries[1], matches)
         ranked = rank_regimens(

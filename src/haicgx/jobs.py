@@ -11,7 +11,6 @@ import json
 import logging
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -172,36 +171,18 @@ def analyse_patient(
 
     `timings`, when given, receives the seconds spent in each stage (the benchmark reads them).
     """
-    from haicgx.annotate import prepare_vcf
-    from haicgx.evaluate import evaluate_patient
+    from haicgx.analysis import analyse_vcf
 
     times = timings if timings is not None else {}
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="annotate-", dir=folder) as work:
-        start = time.perf_counter()
-        prepared = prepare_vcf(
-            patient=patient.patient_id,
-            vcf=patient.vcf,
-            out_bcf=Path(work) / "annotated.bcf",
-            tumour_sample=patient.tumour_sample,
-            build=settings.build,
-            annotation_mode=settings.annotation,
-            fasta=settings.fasta,
-            gff3=settings.gff3,
-        )
-        times["annotate"] = time.perf_counter() - start
-        start = time.perf_counter()
-        evaluate_patient(
-            patient=patient,
-            prepared=prepared,
-            settings=settings,
-            kb=kb,
-            cohort=cohort_for_site(cohorts, patient.primary_site),
-            variants_path=folder / "variants.tsv",
-            matches_path=folder / "matches.tsv",
-            recommendation_path=folder / "recommendation.json",
-        )
-        times["rank"] = time.perf_counter() - start
+    start = time.perf_counter()
+    analyse_vcf(
+        patient=patient,
+        settings=settings,
+        kb=kb,
+        cohort=cohort_for_site(cohorts, patient.primary_site),
+        folder=folder,
+    )
+    times["analyse"] = time.perf_counter() - start
     if report:
         from haicgx.report import write_patient_report
 

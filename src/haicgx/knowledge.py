@@ -13,7 +13,7 @@ import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ _PHENOTYPE = re.compile(r"^phenotype:([a-z_]+)$")
 VARIANT_CLASSES = ("truncating", "missense", "inframe", "any")
 
 
+@lru_cache(maxsize=1024)  # asked for every record; a VCF names a few dozen contigs
 def normalise_chrom(chrom: str) -> str:
     """Contig name without a `chr` prefix, mitochondria as `M`.
 

@@ -744,6 +744,66 @@ def inspect_vcf(
     )
 
 
+def inspect_header(
+    patient: str,
+    path: Path,
+    *,
+    tumour_sample: str | None,
+    build: str,
+    fasta: Path | None,
+) -> VcfFacts | None:
+    """The facts `inspect_vcf` will give for a file whose records hold no surprise, from its
+    header alone; None when the header cannot say (no ##contig lines: the records name them).
+
+    haicgx.analysis starts bcftools on these while the full checks run, and compares them with
+    the full facts afterwards. A problem found here is left for the full checks to report, in
+    their order.
+    """
+    header_lines = _header_lines(path)
+    lengths = header_contig_lengths(header_lines)
+    if not lengths or not any(line.startswith("#CHROM") for line in header_lines[-1:]):
+        return None
+    samples = header_samples(header_lines)
+    sample = choose_sample(patient, path, samples, header_lines, tumour_sample)
+    checked = check_build(
+        patient, path, lengths, header_lines, build=build, fasta=fasta, record_contigs=set()
+    )
+    return VcfFacts(
+        tumour_sample=sample,
+        samples=samples,
+        contig_names=checked.renames,
+        build_check=checked.sentence,
+        records_read=0,
+        warnings=list(checked.warnings),
+        build_confirmed=checked.confirmed,
+    )
+
+
+def same_plan(guess: VcfFacts, facts: VcfFacts) -> bool:
+    """Whether bcftools run on the header's facts did what the full facts ask for."""
+    return (
+        guess.tumour_sample == facts.tumour_sample
+        and guess.contig_names == facts.contig_names
+        and guess.build_confirmed == facts.build_confirmed
+        and not facts.header_additions
+        and not facts.excluded_contigs
+    )
+
+
+def _header_lines(path: Path) -> list[str]:
+    """The header lines of a text VCF or a BCF, up to and including #CHROM."""
+    if sniff_format(path) == "bcf":
+        with open_quietly(path) as variant_file:
+            return str(variant_file.header).splitlines()
+    lines = []
+    with _open_text(path) as raw, io.TextIOWrapper(raw, "utf-8", newline="\n") as handle:
+        for line in handle:
+            lines.append(line.rstrip("\n"))
+            if not line.startswith("##"):
+                break
+    return lines
+
+
 def _additions_warning(additions: list[str]) -> str:
     names = [re.sub(r"^##(\w+)=<ID=([^,>]+).*$", r"\1 \2", line) for line in additions]
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")

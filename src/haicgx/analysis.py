@@ -1,0 +1,264 @@
+"""One patient's VCF, checked, normalised, annotated and evaluated with the steps overlapping.
+
+Run one after the other, the steps leave one of the two cores idle: the Python checks of every
+line, then bcftools (view, norm, csq), then the Python evaluation of every record. Here three
+processes share the work:
+
+- a child runs the full checks (`inspect_vcf`) and hands back the file's facts or its problem;
+- a child runs the bcftools steps on the facts the header gives (`inspect_header`), its last step
+  writing uncompressed BCF into a pipe;
+- this process reads the pipe as records arrive and evaluates them (`evaluate_patient`).
+
+Nothing is written unless all three succeed. Errors keep the order of the sequential path: a
+problem the checks find comes first, then a bcftools failure, then anything else. When the full
+facts ask for more than the header said (undeclared keys to declare, off-reference contigs to
+leave out), the patient is run again the sequential way with the full facts; so is a file whose
+header alone cannot stand in for them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from haicgx.annotate import (
+    AnnotationPlan,
+    _inspect,
+    _readable_copy,
+    annotation_plan,
+    log_facts,
+    prepared_warnings,
+    produce,
+)
+from haicgx.errors import HaicgxError, InputError
+from haicgx.evaluate import evaluate_patient
+from haicgx.knowledge import KnowledgeBase
+from haicgx.settings import Patient, Settings
+from haicgx.transcripts import TranscriptIndex
+from haicgx.vcf import VcfFacts, inspect_header, same_plan
+
+log = logging.getLogger(__name__)
+
+
+class _Child:
+    """A forked child running one function; its value or its error comes back through a file."""
+
+    def __init__(
+        self, function: Callable[[], Any], result: Path, *, write_fd: int = -1, read_fd: int = -1
+    ) -> None:
+        self.result_path = result
+        _flush_all()
+        self.pid: int | None = os.fork()
+        if self.pid == 0:  # the child: never returns
+            if read_fd >= 0:  # else a write would block forever once the parent stopped reading
+                os.close(read_fd)
+            _run_child(function, result, write_fd)
+
+    def wait(self) -> Any:
+        """The function's value; its InputError raised again here; other failures as one line."""
+        status = self._reap()
+        if os.WIFSIGNALED(status):
+            raise HaicgxError(f"a worker process was killed (signal {os.WTERMSIG(status)})")
+        try:
+            kind, payload = pickle.loads(self.result_path.read_bytes())
+        except (OSError, EOFError, pickle.UnpicklingError):
+            raise HaicgxError("a worker process stopped without a result") from None
+        if kind == "value":
+            return payload
+        if kind == "input_error":
+            raise InputError(*payload[:3], record=payload[3])
+        raise HaicgxError(payload)
+
+    def stop(self) -> None:
+        """Kill the child if it still runs, and reap it."""
+        if self.pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self._reap()
+
+    def _reap(self) -> int:
+        assert self.pid is not None, "a child is waited for once"
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        return status
+
+
+def _flush_all() -> None:
+    """What is buffered now would otherwise be written twice, by the parent and the child."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
+def _run_child(function: Callable[[], Any], result: Path, write_fd: int) -> None:
+    code = 0
+    try:
+        outcome: tuple[str, Any] = ("value", function())
+    except InputError as exc:
+        outcome, code = ("input_error", (exc.patient, exc.file, exc.problem, exc.record)), 1
+    except BaseException as exc:  # the parent reports it; a child must not unwind into its caller
+        log.error("worker failed", exc_info=True)
+        outcome, code = ("error", f"internal error ({type(exc).__name__}: {exc})"), 1
+    try:
+        result.write_bytes(pickle.dumps(outcome))
+    finally:
+        if write_fd >= 0:
+            os.close(write_fd)  # the reader's end of file, before the result is looked at
+        os._exit(code)
+
+
+def analyse_vcf(
+    *,
+    patient: Patient,
+    settings: Settings,
+    kb: KnowledgeBase,
+    cohort: str | None,
+    folder: Path,
+) -> dict[str, Any]:
+    """Write variants.tsv, matches.tsv and recommendation.json of one patient into `folder`;
+    return the recommendation."""
+    outputs = {
+        "patient": patient,
+        "settings": settings,
+        "kb": kb,
+        "cohort": cohort,
+        "variants_path": folder / "variants.tsv",
+        "matches_path": folder / "matches.tsv",
+        "recommendation_path": folder / "recommendation.json",
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="annotate-", dir=folder) as tmp:
+        work = Path(tmp)
+        readable = _readable_copy(patient.patient_id, patient.vcf, work)
+        plan = _header_plan(patient, settings, readable)
+        if plan is None:
+            return _sequential(patient, settings, work, readable, outputs)
+        return _overlapped(patient, settings, work, readable, plan, outputs)
+
+
+def _overlapped(
+    patient: Patient,
+    settings: Settings,
+    work: Path,
+    readable: Path,
+    plan: AnnotationPlan,
+    outputs: dict[str, Any],
+) -> dict[str, Any]:
+    scan = _Child(lambda: _full_facts(patient, settings, readable), work / "facts.pickle")
+    read_end, write_end = os.pipe()
+    stream = _Child(
+        lambda: produce(plan, work / "stream", target=f"/dev/fd/{write_end}"),
+        work / "stream.pickle",
+        write_fd=write_end,
+        read_fd=read_end,
+    )
+    os.close(write_end)
+    if settings.gff3 and plan.source == "csq":
+        TranscriptIndex.for_gff3(settings.gff3)  # built while bcftools works, not after
+    facts: list[VcfFacts] = []
+
+    def settle() -> None:
+        facts.append(scan.wait())
+        stream.wait()
+        if not same_plan(plan.facts, facts[0]):
+            raise _Replan
+        log_facts(patient.patient_id, facts[0])
+        prepared.facts = facts[0]
+        prepared.warnings = prepared_warnings(facts[0], settings.fasta, plan.source)
+
+    prepared = plan.prepared(Path(f"/dev/fd/{read_end}"), settle=settle)
+    try:
+        return evaluate_patient(prepared=prepared, **outputs)
+    except _Replan:
+        log.info(
+            "%s: the records need more than the header declares; annotating again with the "
+            "full checks' facts",
+            patient.patient_id,
+        )
+        return _sequential(patient, settings, work / "again", readable, outputs, facts[0])
+    except (OSError, ValueError):
+        if facts:  # after the records were read: not a problem of the input
+            raise
+        # Reading the pipe failed: when the checks or bcftools failed, theirs is the message.
+        os.close(read_end)
+        read_end = -1
+        scan.wait()
+        stream.wait()
+        raise
+    finally:
+        if read_end >= 0:
+            os.close(read_end)
+        scan.stop()
+        stream.stop()
+
+
+class _Replan(Exception):
+    """The full facts differ from the header's: bcftools must run again on them."""
+
+
+def _header_plan(patient: Patient, settings: Settings, readable: Path) -> AnnotationPlan | None:
+    """The plan the header alone gives, or None when it cannot stand in for the full checks."""
+    try:
+        guess = inspect_header(
+            patient.patient_id,
+            readable,
+            tumour_sample=patient.tumour_sample,
+            build=settings.build,
+            fasta=settings.fasta,
+        )
+        if guess is None:
+            return None
+        return _plan(patient, settings, readable, guess)
+    except Exception:  # whatever it is, the full checks run first and name it
+        return None
+
+
+def _plan(patient: Patient, settings: Settings, readable: Path, facts: VcfFacts) -> AnnotationPlan:
+    return annotation_plan(
+        patient=patient.patient_id,
+        vcf=patient.vcf,
+        readable=readable,
+        facts=facts,
+        build=settings.build,
+        annotation_mode=settings.annotation,
+        fasta=settings.fasta,
+        gff3=settings.gff3,
+    )
+
+
+def _full_facts(patient: Patient, settings: Settings, readable: Path) -> VcfFacts:
+    return _inspect(
+        patient.patient_id,
+        patient.vcf,
+        readable,
+        patient.tumour_sample,
+        settings.build,
+        settings.fasta,
+    )
+
+
+def _sequential(
+    patient: Patient,
+    settings: Settings,
+    work: Path,
+    readable: Path,
+    outputs: dict[str, Any],
+    facts: VcfFacts | None = None,
+) -> dict[str, Any]:
+    """The steps one after the other, as `prepare_vcf` and then `evaluate_patient` run them."""
+    work.mkdir(parents=True, exist_ok=True)
+    if facts is None:
+        facts = _full_facts(patient, settings, readable)
+    log_facts(patient.patient_id, facts)
+    plan = _plan(patient, settings, readable, facts)
+    return evaluate_patient(prepared=plan.prepared(produce(plan, work)), **outputs)
