@@ -18,14 +18,9 @@ header alone cannot stand in for them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import pickle
-import signal
-import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,83 +33,14 @@ from haicgx.annotate import (
     prepared_warnings,
     produce,
 )
-from haicgx.errors import HaicgxError, InputError
 from haicgx.evaluate import evaluate_patient
+from haicgx.forks import Child
 from haicgx.knowledge import KnowledgeBase
 from haicgx.settings import Patient, Settings
 from haicgx.transcripts import TranscriptIndex
 from haicgx.vcf import VcfFacts, inspect_header, same_plan
 
 log = logging.getLogger(__name__)
-
-
-class _Child:
-    """A forked child running one function; its value or its error comes back through a file."""
-
-    def __init__(
-        self, function: Callable[[], Any], result: Path, *, write_fd: int = -1, read_fd: int = -1
-    ) -> None:
-        self.result_path = result
-        _flush_all()
-        self.pid: int | None = os.fork()
-        if self.pid == 0:  # the child: never returns
-            if read_fd >= 0:  # else a write would block forever once the parent stopped reading
-                os.close(read_fd)
-            _run_child(function, result, write_fd)
-
-    def wait(self) -> Any:
-        """The function's value; its InputError raised again here; other failures as one line."""
-        status = self._reap()
-        if os.WIFSIGNALED(status):
-            raise HaicgxError(f"a worker process was killed (signal {os.WTERMSIG(status)})")
-        try:
-            kind, payload = pickle.loads(self.result_path.read_bytes())
-        except (OSError, EOFError, pickle.UnpicklingError):
-            raise HaicgxError("a worker process stopped without a result") from None
-        if kind == "value":
-            return payload
-        if kind == "input_error":
-            raise InputError(*payload[:3], record=payload[3])
-        raise HaicgxError(payload)
-
-    def stop(self) -> None:
-        """Kill the child if it still runs, and reap it."""
-        if self.pid is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-        self._reap()
-
-    def _reap(self) -> int:
-        assert self.pid is not None, "a child is waited for once"
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = None
-        return status
-
-
-def _flush_all() -> None:
-    """What is buffered now would otherwise be written twice, by the parent and the child."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    for handler in logging.getLogger().handlers:
-        handler.flush()
-
-
-def _run_child(function: Callable[[], Any], result: Path, write_fd: int) -> None:
-    code = 0
-    try:
-        outcome: tuple[str, Any] = ("value", function())
-    except InputError as exc:
-        outcome, code = ("input_error", (exc.patient, exc.file, exc.problem, exc.record)), 1
-    except BaseException as exc:  # the parent reports it; a child must not unwind into its caller
-        log.error("worker failed", exc_info=True)
-        outcome, code = ("error", f"internal error ({type(exc).__name__}: {exc})"), 1
-    try:
-        result.write_bytes(pickle.dumps(outcome))
-    finally:
-        if write_fd >= 0:
-            os.close(write_fd)  # the reader's end of file, before the result is looked at
-        os._exit(code)
 
 
 def analyse_vcf(
@@ -154,13 +80,12 @@ def _overlapped(
     plan: AnnotationPlan,
     outputs: dict[str, Any],
 ) -> dict[str, Any]:
-    scan = _Child(lambda: _full_facts(patient, settings, readable), work / "facts.pickle")
+    scan = Child(lambda: _full_facts(patient, settings, readable), work / "facts.pickle")
     read_end, write_end = os.pipe()
-    stream = _Child(
-        lambda: produce(plan, work / "stream", target=f"/dev/fd/{write_end}"),
+    stream = Child(
+        lambda: produce(plan, work / "stream", target_fd=write_end),
         work / "stream.pickle",
-        write_fd=write_end,
-        read_fd=read_end,
+        close_fds=[read_end],  # else its writers would block once this process stopped reading
     )
     os.close(write_end)
     if settings.gff3 and plan.source == "csq":

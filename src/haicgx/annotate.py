@@ -16,17 +16,20 @@ import logging
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pysam
 from pysam import bcftools
 
-from haicgx.errors import InputError
+from haicgx.errors import HaicgxError, InputError
+from haicgx.forks import Child
 from haicgx.knowledge import normalise_chrom, trim_allele
 from haicgx.vcf import (
     PRIMARY_CHROMOSOMES,
@@ -129,40 +132,6 @@ def _bcftools(job: _Job, tool: str, *args: str) -> None:
     _log_warnings(tool, htslib)
     if failure is not None:
         raise _as_input_error(job, tool, failure, htslib)
-
-
-# bcftools csq keeps state between calls in one process (a second call in the same process can
-# stop with "The file is not sorted, X:1944 comes before X:108"), so each call runs in a forked
-# child: a fresh csq state without the cost of starting and importing a new interpreter.
-def _bcftools_csq_child(job: _Job, *args: str) -> None:
-    """bcftools csq in a forked child, with the same error handling as `_bcftools`."""
-    with tempfile.TemporaryFile() as sink:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            code = 0
-            try:
-                os.dup2(sink.fileno(), 2)
-                bcftools.csq(*args, catch_stdout=False)
-            except pysam.utils.SamtoolsError as exc:
-                os.write(2, f"\n{exc}\n".encode("utf-8", "replace"))
-                code = 1
-            except BaseException as exc:  # the parent reports it; a child must not unwind
-                os.write(2, f"\n{type(exc).__name__}: {exc}\n".encode("utf-8", "replace"))
-                code = 1
-            os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        sink.seek(0)
-        stderr = sink.read(1 << 20).decode("utf-8", "replace")
-    lines = stderr.splitlines()
-    _log_warnings("csq", [ln for ln in lines if ln.startswith("[W::")])
-    if os.WIFSIGNALED(status):  # killed by a signal: there is no message to pass on
-        raise InputError(
-            job.patient, str(job.vcf), f"bcftools csq crashed (signal {os.WTERMSIG(status)})"
-        )
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise _as_input_error(job, "csq", f"stderr={stderr}", lines)
 
 
 def _log_warnings(tool: str, lines: list[str]) -> None:
@@ -335,22 +304,77 @@ def annotation_plan(
     return AnnotationPlan(job, facts, source, key, gff3)
 
 
-def produce(plan: AnnotationPlan, work: Path, target: str | None = None) -> Path:
+def produce(plan: AnnotationPlan, work: Path, target_fd: int | None = None) -> Path:
     """Run the bcftools steps of a plan in `work`; return the annotated BCF.
 
-    With `target` (a path such as /dev/fd/N, the write end of a pipe) the last step writes
-    there instead, so that a reader can take records while they are made.
+    The steps run at once, each in a forked child, each streaming into the next through a pipe,
+    so the first annotated record comes out while the last input line is still being read.
+    With `target_fd` (the write end of a pipe) the last step writes there instead of a file, so
+    that a reader can take the records while they are made.
     """
     work.mkdir(parents=True, exist_ok=True)
-    result = _normalise(plan.job, work, plan.facts)
-    if plan.source == "csq":
-        annotated = work / "csq.bcf"
-        _csq(plan.job, result, Path(target) if target else annotated, plan.gff3)  # type: ignore[arg-type]
-        return annotated
-    if target is not None:
-        with result.open("rb") as source, open(target, "wb") as sink:
-            shutil.copyfileobj(source, sink, 1 << 20)
-    return result
+    job = plan.job
+    steps = _steps(job, work, plan.facts)
+    annotated = work / "annotated.bcf"
+    final = f"/dev/fd/{target_fd}" if target_fd is not None else str(annotated)
+    if job.fasta is None:  # trimming is done in Python, on the normalised file
+        normalised = work / "norm.bcf"
+        _run_steps(job, work, steps, str(normalised))
+        count = trim_alleles(normalised, Path(final))
+        log.info("%s: no reference, so %d alleles were trimmed in Python", job.patient, count)
+    else:
+        if plan.source == "csq":
+            steps.append(("csq", _csq_args(job, plan.gff3)))  # type: ignore[arg-type]
+        _run_steps(job, work, steps, final, target_fd)
+    return Path(final)
+
+
+def _run_steps(
+    job: _Job,
+    work: Path,
+    steps: list[tuple[str, list[str]]],
+    output: str,
+    output_fd: int | None = None,
+) -> None:
+    """Run bcftools steps as a chain of forked children joined by pipes; the first reads the
+    patient's file, the last writes `output`.
+
+    A step whose reader stopped is killed by SIGPIPE; the error reported is the first step's that
+    failed on its own, as the sequential steps would have reported it.
+    """
+    pipes = [os.pipe() for _ in steps[1:]]
+    fds = [fd for pair in pipes for fd in pair]
+    children = []
+    for i, (tool, args) in enumerate(steps):
+        source = str(job.readable) if i == 0 else f"/dev/fd/{pipes[i - 1][0]}"
+        target = f"/dev/fd/{pipes[i][1]}" if i < len(pipes) else output
+        own = ({pipes[i - 1][0]} if i else set()) | ({pipes[i][1]} if i < len(pipes) else set())
+        children.append(
+            Child(
+                partial(_bcftools, job, tool, *args, "-Ou", "-o", target, source),
+                work / f"step{i}-{tool}.result",
+                close_fds=[fd for fd in fds if fd not in own],
+                pipe_signal=True,
+            )
+        )
+    for fd in fds:
+        os.close(fd)
+    if output_fd is not None:
+        os.close(output_fd)  # the last step holds it now; its reader sees the end when it exits
+    outcomes = [child.outcome() for child in children]
+    for (tool, _), (kind, payload) in zip(steps, outcomes, strict=True):
+        if kind == "signal" and payload == signal.SIGPIPE:
+            continue  # stopped because the step after it stopped
+        if kind == "input_error":
+            raise payload
+        if kind == "signal":
+            raise InputError(
+                job.patient, str(job.vcf), f"bcftools {tool} crashed (signal {payload})"
+            )
+        if kind == "error":
+            raise HaicgxError(f"patient {job.patient}: bcftools {tool}: {payload}")
+    if any(kind != "value" for kind, _ in outcomes):
+        raise HaicgxError(f"patient {job.patient}: the annotated records were not read to the end")
 
 
 def _readable_copy(patient: str, vcf: Path, work: Path) -> Path:
@@ -385,10 +409,11 @@ def _inspect(
         raise InputError(patient, str(vcf), exc.problem, record=exc.record) from None
 
 
-def _normalise(job: _Job, work: Path, facts: VcfFacts) -> Path:
-    """Complete the header, rename contigs, keep the tumour sample, split (and with a reference
-    left-align, trim and check REF); return the normalised BCF."""
-    source = job.readable
+def _steps(job: _Job, work: Path, facts: VcfFacts) -> list[tuple[str, list[str]]]:
+    """The bcftools steps before consequence calling: complete the header and rename contigs
+    (when needed), keep the tumour sample (when the file has others, or contigs to leave out),
+    split (and with a reference left-align, trim and check REF)."""
+    steps: list[tuple[str, list[str]]] = []
     annotate_args = []
     if facts.header_additions:
         additions = work / "header.txt"
@@ -399,31 +424,23 @@ def _normalise(job: _Job, work: Path, facts: VcfFacts) -> Path:
         renames.write_text("".join(f"{a}\t{b}\n" for a, b in facts.contig_names.items()))
         annotate_args += ["--rename-chrs", str(renames)]
     if annotate_args:
-        completed = work / "completed.bcf"
-        _bcftools(job, "annotate", *annotate_args, "-Ou", "-o", str(completed), str(source))
-        source = completed
-    subset = work / "subset.bcf"
-    sample = work / "sample.txt"  # a file, not -s: a sample name may hold a comma or start with ^
-    sample.write_text(facts.tumour_sample + "\n", encoding="utf-8")
-    # -I: keep INFO as written (view would otherwise add AC/AN for the subset)
-    view_args = ["-I", "-S", str(sample), "-Ou", "-o", str(subset)]
-    if facts.excluded_contigs:
-        excluded = work / "excluded.tsv"  # a file, as contig names may hold ':' (HLA-A*01:01)
-        names = [facts.contig_names.get(c, c) for c in facts.excluded_contigs]
-        excluded.write_text("".join(f"{c}\t1\t{2**31 - 2}\n" for c in names), encoding="utf-8")
-        view_args += ["-T", f"^{excluded}"]
-    _bcftools(job, "view", *view_args, str(source))
-    normalised = work / "norm.bcf"
-    norm_args = ["-m", "-any", "--old-rec-tag", ORIGINAL_RECORD, "-Ou", "-o", str(normalised)]
+        steps.append(("annotate", annotate_args))
+    if facts.samples != [facts.tumour_sample] or facts.excluded_contigs:
+        sample = work / "sample.txt"  # a file, not -s: a name may hold a comma or start with ^
+        sample.write_text(facts.tumour_sample + "\n", encoding="utf-8")
+        # -I: keep INFO as written (view would otherwise add AC/AN for the subset)
+        view_args = ["-I", "-S", str(sample)]
+        if facts.excluded_contigs:
+            excluded = work / "excluded.tsv"  # a file, as contig names may hold ':' (HLA-A*01:01)
+            names = [facts.contig_names.get(c, c) for c in facts.excluded_contigs]
+            excluded.write_text("".join(f"{c}\t1\t{2**31 - 2}\n" for c in names), encoding="utf-8")
+            view_args += ["-T", f"^{excluded}"]
+        steps.append(("view", view_args))
+    norm_args = ["-m", "-any", "--old-rec-tag", ORIGINAL_RECORD]
     if job.fasta is not None:
         norm_args += ["-f", str(job.fasta), "-c", "e"]
-    _bcftools(job, "norm", *norm_args, str(subset))
-    if job.fasta is not None:
-        return normalised
-    trimmed = work / "trimmed.bcf"
-    count = trim_alleles(normalised, trimmed)
-    log.info("%s: no reference, so %d alleles were trimmed in Python", job.patient, count)
-    return trimmed
+    steps.append(("norm", norm_args))
+    return steps
 
 
 def trim_alleles(source: Path, target: Path) -> int:
@@ -459,12 +476,12 @@ def _trim_record(record: pysam.VariantRecord) -> int:
     return 1
 
 
-def _csq(job: _Job, source: Path, target: Path, gff3: Path) -> None:
+def _csq_args(job: _Job, gff3: Path) -> list[str]:
     """bcftools csq, one record at a time (-l) and ignoring genotypes (-s -)."""
     args = ["-f", str(job.fasta), "-g", str(gff3), "-s", "-", "-l", "--force"]
     if unify := unify_chr_option(fasta_contigs(job.fasta), gff3_seqids(gff3)):  # type: ignore[arg-type]
         args += ["--unify-chr-names", unify]
-    _bcftools_csq_child(job, *args, "-Ou", "-o", str(target), str(source))  # read once, at once
+    return args
 
 
 def gff3_seqids(gff3: Path) -> list[str]:

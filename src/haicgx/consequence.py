@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 # Sequence Ontology terms from most to least severe (the order VEP uses).
 SEVERITY: tuple[str, ...] = (
@@ -93,8 +94,7 @@ _THREE_TO_ONE = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Annotation:
+class Annotation(NamedTuple):  # a tuple: several are made per allele, and cheaply
     gene: str
     consequence: str  # SO terms joined by '&', most severe first
     transcript: str

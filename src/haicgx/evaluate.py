@@ -150,7 +150,18 @@ def _genotype(sample) -> tuple[tuple[int | None, ...] | None, bool, int | None]:
 def _gt_text(gt, phased: bool) -> str:
     if gt is None:
         return ""
+    if gt == (0, 1):  # the common tumour call
+        return "0|1" if phased else "0/1"
     return ("|" if phased else "/").join("." if a is None else str(a) for a in gt)
+
+
+def _alt_copies(gt) -> int | None:
+    """Copies of the ALT allele (1) in a genotype; None when there is no called allele."""
+    if gt is None:
+        return None
+    if gt == (0, 1):
+        return 1
+    return None if all(a is None for a in gt) else sum(a == 1 for a in gt)
 
 
 def _cell(value: Any) -> str:
@@ -223,9 +234,7 @@ def evaluate_patient(
                         filters=filters,
                         left_aligned=left_aligned,
                     )
-                copies = (
-                    None if gt is None or all(a is None for a in gt) else sum(a == 1 for a in gt)
-                )
+                copies = _alt_copies(gt)
                 reason = qc_reason(
                     filters=filters, support=support, thresholds=settings.filters, tally=tally
                 )
@@ -236,17 +245,17 @@ def evaluate_patient(
                     continue
                 tally.passing += 1
                 variant = Variant(
-                    chrom=chrom,
-                    pos=pos,
-                    ref=ref,
-                    alt=alt,
-                    annotations=tuple(consequences.read(record)),
-                    genotype=_gt_text(gt, phased),
-                    copies=copies,
-                    depth=support.depth,
-                    alt_reads=support.alt_reads,
-                    vaf=support.vaf,
-                    filters=tuple(filters),
+                    chrom,
+                    pos,
+                    ref,
+                    alt,
+                    tuple(consequences.read(record)),
+                    _gt_text(gt, phased),
+                    copies,
+                    support.depth,
+                    support.alt_reads,
+                    support.vaf,
+                    tuple(filters),
                 )
                 found = match_variant(
                     variant, kb, build=settings.build, primary_site=patient.primary_site

@@ -8,14 +8,14 @@ indexes: one dictionary look-up per variant for genomic rows, one per annotated 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from haicgx.consequence import Annotation
 from haicgx.knowledge import KnowledgeBase, KnowledgeRow, normalise_chrom, trim_allele
 from haicgx.qc import GERMLINE_HOM_MIN
 
 
-@dataclass(frozen=True)
-class Variant:
+class Variant(NamedTuple):  # a tuple: one is made per passing allele, and cheaply
     """One tumour allele after normalisation, with its chosen annotation per gene."""
 
     chrom: str
@@ -32,6 +32,8 @@ class Variant:
 
     @property
     def primary(self) -> Annotation | None:
+        if len(self.annotations) == 1:
+            return self.annotations[0]
         return min(self.annotations, key=lambda a: (a.severity, a.gene), default=None)
 
 

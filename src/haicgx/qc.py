@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pysam
 
@@ -20,8 +20,7 @@ GERMLINE_HET = (0.30, 0.70)
 GERMLINE_HOM_MIN = 0.85
 
 
-@dataclass(frozen=True)
-class ReadSupport:
+class ReadSupport(NamedTuple):  # a tuple: one is made per allele, and cheaply
     depth: int | None
     alt_reads: int | None
     vaf: float | None
@@ -68,11 +67,20 @@ class SupportReader:
         self.has_af = "AF" in fmt and not self.varscan
         self.info_tvaf = "TVAF" in info
         self.info_tdp = "TDP" in info
+        # GATK Mutect2's FORMAT AD, DP and AF and nothing else to look at: most tumour VCFs.
+        self.ad_dp_af_only = (
+            self.has_ad
+            and self.has_dp
+            and self.has_af
+            and not (self.info_tvaf or self.info_tdp or self.has_freq)
+        )
 
     def read(self, record: pysam.VariantRecord, sample: Any = _NO_SAMPLE) -> ReadSupport:
         """The record's support; `sample` is its first sample when the caller already has it."""
         if sample is _NO_SAMPLE:
             sample = record.samples[0] if len(record.samples) else None
+        if sample is not None and self.ad_dp_af_only:
+            return _ad_dp_af(sample)
         if sample is not None:
             depth, alt, vaf, used = self._from_format(record, sample)
         else:
@@ -124,6 +132,31 @@ class SupportReader:
 
 
 _Counted = tuple[int | None, int | None, float | None, str]
+
+
+def _ad_dp_af(sample) -> ReadSupport:
+    """`SupportReader.read` for a file with FORMAT AD (Number=R), DP and AF and no other source,
+    written out: it runs once per allele. DP and AF win over what AD gives, as there."""
+    ad = sample.get("AD")
+    depth = alt = None
+    used = []
+    if isinstance(ad, tuple) and len(ad) == 2 and None not in ad:
+        depth, alt = int(ad[0] + ad[1]), int(ad[1])
+        used.append("FORMAT AD")
+    dp = _int(sample.get("DP"))
+    if dp is not None:
+        depth = dp
+        used.append("FORMAT DP")
+    vaf = _float(sample.get("AF"))
+    if vaf is not None:
+        used.append("FORMAT AF")
+    elif depth and alt is not None:
+        vaf = alt / depth
+    if alt is None and vaf is not None and depth is not None:
+        alt = round(vaf * depth)
+    return ReadSupport(
+        depth, alt, None if vaf is None else round(vaf, 4), ", ".join(used) or "none"
+    )
 
 
 def _allelic_depths(sample) -> _Counted | None:
@@ -217,14 +250,17 @@ def qc_reason(
     """The first reason an allele fails QC, or None; unknown values are counted, not failed."""
     if thresholds["pass_only"] and filters and filters != ["PASS"]:
         return "filter_not_pass"
-    checks = (
-        ("depth", support.depth, thresholds["min_depth"], "low_depth"),
-        ("alt_reads", support.alt_reads, thresholds["min_alt_reads"], "low_alt_reads"),
-        ("vaf", support.vaf, thresholds["min_vaf"], "low_vaf"),
-    )
-    for name, value, minimum, reason in checks:
-        if value is None:
-            tally.unknown[name] += 1
-        elif value < minimum:
-            return reason
+    # In this order: the first threshold missed is the reason. Written out, as it runs per allele.
+    if support.depth is None:
+        tally.unknown["depth"] += 1
+    elif support.depth < thresholds["min_depth"]:
+        return "low_depth"
+    if support.alt_reads is None:
+        tally.unknown["alt_reads"] += 1
+    elif support.alt_reads < thresholds["min_alt_reads"]:
+        return "low_alt_reads"
+    if support.vaf is None:
+        tally.unknown["vaf"] += 1
+    elif support.vaf < thresholds["min_vaf"]:
+        return "low_vaf"
     return None

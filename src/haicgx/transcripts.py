@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +24,9 @@ class Transcript:
     tags: frozenset[str] = frozenset()
     cds_length: int = 0
     exons: list[tuple[int, int]] = field(default_factory=list)
-    _ordered: list[tuple[int, int]] | None = field(default=None, repr=False, compare=False)
+    _table: tuple[list[int], list[int], list[int]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def preference(self) -> tuple[int, int, str]:
@@ -37,16 +41,23 @@ class Transcript:
 
     def exon_number(self, pos: int) -> int | None:
         """1-based exon number (in transcript order) containing a genomic position, if any."""
-        for number, (start, end) in enumerate(self.ordered_exons(), start=1):
-            if start <= pos <= end:
-                return number
-        return None
+        starts, ends, numbers = self._exon_table()
+        i = bisect_right(starts, pos) - 1
+        return numbers[i] if i >= 0 and pos <= ends[i] else None
 
-    def ordered_exons(self) -> list[tuple[int, int]]:
-        """Exons in transcript order (5' to 3'), sorted once."""
-        if self._ordered is None or len(self._ordered) != len(self.exons):
-            self._ordered = sorted(self.exons, reverse=self.strand == "-")
-        return self._ordered
+    def _exon_table(self) -> tuple[list[int], list[int], list[int]]:
+        """Exon starts and ends in genomic order with their transcript-order numbers, made
+        once: asked for every variant in the transcript."""
+        if self._table is None or len(self._table[0]) != len(self.exons):
+            ordered = sorted(self.exons)
+            count = len(ordered)
+            numbers = (
+                [count - i for i in range(count)]
+                if self.strand == "-"
+                else list(range(1, count + 1))
+            )
+            self._table = ([a for a, _ in ordered], [b for _, b in ordered], numbers)
+        return self._table
 
 
 def _attributes(text: str) -> dict[str, str]:
@@ -56,6 +67,19 @@ def _attributes(text: str) -> dict[str, str]:
             key, value = item.split("=", 1)
             out[key] = unquote(value)
     return out
+
+
+_PARTS = frozenset({"exon", "CDS"})
+_PARENT = re.compile(r"(?:^|;)Parent=transcript:([^;]*)")
+
+
+def _parent_transcript(attrs: str) -> str | None:
+    """The transcript an exon or CDS line belongs to (Parent=transcript:ID), else None."""
+    m = _PARENT.search(attrs)
+    if m is None:
+        return None
+    value = m[1].rstrip()
+    return unquote(value) if "%" in value else value
 
 
 def _strip(identifier: str) -> str:
@@ -92,30 +116,29 @@ class TranscriptIndex:
                 cols = line.rstrip("\n").split("\t")
                 if len(cols) < 9:
                     continue
-                kind, start, end, strand, attrs = (
-                    cols[2],
-                    int(cols[3]),
-                    int(cols[4]),
-                    cols[6],
-                    cols[8],
-                )
+                kind, attrs = cols[2], cols[8]
+                if kind in _PARTS:
+                    # Most lines: only the parent transcript is needed, not every attribute.
+                    parent = _parent_transcript(attrs)
+                    tr = transcripts.get(parent) if parent else None
+                    if tr is None:
+                        continue
+                    start, end = int(cols[3]), int(cols[4])
+                    if kind == "exon":
+                        tr.exons.append((start, end))
+                    else:
+                        tr.cds_length += end - start + 1
+                    continue
+                if "ID=" not in attrs:
+                    continue  # UTRs and other parts without an identity of their own
                 a = _attributes(attrs)
                 if "ID" in a and a["ID"].startswith("gene:"):
                     genes[a["ID"]] = a.get("Name", _strip(a["ID"]))
                 elif "ID" in a and a["ID"].startswith("transcript:"):
                     tid = _strip(a["ID"])
                     tags = frozenset(a.get("tag", "").split(",")) - {""}
-                    transcripts[tid] = Transcript(tid, a.get("Parent", ""), strand, tags)
+                    transcripts[tid] = Transcript(tid, a.get("Parent", ""), cols[6], tags)
                     parents[tid] = a.get("Parent", "")
-                elif kind in ("exon", "CDS") and a.get("Parent", "").startswith("transcript:"):
-                    tid = _strip(a["Parent"])
-                    tr = transcripts.get(tid)
-                    if tr is None:
-                        continue
-                    if kind == "exon":
-                        tr.exons.append((start, end))
-                    else:
-                        tr.cds_length += end - start + 1
         for tid, tr in transcripts.items():
             tr.gene = genes.get(parents[tid], _strip(parents[tid]))
         return cls(transcripts)
