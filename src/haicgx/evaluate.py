@@ -137,14 +137,16 @@ class ConsequenceReader:
         return (self.transcripts.preference(ann.transcript), ann.severity)
 
 
-def _genotype(sample) -> tuple[tuple[int | None, ...] | None, bool, int | None]:
+def _genotype(
+    sample, has_ps: bool = True
+) -> tuple[tuple[int | None, ...] | None, bool, int | None]:
     """GT, whether it is phased, and the phase set; (None, False, None) without a GT field
-    (Strelka2 somatic VCFs carry none: the genotype is then unknown, not reference)."""
-    if sample is None or "GT" not in sample:
+    (Strelka2 somatic VCFs carry none: the genotype is then unknown, not reference).
+    `has_ps`: the header declares PS (else no record can carry it)."""
+    gt = sample.get("GT") if sample is not None else None  # None when the record has no GT
+    if gt is None:
         return None, False, None
-    gt = sample.get("GT")
-    phase_set = sample.get("PS") if "PS" in sample else None
-    return gt, bool(sample.phased), phase_set
+    return gt, bool(sample.phased), sample.get("PS") if has_ps else None
 
 
 def _gt_text(gt, phased: bool) -> str:
@@ -207,6 +209,7 @@ def evaluate_patient(
             writer = csv.writer(out, delimiter="\t", lineterminator="\n")
             writer.writerow(vocab.VARIANT_COLUMNS)
             has_sample = len(vf.header.samples) > 0
+            has_ps = "PS" in vf.header.formats
             left_aligned = prepared.ref_checked  # norm -f ran: no shifted spellings
             for record in vf:
                 sample = record.samples[0] if has_sample else None
@@ -217,7 +220,7 @@ def evaluate_patient(
                     continue
                 tally.alleles_seen += 1
                 chrom, pos, ref, alt = record.chrom, record.pos, record.ref, alts[0]
-                gt, phased, phase_set = _genotype(sample)
+                gt, phased, phase_set = _genotype(sample, has_ps)
                 support = reader.read(record, sample)
                 filters = list(record.filter.keys())
                 if collector.may_matter(chrom, pos, len(ref)):
@@ -325,10 +328,10 @@ def _variant_cells(v: Variant, germline: str = "") -> tuple[str, ...]:
         "consequence": a.consequence if a else "",
         "transcript": a.transcript if a else "",
         "protein_change": a.protein_change if a else "",
-        "exon": _cell(a.exon) if a else "",
-        "vaf": _cell(v.vaf),
-        "depth": _cell(v.depth),
-        "alt_reads": _cell(v.alt_reads),
+        "exon": "" if a is None or a.exon is None else str(a.exon),
+        "vaf": "" if v.vaf is None else f"{v.vaf:.4g}",
+        "depth": "" if v.depth is None else str(v.depth),
+        "alt_reads": "" if v.alt_reads is None else str(v.alt_reads),
         "genotype": v.genotype,
         "filter": ";".join(v.filters) or "PASS",
         "germline_check": germline,
