@@ -80,7 +80,6 @@ def _overlapped(
     plan: AnnotationPlan,
     outputs: dict[str, Any],
 ) -> dict[str, Any]:
-    scan = Child(lambda: _full_facts(patient, settings, readable), work / "facts.pickle")
     read_end, write_end = os.pipe()
     stream = Child(
         lambda: produce(plan, work / "stream", target_fd=write_end),
@@ -90,6 +89,14 @@ def _overlapped(
     os.close(write_end)
     if settings.gff3 and plan.source == "csq":
         TranscriptIndex.for_gff3(settings.gff3)  # built while bcftools works, not after
+    # The checks are wanted only at the end: they run at a lower priority, so that the records
+    # arriving from bcftools are evaluated first.
+    scan = Child(
+        lambda: _full_facts(patient, settings, readable),
+        work / "facts.pickle",
+        close_fds=[read_end],
+        nice=10,
+    )
     facts: list[VcfFacts] = []
 
     def settle() -> None:

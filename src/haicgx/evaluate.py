@@ -89,9 +89,9 @@ class ConsequenceReader:
         if value is None:
             return []
         entries = [value] if isinstance(value, str) else [v for v in value if v]
-        alt = record.alts[0]
         if self.source == "csq":
             return self._one_per_gene(parse_bcsq(entries), record.pos)
+        alt = record.alts[0]
         origin = self._origin(record)
         if self.source == "bcsq":
             found = parse_bcsq(entries, origin, record.pos, record.ref, alt)

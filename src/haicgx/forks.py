@@ -28,7 +28,8 @@ class Child:
     `close_fds` are closed in the child first: a pipe's reader sees its end only once every
     copy of the write end is closed. With `pipe_signal`, a write into a pipe whose reader has gone
     kills the child with SIGPIPE (Python ignores it), which tells a failure caused downstream
-    from one of the child's own.
+    from one of the child's own. `nice` lowers the child's priority (work whose result is wanted
+    last).
     """
 
     def __init__(
@@ -38,6 +39,7 @@ class Child:
         *,
         close_fds: Iterable[int] = (),
         pipe_signal: bool = False,
+        nice: int = 0,
     ) -> None:
         self.result_path = result
         _flush_all()
@@ -47,6 +49,8 @@ class Child:
                 os.close(fd)
             if pipe_signal:
                 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+            if nice:
+                os.nice(nice)
             _run(function, result)
         self._outcome: tuple[str, Any] | None = None
 

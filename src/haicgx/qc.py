@@ -137,26 +137,36 @@ _Counted = tuple[int | None, int | None, float | None, str]
 def _ad_dp_af(sample) -> ReadSupport:
     """`SupportReader.read` for a file with FORMAT AD (Number=R), DP and AF and no other source,
     written out: it runs once per allele. DP and AF win over what AD gives, as there."""
-    ad = sample.get("AD")
+    ad, dp, af = sample.get("AD"), sample.get("DP"), sample.get("AF")
     depth = alt = None
-    used = []
-    if isinstance(ad, tuple) and len(ad) == 2 and None not in ad:
+    counted = type(ad) is tuple and len(ad) == 2 and None not in ad
+    if counted:
         depth, alt = int(ad[0] + ad[1]), int(ad[1])
-        used.append("FORMAT AD")
-    dp = _int(sample.get("DP"))
+    dp = dp if type(dp) is int else _int(dp)
     if dp is not None:
         depth = dp
-        used.append("FORMAT DP")
-    vaf = _float(sample.get("AF"))
-    if vaf is not None:
-        used.append("FORMAT AF")
-    elif depth and alt is not None:
+    vaf = af_value = _float(af)
+    if vaf is None and depth and alt is not None:
         vaf = alt / depth
     if alt is None and vaf is not None and depth is not None:
         alt = round(vaf * depth)
     return ReadSupport(
-        depth, alt, None if vaf is None else round(vaf, 4), ", ".join(used) or "none"
+        depth,
+        alt,
+        None if vaf is None else round(vaf, 4),
+        _AD_DP_AF_SOURCES[counted, dp is not None, af_value is not None],
     )
+
+
+_AD_DP_AF_SOURCES = {
+    (ad, dp, af): ", ".join(
+        name for name, used in (("FORMAT AD", ad), ("FORMAT DP", dp), ("FORMAT AF", af)) if used
+    )
+    or "none"
+    for ad in (True, False)
+    for dp in (True, False)
+    for af in (True, False)
+}
 
 
 def _allelic_depths(sample) -> _Counted | None:

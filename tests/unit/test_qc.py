@@ -71,6 +71,42 @@ def test_mutect2_ad_dp_af(tmp_path):
     assert got == ReadSupport(104, 30, 0.297, "FORMAT AD, FORMAT DP, FORMAT AF")
 
 
+AD_DP_AF_SHAPES = [
+    "0/1:70,30:104:0.297",
+    "0/1:70,30:.:0.297",
+    "0/1:70,30:104:.",
+    "0/1:70,30:.:.",
+    "0/1:.:104:0.297",
+    "0/1:.:104:.",
+    "0/1:.:.:0.2",
+    "0/1:.:.:.",
+    "0/1:70,.:104:.",
+    "0/1:0,0:0:.",
+    "0/1:0,0:.:.",
+    "0/1:70,30",
+    "0/1",
+]
+
+
+def test_the_mutect2_shortcut_reads_what_the_general_reader_reads(tmp_path):
+    """SupportReader takes a written-out path for files with AD, DP and AF only; every shape of
+    present and missing values must read as the general path reads it."""
+    records = [
+        f"chr12\t{25245350 + i}\t.\tC\tT\t.\tPASS\t.\tGT:AD:DP:AF\t{value}"
+        for i, value in enumerate(AD_DP_AF_SHAPES)
+    ]
+    path = vcf(tmp_path, MUTECT2, records)
+    shortcut = support(path, tmp_path)
+    with pysam.VariantFile(str(tmp_path / "out.bcf")) as handle:
+        reader = SupportReader(handle.header)
+        assert reader.ad_dp_af_only
+        reader.ad_dp_af_only = False
+        general = [reader.read(record) for record in handle]
+    assert shortcut == general
+    assert shortcut[1] == ReadSupport(100, 30, 0.297, "FORMAT AD, FORMAT AF")
+    assert shortcut[7] == ReadSupport(None, None, None, "none")
+
+
 def test_mutect2_multiallelic_is_read_per_allele(tmp_path):
     path = vcf(
         tmp_path,
