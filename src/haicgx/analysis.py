@@ -18,11 +18,15 @@ header alone cannot stand in for them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import pysam
 
 from haicgx.annotate import (
     AnnotationPlan,
@@ -33,6 +37,7 @@ from haicgx.annotate import (
     prepared_warnings,
     produce,
 )
+from haicgx.errors import InputError
 from haicgx.evaluate import evaluate_patient
 from haicgx.forks import Child
 from haicgx.knowledge import KnowledgeBase
@@ -85,6 +90,7 @@ def _overlapped(
         lambda: produce(plan, work / "stream", target_fd=write_end),
         work / "stream.pickle",
         close_fds=[read_end],  # else its writers would block once this process stopped reading
+        new_group=True,
     )
     os.close(write_end)
     if settings.gff3 and plan.source == "csq":
@@ -92,42 +98,57 @@ def _overlapped(
     # The checks are wanted only at the end: they run at a lower priority, so that the records
     # arriving from bcftools are evaluated first.
     scan = Child(
-        lambda: _full_facts(patient, settings, readable),
+        lambda: _checks_then_stop(patient, settings, readable, stream.pid),
         work / "facts.pickle",
         close_fds=[read_end],
         nice=10,
     )
-    facts: list[VcfFacts] = []
+    facts: list[VcfFacts] = []  # the full checks' facts, once they are in
+    settled: list[bool] = []
 
-    def settle() -> None:
-        facts.append(scan.wait())
-        stream.wait()
+    def checked_facts() -> VcfFacts:
+        """The full checks' facts (their InputError first); _Replan when bcftools ran on facts
+        that were not the file's (its failure then says nothing about the file)."""
+        if not facts:
+            facts.append(scan.wait())
         if not same_plan(plan.facts, facts[0]):
             raise _Replan
-        log_facts(patient.patient_id, facts[0])
-        prepared.facts = facts[0]
-        prepared.warnings = prepared_warnings(facts[0], settings.fasta, plan.source)
+        return facts[0]
+
+    def settle() -> None:
+        found = checked_facts()
+        stream.wait()
+        log_facts(patient.patient_id, found)
+        prepared.facts = found
+        prepared.warnings = prepared_warnings(found, settings.fasta, plan.source)
+        settled.append(True)
 
     prepared = plan.prepared(Path(f"/dev/fd/{read_end}"), settle=settle)
+    # A stream cut short (bcftools stopped by a failed check) is reported by the checks; htslib's
+    # own complaints about it would only be noise on stderr.
+    verbosity = pysam.set_verbosity(0)
     try:
-        return evaluate_patient(prepared=prepared, **outputs)
+        try:
+            return evaluate_patient(prepared=prepared, **outputs)
+        except (OSError, ValueError):
+            if settled:  # after the records were read: not a problem of the input
+                raise
+            # Reading the pipe failed: when the checks or bcftools failed, theirs is the message.
+            os.close(read_end)
+            read_end = -1
+            checked_facts()
+            stream.wait()
+            raise
     except _Replan:
         log.info(
             "%s: the records need more than the header declares; annotating again with the "
             "full checks' facts",
             patient.patient_id,
         )
+        stream.stop()
         return _sequential(patient, settings, work / "again", readable, outputs, facts[0])
-    except (OSError, ValueError):
-        if facts:  # after the records were read: not a problem of the input
-            raise
-        # Reading the pipe failed: when the checks or bcftools failed, theirs is the message.
-        os.close(read_end)
-        read_end = -1
-        scan.wait()
-        stream.wait()
-        raise
     finally:
+        pysam.set_verbosity(verbosity)
         if read_end >= 0:
             os.close(read_end)
         scan.stop()
@@ -166,6 +187,20 @@ def _plan(patient: Patient, settings: Settings, readable: Path, facts: VcfFacts)
         fasta=settings.fasta,
         gff3=settings.gff3,
     )
+
+
+def _checks_then_stop(
+    patient: Patient, settings: Settings, readable: Path, stream_pid: int | None
+) -> VcfFacts:
+    """The full checks; when they fail, bcftools is stopped at once (a bad WGS file would
+    otherwise be annotated and evaluated to its end before its problem is reported)."""
+    try:
+        return _full_facts(patient, settings, readable)
+    except InputError:
+        if stream_pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(stream_pid, signal.SIGKILL)
+        raise
 
 
 def _full_facts(patient: Patient, settings: Settings, readable: Path) -> VcfFacts:

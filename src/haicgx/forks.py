@@ -40,6 +40,7 @@ class Child:
         close_fds: Iterable[int] = (),
         pipe_signal: bool = False,
         nice: int = 0,
+        new_group: bool = False,
     ) -> None:
         self.result_path = result
         _flush_all()
@@ -51,7 +52,12 @@ class Child:
                 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
             if nice:
                 os.nice(nice)
+            if new_group:  # its own children join it: `os.killpg(child.pid, ...)` stops them all
+                os.setpgid(0, 0)
             _run(function, result)
+        if new_group:  # here too: a kill sent before the child itself got to it must reach it
+            with contextlib.suppress(OSError):
+                os.setpgid(self.pid, self.pid)
         self._outcome: tuple[str, Any] | None = None
 
     def outcome(self) -> tuple[str, Any]:

@@ -1,0 +1,202 @@
+"""One patient with the checks, bcftools and the evaluation overlapping (haicgx.analysis).
+
+The overlapped path must write what the sequential path writes, report the same one-line
+message for every bad input, fall back to the sequential path when the records need more than
+the header declares, and leave no process or file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, write_vcf
+from test_bad_inputs import BAD, PATIENT, corpus
+
+from haicgx import analysis
+from haicgx.errors import HaicgxError, InputError
+from haicgx.forks import Child
+from haicgx.jobs import load_run
+from haicgx.settings import Patient
+
+OUTPUTS = ("variants.tsv", "matches.tsv", "recommendation.json")
+
+
+@pytest.fixture(scope="module")
+def demo_run():
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    return load_run(config, workdir=REPO, root=REPO)
+
+
+def analyse(run, patient: Patient, folder: Path) -> dict:
+    return analysis.analyse_vcf(
+        patient=patient, settings=run.settings, kb=run.knowledge, cohort=None, folder=folder
+    )
+
+
+def outputs(folder: Path) -> dict[str, object]:
+    """The three files, the recommendation without its time stamp."""
+    found: dict[str, object] = {}
+    for name in OUTPUTS:
+        text = (folder / name).read_text(encoding="utf-8")
+        if name.endswith(".json"):
+            data = json.loads(text)
+            data["provenance"].pop("generated_at")
+            found[name] = data
+        else:
+            found[name] = text
+    return found
+
+
+def sequential_only(monkeypatch) -> None:
+    """Make every file take the sequential path (the header never stands in for the checks)."""
+    monkeypatch.setattr(analysis, "inspect_header", lambda *args, **kwargs: None)
+
+
+def no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_every_demo_patient_gets_the_same_outputs_both_ways(demo_run, tmp_path, monkeypatch):
+    for pid, patient in demo_run.patients.items():
+        analyse(demo_run, patient, tmp_path / "overlapped" / pid)
+    with monkeypatch.context() as patch:
+        sequential_only(patch)
+        for pid, patient in demo_run.patients.items():
+            analyse(demo_run, patient, tmp_path / "sequential" / pid)
+    for pid in demo_run.patients:
+        overlapped = outputs(tmp_path / "overlapped" / pid)
+        assert overlapped == outputs(tmp_path / "sequential" / pid), pid
+        assert sorted(p.name for p in (tmp_path / "overlapped" / pid).iterdir()) == sorted(OUTPUTS)
+    assert no_children_left()
+
+
+@pytest.mark.parametrize("row", corpus(), ids=lambda row: row["file"])
+def test_each_bad_file_gets_its_own_message_when_overlapped(demo_run, row, tmp_path):
+    vcf = BAD / row["file"]
+    patient = Patient(PATIENT, vcf, "colorectal", row["tumour_sample"] or None, (), None, 1)
+    folder = tmp_path / PATIENT
+    with pytest.raises(InputError) as caught:
+        analyse(demo_run, patient, folder)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"patient {PATIENT}: {vcf}:")
+    assert row["fragment"] in message
+    if row["record"]:
+        assert f"record {row['record']}:" in message
+    assert list(folder.iterdir()) == []  # no output, no temporary folder
+    assert no_children_left()
+
+
+KRAS = "chr12\t25245350\t.\tC\tT\t.\tPASS\t{info}\tGT:AD:DP:AF\t0/1:70,30:100:0.3"
+
+
+@pytest.mark.parametrize(
+    ("case", "records", "extra_header"),
+    [
+        # an INFO key the header does not declare: bcftools must be told of it
+        ("undeclared key", [KRAS.format(info="SOMATIC_NOTE=x")], ()),
+        # a contig outside the reference: its records are left out
+        (
+            "off-reference contig",
+            [KRAS.format(info="."), "chrUn_KI270742v1\t10\t.\tA\tG\t.\tPASS\t.\tGT\t0/1"],
+            ("##contig=<ID=chrUn_KI270742v1,length=186739>",),
+        ),
+    ],
+)
+def test_records_needing_more_than_the_header_are_annotated_again(
+    demo_run, tmp_path, monkeypatch, caplog, case, records, extra_header
+):
+    vcf = write_vcf(tmp_path / "p.vcf", records, extra_header=extra_header)
+    patient = Patient("P1", vcf, "colorectal", None, (), None, 1)
+    with caplog.at_level("INFO", logger="haicgx.analysis"):
+        analyse(demo_run, patient, tmp_path / "overlapped")
+    assert "annotating again" in caplog.text, case
+    with monkeypatch.context() as patch:
+        sequential_only(patch)
+        analyse(demo_run, patient, tmp_path / "sequential")
+    assert outputs(tmp_path / "overlapped") == outputs(tmp_path / "sequential")
+    recommendation = outputs(tmp_path / "overlapped")["recommendation.json"]
+    assert recommendation["qc"]["warnings"]  # the additions or the left-out contig are said
+    assert no_children_left()
+
+
+def test_a_file_the_header_cannot_speak_for_takes_the_sequential_path(demo_run, tmp_path):
+    vcf = write_vcf(tmp_path / "p.vcf", [KRAS.format(info=".")], contigs=())
+    patient = Patient("P1", vcf, "colorectal", None, (), None, 1)
+    assert analysis._header_plan(patient, demo_run.settings, vcf) is None
+    analyse(demo_run, patient, tmp_path / "out")
+    assert (tmp_path / "out" / "recommendation.json").exists()
+
+
+def test_the_checks_message_comes_before_a_bcftools_failure(demo_run, tmp_path):
+    # Unsorted records (the checks' message) whose later record also disagrees with the
+    # reference (a bcftools failure, had the checks let it through).
+    late = KRAS.format(info=".").replace("25245350", "25245300").replace("\tC\tT\t", "\tG\tT\t")
+    vcf = write_vcf(tmp_path / "p.vcf", [KRAS.format(info="."), late])
+    patient = Patient("P1", vcf, "colorectal", None, (), None, 1)
+    with pytest.raises(InputError, match="unsorted: position 25245300"):
+        analyse(demo_run, patient, tmp_path / "out")
+    assert no_children_left()
+
+
+def test_a_different_tumour_sample_is_kept_by_view(demo_run, tmp_path):
+    record = KRAS.format(info=".") + "\t0/0:50,0:50:0.0"
+    vcf = write_vcf(tmp_path / "p.vcf", [record], samples=("TUMOR", "NORMAL"))
+    tumour = Patient("P1", vcf, "colorectal", "TUMOR", (), None, 1)
+    normal = replace(tumour, tumour_sample="NORMAL")
+    analyse(demo_run, tumour, tmp_path / "tumour")
+    analyse(demo_run, normal, tmp_path / "normal")
+    got = outputs(tmp_path / "tumour")["recommendation.json"]
+    assert got["qc"]["tumour_sample"] == "TUMOR" and got["qc"]["records_passing"] == 1
+    # NORMAL's 0/0 call carries no ALT copy: read from its own column, it does not pass
+    assert outputs(tmp_path / "normal")["recommendation.json"]["qc"]["records_passing"] == 0
+
+
+# -- forks.Child ---------------------------------------------------------------------------------
+
+
+def test_a_child_returns_its_value_and_its_input_error(tmp_path):
+    assert Child(lambda: {"records": 3}, tmp_path / "a").wait() == {"records": 3}
+
+    def bad():
+        raise InputError("P1", "a.vcf", "unsorted", record="chr1:5")
+
+    with pytest.raises(InputError) as caught:
+        Child(bad, tmp_path / "b").wait()
+    assert str(caught.value) == "patient P1: a.vcf: record chr1:5: unsorted"
+
+
+def test_a_child_that_fails_or_is_killed_says_so_in_one_line(tmp_path):
+    with pytest.raises(HaicgxError, match=r"internal error \(ZeroDivisionError"):
+        Child(lambda: 1 / 0, tmp_path / "a").wait()
+    child = Child(lambda: os.kill(os.getpid(), signal.SIGTERM), tmp_path / "b")
+    with pytest.raises(HaicgxError, match="killed"):
+        child.wait()
+    sleeper = Child(lambda: signal.pause(), tmp_path / "c")
+    sleeper.stop()
+    assert sleeper.outcome() == ("signal", signal.SIGKILL)
+    assert no_children_left()
+
+
+def test_failed_checks_stop_bcftools_and_its_steps(demo_run, tmp_path):
+    # A stand-in for the bcftools child: a process group of two sleepers.
+    def group():
+        Child(lambda: signal.pause(), tmp_path / "step")
+        signal.pause()
+
+    stream = Child(group, tmp_path / "stream", new_group=True)
+    bad = Patient("P1", BAD / "unsorted.vcf", "colorectal", None, (), None, 1)
+    with pytest.raises(InputError, match="unsorted"):
+        analysis._checks_then_stop(bad, demo_run.settings, bad.vcf, stream.pid)
+    assert stream.outcome() == ("signal", signal.SIGKILL)
+    assert no_children_left()
