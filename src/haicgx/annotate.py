@@ -304,12 +304,16 @@ def annotation_plan(
     return AnnotationPlan(job, facts, source, key, gff3)
 
 
-def produce(plan: AnnotationPlan, work: Path, target_fd: int | None = None) -> Path:
+def produce(
+    plan: AnnotationPlan, work: Path, target_fd: int | None = None, *, streamed: bool = True
+) -> Path:
     """Run the bcftools steps of a plan in `work`; return the annotated BCF.
 
-    The steps run at once, each in a forked child, each streaming into the next through a pipe,
-    so the first annotated record comes out while the last input line is still being read.
-    With `target_fd` (the write end of a pipe) the last step writes there instead of a file, so
+    `streamed`: the steps run at once, each in a forked child, each streaming into the next
+    through a pipe, so the first annotated record comes out while the last input line is still
+    being read. Else one after the other in this process (csq alone in a child, for a fresh
+    state): for a small file, where a fork costs more than the overlap saves. With `target_fd`
+    (the write end of a pipe; streamed only) the last step writes there instead of a file, so
     that a reader can take the records while they are made.
     """
     work.mkdir(parents=True, exist_ok=True)
@@ -317,16 +321,38 @@ def produce(plan: AnnotationPlan, work: Path, target_fd: int | None = None) -> P
     steps = _steps(job, work, plan.facts)
     annotated = work / "annotated.bcf"
     final = f"/dev/fd/{target_fd}" if target_fd is not None else str(annotated)
+    run = _run_steps if streamed else _run_steps_here
     if job.fasta is None:  # trimming is done in Python, on the normalised file
         normalised = work / "norm.bcf"
-        _run_steps(job, work, steps, str(normalised))
+        run(job, work, steps, str(normalised))
         count = trim_alleles(normalised, Path(final))
         log.info("%s: no reference, so %d alleles were trimmed in Python", job.patient, count)
     else:
         if plan.source == "csq":
             steps.append(("csq", _csq_args(job, plan.gff3)))  # type: ignore[arg-type]
-        _run_steps(job, work, steps, final, target_fd)
+        run(job, work, steps, final, target_fd)
     return Path(final)
+
+
+def _run_steps_here(
+    job: _Job,
+    work: Path,
+    steps: list[tuple[str, list[str]]],
+    output: str,
+    output_fd: int | None = None,
+) -> None:
+    """Run bcftools steps one after the other through files; csq in a forked child (it keeps
+    state between calls in one process)."""
+    assert output_fd is None, "a file, not a pipe: nothing reads it while it is written"
+    source = str(job.readable)
+    for i, (tool, args) in enumerate(steps):
+        target = output if i == len(steps) - 1 else str(work / f"step{i}-{tool}.bcf")
+        call = partial(_bcftools, job, tool, *args, "-Ou", "-o", target, source)
+        if tool == "csq":
+            Child(call, work / f"step{i}-{tool}.result").wait()
+        else:
+            call()
+        source = target
 
 
 def _run_steps(

@@ -53,6 +53,12 @@ def outputs(folder: Path) -> dict[str, object]:
     return found
 
 
+@pytest.fixture
+def overlapped(monkeypatch):
+    """The overlapped path even for the small test files (it is meant for large ones)."""
+    monkeypatch.setattr(analysis, "SMALL_FILE", 0)
+
+
 def sequential_only(monkeypatch) -> None:
     """Make every file take the sequential path (the header never stands in for the checks)."""
     monkeypatch.setattr(analysis, "inspect_header", lambda *args, **kwargs: None)
@@ -66,22 +72,32 @@ def no_children_left() -> bool:
     return False
 
 
-def test_every_demo_patient_gets_the_same_outputs_both_ways(demo_run, tmp_path, monkeypatch):
-    for pid, patient in demo_run.patients.items():
-        analyse(demo_run, patient, tmp_path / "overlapped" / pid)
-    with monkeypatch.context() as patch:
-        sequential_only(patch)
-        for pid, patient in demo_run.patients.items():
-            analyse(demo_run, patient, tmp_path / "sequential" / pid)
+def test_every_demo_patient_gets_the_same_outputs_three_ways(demo_run, tmp_path, monkeypatch):
+    ways = {
+        "small": {"SMALL_FILE": 1 << 30},  # one step after the other, in process
+        "sequential": {"SMALL_FILE": 0, "inspect_header": lambda *args, **kwargs: None},
+        "overlapped": {"SMALL_FILE": 0},
+    }
+    for way, patches in ways.items():
+        with monkeypatch.context() as patch:
+            for name, value in patches.items():
+                patch.setattr(analysis, name, value)
+            for pid, patient in demo_run.patients.items():
+                analyse(demo_run, patient, tmp_path / way / pid)
     for pid in demo_run.patients:
-        overlapped = outputs(tmp_path / "overlapped" / pid)
-        assert overlapped == outputs(tmp_path / "sequential" / pid), pid
-        assert sorted(p.name for p in (tmp_path / "overlapped" / pid).iterdir()) == sorted(OUTPUTS)
+        expected = outputs(tmp_path / "small" / pid)
+        for way in ("sequential", "overlapped"):
+            assert outputs(tmp_path / way / pid) == expected, (way, pid)
+            assert sorted(p.name for p in (tmp_path / way / pid).iterdir()) == sorted(OUTPUTS)
     assert no_children_left()
 
 
+@pytest.mark.parametrize("small_file", [0, analysis.SMALL_FILE], ids=["overlapped", "small"])
 @pytest.mark.parametrize("row", corpus(), ids=lambda row: row["file"])
-def test_each_bad_file_gets_its_own_message_when_overlapped(demo_run, row, tmp_path):
+def test_each_bad_file_gets_its_own_message_either_way(
+    demo_run, row, small_file, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(analysis, "SMALL_FILE", small_file)
     vcf = BAD / row["file"]
     patient = Patient(PATIENT, vcf, "colorectal", row["tumour_sample"] or None, (), None, 1)
     folder = tmp_path / PATIENT
@@ -114,7 +130,7 @@ KRAS = "chr12\t25245350\t.\tC\tT\t.\tPASS\t{info}\tGT:AD:DP:AF\t0/1:70,30:100:0.
     ],
 )
 def test_records_needing_more_than_the_header_are_annotated_again(
-    demo_run, tmp_path, monkeypatch, caplog, case, records, extra_header
+    demo_run, tmp_path, monkeypatch, caplog, case, records, extra_header, overlapped
 ):
     vcf = write_vcf(tmp_path / "p.vcf", records, extra_header=extra_header)
     patient = Patient("P1", vcf, "colorectal", None, (), None, 1)
@@ -138,7 +154,7 @@ def test_a_file_the_header_cannot_speak_for_takes_the_sequential_path(demo_run, 
     assert (tmp_path / "out" / "recommendation.json").exists()
 
 
-def test_the_checks_message_comes_before_a_bcftools_failure(demo_run, tmp_path):
+def test_the_checks_message_comes_before_a_bcftools_failure(demo_run, tmp_path, overlapped):
     # Unsorted records (the checks' message) whose later record also disagrees with the
     # reference (a bcftools failure, had the checks let it through).
     late = KRAS.format(info=".").replace("25245350", "25245300").replace("\tC\tT\t", "\tG\tT\t")
@@ -149,7 +165,7 @@ def test_the_checks_message_comes_before_a_bcftools_failure(demo_run, tmp_path):
     assert no_children_left()
 
 
-def test_a_different_tumour_sample_is_kept_by_view(demo_run, tmp_path):
+def test_a_different_tumour_sample_is_kept_by_view(demo_run, tmp_path, overlapped):
     record = KRAS.format(info=".") + "\t0/0:50,0:50:0.0"
     vcf = write_vcf(tmp_path / "p.vcf", [record], samples=("TUMOR", "NORMAL"))
     tumour = Patient("P1", vcf, "colorectal", "TUMOR", (), None, 1)
