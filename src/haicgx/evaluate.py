@@ -16,6 +16,7 @@ import os
 import re
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -434,11 +435,16 @@ def _provenance(
     }
 
 
+@lru_cache(maxsize=1)  # once per process: an analysis job validates every patient's output
+def _recommendation_validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(schema_path("recommendation.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
 def validate_recommendation(recommendation: dict[str, Any], *, patient: str) -> None:
     """Check the output against the contract's schema before it is written."""
-    schema = json.loads(schema_path("recommendation.schema.json").read_text(encoding="utf-8"))
     error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(schema).iter_errors(recommendation)
+        _recommendation_validator().iter_errors(recommendation)
     )
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path)
