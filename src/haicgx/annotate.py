@@ -19,11 +19,12 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pysam
 from pysam import bcftools
@@ -63,6 +64,9 @@ class PreparedVcf:
     # When the BCF is still being written while it is read (haicgx.analysis), the reader calls
     # this after the last record: it waits for the writer and the checks and raises their errors.
     settle: Callable[[], None] | None = None
+    # When csq ran once for a group of patients (haicgx.analysis.prepare_group): its BCSQ by
+    # allele (CHROM, POS, REF, ALT), in place of an INFO field of the records.
+    consequences: Mapping[tuple[str, int, str, str], Any] | None = None
 
 
 def detect_annotation(header: pysam.VariantHeader) -> tuple[str, str] | None:
@@ -261,7 +265,12 @@ class AnnotationPlan:
     key: str | None
     gff3: Path | None
 
-    def prepared(self, path: Path, settle: Callable[[], None] | None = None) -> PreparedVcf:
+    def prepared(
+        self,
+        path: Path,
+        settle: Callable[[], None] | None = None,
+        consequences: Mapping[tuple[str, int, str, str], Any] | None = None,
+    ) -> PreparedVcf:
         return PreparedVcf(
             path=path,
             annotation=self.source,
@@ -270,6 +279,7 @@ class AnnotationPlan:
             facts=self.facts,
             warnings=prepared_warnings(self.facts, self.job.fasta, self.source),
             settle=settle,
+            consequences=consequences,
         )
 
 
@@ -305,7 +315,12 @@ def annotation_plan(
 
 
 def produce(
-    plan: AnnotationPlan, work: Path, target_fd: int | None = None, *, streamed: bool = True
+    plan: AnnotationPlan,
+    work: Path,
+    target_fd: int | None = None,
+    *,
+    streamed: bool = True,
+    with_csq: bool = True,
 ) -> Path:
     """Run the bcftools steps of a plan in `work`; return the annotated BCF.
 
@@ -314,7 +329,8 @@ def produce(
     being read. Else one after the other in this process (csq alone in a child, for a fresh
     state): for a small file, where a fork costs more than the overlap saves. With `target_fd`
     (the write end of a pipe; streamed only) the last step writes there instead of a file, so
-    that a reader can take the records while they are made.
+    that a reader can take the records while they are made. Without `with_csq` the records are
+    left unannotated (csq runs later, for several patients at once).
     """
     work.mkdir(parents=True, exist_ok=True)
     job = plan.job
@@ -328,8 +344,8 @@ def produce(
         count = trim_alleles(normalised, Path(final))
         log.info("%s: no reference, so %d alleles were trimmed in Python", job.patient, count)
     else:
-        if plan.source == "csq":
-            steps.append(("csq", _csq_args(job, plan.gff3)))  # type: ignore[arg-type]
+        if plan.source == "csq" and with_csq:
+            steps.append(("csq", csq_args(job, plan.gff3)))  # type: ignore[arg-type]
         run(job, work, steps, final, target_fd)
     return Path(final)
 
@@ -502,7 +518,17 @@ def _trim_record(record: pysam.VariantRecord) -> int:
     return 1
 
 
-def _csq_args(job: _Job, gff3: Path) -> list[str]:
+def csq_alone(plan: AnnotationPlan, normalised: Path) -> Path:
+    """bcftools csq on one normalised file (`produce(..., with_csq=False)`), in a forked child;
+    return the annotated BCF beside it."""
+    annotated = normalised.with_name("csq.bcf")
+    args = csq_args(plan.job, plan.gff3)  # type: ignore[arg-type]
+    call = partial(_bcftools, plan.job, "csq", *args, "-Ou", "-o", str(annotated), str(normalised))
+    Child(call, normalised.with_name("csq.result")).wait()
+    return annotated
+
+
+def csq_args(job: _Job, gff3: Path) -> list[str]:
     """bcftools csq, one record at a time (-l) and ignoring genotypes (-s -)."""
     args = ["-f", str(job.fasta), "-g", str(gff3), "-s", "-", "-l", "--force"]
     if unify := unify_chr_option(fasta_contigs(job.fasta), gff3_seqids(gff3)):  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ import logging
 import operator
 import os
 import re
+from collections.abc import Mapping
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -72,10 +73,12 @@ class ConsequenceReader:
         source: str,
         key: str | None,
         transcripts: TranscriptIndex | None,
+        lookup: Mapping[tuple[str, int, str, str], Any] | None = None,
     ) -> None:
         self.source = source
         self.key = key
         self.transcripts = transcripts
+        self.lookup = lookup  # the consequences by allele, when not in the records' INFO
         self.fields: list[str] = []
         self.has_origin = ORIGINAL_RECORD in header.info
         if source == "vep" and key:
@@ -86,7 +89,10 @@ class ConsequenceReader:
     def read(self, record: pysam.VariantRecord) -> list[Annotation]:
         if self.source == "none" or not self.key:
             return []
-        value = record.info.get(self.key)
+        if self.lookup is not None:
+            value = self.lookup.get((record.chrom, record.pos, record.ref, record.alts[0]))
+        else:
+            value = record.info.get(self.key)
         if value is None:
             return []
         entries = [value] if isinstance(value, str) else [v for v in value if v]
@@ -204,7 +210,11 @@ def evaluate_patient(
             vf = stack.enter_context(open_quietly(prepared.path))
             reader = SupportReader(vf.header)
             consequences = ConsequenceReader(
-                vf.header, prepared.annotation, prepared.annotation_key, transcripts
+                vf.header,
+                prepared.annotation,
+                prepared.annotation_key,
+                transcripts,
+                prepared.consequences,
             )
             out = stack.enter_context(temporaries[0].open("w", newline="", encoding="utf-8"))
             writer = csv.writer(out, delimiter="\t", lineterminator="\n")

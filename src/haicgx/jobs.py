@@ -11,6 +11,7 @@ import json
 import logging
 import shutil
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -115,39 +116,58 @@ def analyse_job(
     others: its folder holds only FAILED, with the one-line message, and rule publish fails that
     patient alone.
     """
+    from haicgx.analysis import prepare_group
+
     settings, kb = _run_from(config, root)
     cohorts = load_cohorts(settings.cohorts)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    failed = 0
-    for number, params in enumerate(patients, start=1):
-        patient = _patient(params)
-        folder = out / patient.patient_id
-        start = time.perf_counter()
-        try:
-            analyse_patient(patient, settings=settings, kb=kb, cohorts=cohorts, folder=folder)
-            outcome = "done"
-        except HaicgxError as exc:
-            _mark_failed(folder, str(exc))
-            outcome, failed = "failed", failed + 1
-        except Exception as exc:  # unforeseen: detail in the log, the other patients go on
-            log.error("%s: internal error\n%s", patient.patient_id, traceback.format_exc())
-            _mark_failed(
-                folder,
-                f"patient {patient.patient_id}: internal error ({type(exc).__name__}: {exc}); "
-                "details in the analysis job's log",
-            )
-            outcome, failed = "failed", failed + 1
-        elapsed = time.perf_counter() - start
-        log.info(
-            "%s: %s in %.2f s (%d of %d)",
-            patient.patient_id,
-            outcome,
-            elapsed,
-            number,
-            len(patients),
+    group = [_patient(params) for params in patients]
+    with tempfile.TemporaryDirectory(prefix=".group-", dir=out) as work:
+        ready = prepare_group(group, settings, Path(work))
+        failed = sum(
+            _analyse_member(patient, number, len(group), settings, kb, cohorts, out, ready)
+            for number, patient in enumerate(group, start=1)
         )
     log.info("%d of %d patients analysed, %d failed", len(patients) - failed, len(patients), failed)
+
+
+def _analyse_member(
+    patient: Patient,
+    number: int,
+    total: int,
+    settings: Settings,
+    kb: KnowledgeBase,
+    cohorts: Cohorts,
+    out: Path,
+    ready: dict[str, Any],
+) -> bool:
+    """One patient of an analysis job; True if it failed (its folder then holds FAILED only)."""
+    folder = out / patient.patient_id
+    start = time.perf_counter()
+    failed = False
+    try:
+        prepared = ready.get(patient.patient_id)
+        if isinstance(prepared, HaicgxError):
+            raise prepared
+        analyse_patient(
+            patient, settings=settings, kb=kb, cohorts=cohorts, folder=folder, prepared=prepared
+        )
+        outcome = "done"
+    except HaicgxError as exc:
+        _mark_failed(folder, str(exc))
+        outcome, failed = "failed", True
+    except Exception as exc:  # unforeseen: detail in the log, the other patients go on
+        log.error("%s: internal error\n%s", patient.patient_id, traceback.format_exc())
+        _mark_failed(
+            folder,
+            f"patient {patient.patient_id}: internal error ({type(exc).__name__}: {exc}); "
+            "details in the analysis job's log",
+        )
+        outcome, failed = "failed", True
+    elapsed = time.perf_counter() - start
+    log.info("%s: %s in %.2f s (%d of %d)", patient.patient_id, outcome, elapsed, number, total)
+    return failed
 
 
 def _mark_failed(folder: Path, message: str) -> None:
@@ -166,10 +186,13 @@ def analyse_patient(
     folder: Path,
     report: bool = True,
     timings: dict[str, float] | None = None,
+    prepared: Any = None,
 ) -> None:
     """Check, normalise, annotate, match, rank and report one patient into `folder`.
 
     `timings`, when given, receives the seconds spent in each stage (the benchmark reads them).
+    `prepared`: the patient's file already checked and annotated with its group
+    (`haicgx.analysis.prepare_group`).
     """
     from haicgx.analysis import analyse_vcf
 
@@ -181,6 +204,7 @@ def analyse_patient(
         kb=kb,
         cohort=cohort_for_site(cohorts, patient.primary_site),
         folder=folder,
+        prepared=prepared,
     )
     times["analyse"] = time.perf_counter() - start
     if report:

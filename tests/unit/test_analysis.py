@@ -216,3 +216,53 @@ def test_failed_checks_stop_bcftools_and_its_steps(demo_run, tmp_path):
         analysis._checks_then_stop(bad, demo_run.settings, bad.vcf, stream.pid)
     assert stream.outcome() == ("signal", signal.SIGKILL)
     assert no_children_left()
+
+
+# -- small files of an analysis job: one csq run for the group -----------------------------------
+
+
+def group_outputs(run, patients, folder: Path) -> dict[str, object]:
+    ready = analysis.prepare_group(patients, run.settings, folder / "work")
+    found = {}
+    for patient in patients:
+        prepared = ready[patient.patient_id]
+        if isinstance(prepared, Exception):
+            found[patient.patient_id] = str(prepared)
+            continue
+        out = folder / patient.patient_id
+        found[f"{patient.patient_id} shared"] = prepared.consequences is not None
+        analysis.analyse_vcf(
+            patient=patient,
+            settings=run.settings,
+            kb=run.knowledge,
+            cohort=None,
+            folder=out,
+            prepared=prepared,
+        )
+        found[patient.patient_id] = outputs(out)
+    return found
+
+
+def test_one_csq_for_the_group_gives_what_one_per_patient_gives(demo_run, tmp_path, monkeypatch):
+    patients = list(demo_run.patients.values())
+    bad = Patient("BAD", BAD / "ref_mismatch.vcf", "colorectal", None, (), None, 1)
+    group = [*patients[:4], bad, *patients[4:]]
+    together = group_outputs(demo_run, group, tmp_path / "together")
+    assert "REF G disagrees with the GRCh38 reference" in together.pop("BAD")  # its own error
+    assert all(together.pop(f"{p.patient_id} shared") for p in patients)  # csq ran once
+    for patient in patients:
+        analyse(demo_run, patient, tmp_path / "alone" / patient.patient_id)
+        assert together[patient.patient_id] == outputs(tmp_path / "alone" / patient.patient_id)
+    # When the group's csq run fails, each file is annotated on its own, with the same result.
+    monkeypatch.setattr(analysis, "_group_csq", lambda members, work: None)
+    separately = group_outputs(demo_run, group, tmp_path / "separately")
+    separately.pop("BAD")
+    assert not any(separately.pop(f"{p.patient_id} shared") for p in patients)
+    assert separately == together
+    assert no_children_left()
+
+
+def test_the_group_takes_only_small_files(demo_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(analysis, "SMALL_FILE", 0)
+    patients = list(demo_run.patients.values())
+    assert analysis.prepare_group(patients, demo_run.settings, tmp_path) == {}
