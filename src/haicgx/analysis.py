@@ -120,6 +120,8 @@ def prepare_group(
         pid = patient.patient_id
         folder = work / pid
         folder.mkdir(parents=True, exist_ok=True)
+        if _size(patient.vcf) >= SMALL_FILE:
+            continue  # left to `analyse_vcf`
         try:
             readable = _readable_copy(pid, patient.vcf, folder)
             if _size(readable) >= SMALL_FILE:

@@ -58,6 +58,7 @@ class Child:
         if new_group:  # here too: a kill sent before the child itself got to it must reach it
             with contextlib.suppress(OSError):
                 os.setpgid(self.pid, self.pid)
+        self.new_group = new_group
         self._outcome: tuple[str, Any] | None = None
 
     def outcome(self) -> tuple[str, Any]:
@@ -85,11 +86,14 @@ class Child:
         raise HaicgxError(payload)
 
     def stop(self) -> None:
-        """Kill the child if it still runs, and reap it."""
+        """Kill the child (with its group, if it leads one) if it still runs, and reap it."""
         if self.pid is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if self.new_group:  # unreaped, the child still holds its group's id
+                os.killpg(self.pid, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
         os.waitpid(self.pid, 0)
         self.pid = None
         self._outcome = ("signal", signal.SIGKILL)

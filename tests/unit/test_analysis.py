@@ -7,9 +7,11 @@ the header declares, and leave no process or file behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -266,3 +268,83 @@ def test_the_group_takes_only_small_files(demo_run, tmp_path, monkeypatch):
     monkeypatch.setattr(analysis, "SMALL_FILE", 0)
     patients = list(demo_run.patients.values())
     assert analysis.prepare_group(patients, demo_run.settings, tmp_path) == {}
+
+
+def test_stopping_a_group_leader_stops_its_children(tmp_path):
+    pid_file = tmp_path / "grandchild.pid"
+
+    def leader():
+        Child(lambda: (pid_file.write_text(str(os.getpid())), signal.pause()), tmp_path / "g")
+        signal.pause()
+
+    child = Child(leader, tmp_path / "leader", new_group=True)
+    for _ in range(200):  # the grandchild says its pid once it runs
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.01)
+    grandchild = int(pid_file.read_text())
+    child.stop()
+    assert child.outcome() == ("signal", signal.SIGKILL)
+    for _ in range(200):  # killed: gone, or a zombie waiting for init to reap it
+        status = Path(f"/proc/{grandchild}/status")
+        if not status.exists() or "\nState:\tZ" in status.read_text():
+            break
+        time.sleep(0.01)
+    else:
+        pytest.fail("the leader's child outlived it")
+
+
+def real_vcfs() -> list[Path]:
+    from conftest import TESTDATA
+
+    names = [
+        "pvactools-hcc1395/HCC1395.somatic.grch38.vep95.vcf.gz",  # VEP, 1.2 MB: overlapped anyway
+        "pcgr-examples/T001-BRCA.grch38.vcf.gz",
+        "vcf2maf-tests/test_b38.vcf",
+        "vembrane/snpeff43t_hg38_strelka.ann.vcf",
+        "pharmcat/pharmcat.example2.vcf",
+        "pharmcat/pharmcat_positions.vcf",
+    ]
+    found = [TESTDATA / n for n in names]
+    for gene in ("DPYD", "UGT1A1"):
+        folder = TESTDATA / "pharmcat" / "test-vcf" / gene
+        found += sorted(folder.glob("*.vcf"))[:6] if folder.is_dir() else []
+    return found
+
+
+@pytest.mark.parametrize("vcf", real_vcfs(), ids=lambda p: p.name)
+def test_real_files_get_the_same_outcome_every_way(vcf, tmp_path, monkeypatch):
+    if not vcf.exists():
+        pytest.skip(f"{vcf} is absent: the shared public test data is not beside the project")
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config["reference"] = {"build": "GRCh38"}  # no FASTA: the files' own annotations, if any
+    run = load_run(config, workdir=REPO, root=REPO)
+    with pysam_samples(vcf) as samples:
+        sample = samples[-1] if len(samples) > 1 else None
+    patient = Patient("REAL", vcf, "colorectal", sample, (), None, 1)
+    ways = {
+        "small": {"SMALL_FILE": 1 << 30},
+        "sequential": {"SMALL_FILE": 0, "inspect_header": lambda *args, **kwargs: None},
+        "overlapped": {"SMALL_FILE": 0},
+    }
+    outcomes = {}
+    for way, patches in ways.items():
+        with monkeypatch.context() as patch:
+            for name, value in patches.items():
+                patch.setattr(analysis, name, value)
+            try:
+                analyse(run, patient, tmp_path / way)
+                outcomes[way] = outputs(tmp_path / way)
+            except InputError as exc:
+                outcomes[way] = str(exc)
+    assert outcomes["sequential"] == outcomes["small"]
+    assert outcomes["overlapped"] == outcomes["small"]
+    assert no_children_left()
+
+
+@contextlib.contextmanager
+def pysam_samples(vcf: Path):
+    import pysam
+
+    with pysam.VariantFile(str(vcf)) as handle:
+        yield list(handle.header.samples)
