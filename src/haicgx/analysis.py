@@ -1,8 +1,8 @@
-"""One patient's VCF, checked, normalised, annotated and evaluated with the steps overlapping.
+"""One patient's VCF checked, normalised, annotated and evaluated, the cheapest way for its size.
 
-Run one after the other, the steps leave one of the two cores idle: the Python checks of every
-line, then bcftools (view, norm, csq), then the Python evaluation of every record. Here three
-processes share the work:
+A large file (exome, genome): run one after the other, the steps leave one of the two cores idle
+(the Python checks of every line, then bcftools, then the Python evaluation of every record), so
+three processes share the work (`analyse_vcf`):
 
 - a child runs the full checks (`inspect_vcf`) and hands back the file's facts or its problem;
 - a child runs the bcftools steps on the facts the header gives (`inspect_header`), its last step
@@ -14,7 +14,10 @@ problem the checks find comes first, then a bcftools failure, then anything else
 facts ask for more than the header said (undeclared keys to declare, off-reference contigs to
 leave out), the patient is run again the sequential way with the full facts; so is a file whose
 header alone cannot stand in for them.
-"""
+
+A small file (a panel) is checked, normalised and evaluated one step after the other in this
+process, where a fork would cost more than the overlap saves; an analysis job's small files share
+one csq run (`prepare_group`)."""
 
 from __future__ import annotations
 
@@ -34,14 +37,14 @@ from haicgx.annotate import (
     BCSQ,
     AnnotationPlan,
     PreparedVcf,
-    _inspect,
-    _readable_copy,
     annotation_plan,
     csq_alone,
     csq_args,
+    inspect_input,
     log_facts,
     prepared_warnings,
     produce,
+    readable_copy,
 )
 from haicgx.errors import HaicgxError, InputError
 from haicgx.evaluate import evaluate_patient
@@ -80,7 +83,7 @@ def analyse_vcf(
         return evaluate_patient(prepared=prepared, **outputs)
     with tempfile.TemporaryDirectory(prefix="annotate-", dir=folder) as tmp:
         work = Path(tmp)
-        readable = _readable_copy(patient.patient_id, patient.vcf, work)
+        readable = readable_copy(patient.patient_id, patient.vcf, work)
         if _size(readable) < SMALL_FILE:  # a panel: forks would cost more than they save
             return _sequential(patient, settings, work, readable, outputs, streamed=False)
         plan = _header_plan(patient, settings, readable)
@@ -123,7 +126,7 @@ def prepare_group(
         if _size(patient.vcf) >= SMALL_FILE:
             continue  # left to `analyse_vcf`
         try:
-            readable = _readable_copy(pid, patient.vcf, folder)
+            readable = readable_copy(pid, patient.vcf, folder)
             if _size(readable) >= SMALL_FILE:
                 continue
             facts = _full_facts(patient, settings, readable)
@@ -316,7 +319,7 @@ def _checks_then_stop(
 
 
 def _full_facts(patient: Patient, settings: Settings, readable: Path) -> VcfFacts:
-    return _inspect(
+    return inspect_input(
         patient.patient_id,
         patient.vcf,
         readable,

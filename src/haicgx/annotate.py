@@ -1,13 +1,14 @@
 """Normalisation (bcftools norm) and consequence calling (bcftools csq), through pysam's bcftools.
 
-One call per patient turns the raw VCF into a normalised, single-sample, annotated BCF:
+The steps that turn a patient's raw VCF into a normalised, single-sample, annotated BCF (`produce`):
 `bcftools annotate` (declarations the header lacks; contig names that differ from the reference's
-by a `chr` prefix), `bcftools view -S` (the tumour sample; records on non-primary contigs the
-reference lacks are left out), `bcftools norm` (split multi-allelic records; with a reference,
-also left-align, trim and check REF), a trimming pass in Python when there is no reference, and
-`bcftools csq` when the annotation mode asks for it. Each step streams, so memory stays flat in
-the size of the VCF. A plain-gzip input is first decompressed to a temporary text copy.
-"""
+by a `chr` prefix), `bcftools view -S` (the tumour sample, when the file has other samples;
+records on non-primary contigs the reference lacks are left out), `bcftools norm` (split
+multi-allelic records; with a reference, also left-align, trim and check REF), a trimming pass in
+Python when there is no reference, and `bcftools csq` when the annotation mode asks for it. The
+steps run at once in forked children joined by pipes, or one after the other for a small file;
+either way they stream, so memory stays flat in the size of the VCF. A plain-gzip input is first
+decompressed to a temporary text copy. haicgx.analysis decides how each patient's file goes."""
 
 from __future__ import annotations
 
@@ -228,8 +229,8 @@ def prepare_vcf(
     out_bcf.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"haicgx-{patient}-", dir=out_bcf.parent) as tmp:
         work = Path(tmp)
-        readable = _readable_copy(patient, vcf, work)
-        facts = _inspect(patient, vcf, readable, tumour_sample, build, fasta)
+        readable = readable_copy(patient, vcf, work)
+        facts = inspect_input(patient, vcf, readable, tumour_sample, build, fasta)
         log_facts(patient, facts)
         plan = annotation_plan(
             patient=patient,
@@ -419,7 +420,7 @@ def _run_steps(
         raise HaicgxError(f"patient {job.patient}: the annotated records were not read to the end")
 
 
-def _readable_copy(patient: str, vcf: Path, work: Path) -> Path:
+def readable_copy(patient: str, vcf: Path, work: Path) -> Path:
     """The file itself, or a text copy when it is plain gzip (htslib needs BGZF to open it)."""
     if not vcf.is_file() or vcf.stat().st_size == 0 or sniff_format(vcf) != "gzip":
         return vcf
@@ -435,7 +436,7 @@ def _readable_copy(patient: str, vcf: Path, work: Path) -> Path:
     return copy
 
 
-def _inspect(
+def inspect_input(
     patient: str,
     vcf: Path,
     readable: Path,
