@@ -348,3 +348,35 @@ def pysam_samples(vcf: Path):
 
     with pysam.VariantFile(str(vcf)) as handle:
         yield list(handle.header.samples)
+
+
+def test_an_analysis_job_mixing_small_and_large_files(demo_run, tmp_path, monkeypatch):
+    """analyse_job: the small files go through the group, the others overlapped; a bad file
+    fails alone; every patient's outputs are what it gets on its own."""
+    from haicgx import jobs
+    from haicgx.cohorts import cohort_for_site
+
+    bad = Patient("BAD", BAD / "unsorted.vcf", "colorectal", None, (), None, 99)
+    group = [*demo_run.patients.values(), bad]
+    params = [jobs.patient_params(p) for p in group]
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    monkeypatch.chdir(REPO)  # the config's relative paths, as in a workflow run
+    monkeypatch.setattr(analysis, "SMALL_FILE", 2400)  # about half the demo files are "large"
+    sizes = {p.patient_id: p.vcf.stat().st_size for p in group}
+    assert min(sizes.values()) < 2400 < max(sizes.values())
+    out = tmp_path / "job"
+    jobs.analyse_job(patients=params, config=config, root=str(REPO), out_dir=str(out))
+    assert "unsorted" in (out / "BAD" / jobs.FAILED).read_text()
+    assert sorted(p.name for p in out.iterdir()) == sorted(sizes)  # no work folder left
+    for patient in demo_run.patients.values():
+        alone = tmp_path / "alone" / patient.patient_id
+        analysis.analyse_vcf(
+            patient=patient,
+            settings=demo_run.settings,
+            kb=demo_run.knowledge,
+            cohort=cohort_for_site(demo_run.cohorts, patient.primary_site),
+            folder=alone,
+        )
+        assert outputs(out / patient.patient_id) == outputs(alone), patient.patient_id
+        assert (out / patient.patient_id / "report.pdf").exists()
+    assert no_children_left()
