@@ -380,3 +380,21 @@ def test_an_analysis_job_mixing_small_and_large_files(demo_run, tmp_path, monkey
         assert outputs(out / patient.patient_id) == outputs(alone), patient.patient_id
         assert (out / patient.patient_id / "report.pdf").exists()
     assert no_children_left()
+
+
+def test_variant_rows_are_quoted_only_when_a_cell_needs_it():
+    import csv
+    import io
+
+    from haicgx.evaluate import _write_variant
+    from haicgx.vocab import VARIANT_COLUMNS
+
+    plain = tuple(f"c{i}" for i in range(len(VARIANT_COLUMNS)))
+    odd = ('GENE"X', "a\tb", *plain[2:])  # a quote or a tab an annotation field brought in
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    _write_variant(out, writer, plain)
+    _write_variant(out, writer, odd)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "\t".join(plain)
+    assert list(csv.reader(io.StringIO(out.getvalue()), delimiter="\t")) == [list(plain), list(odd)]
