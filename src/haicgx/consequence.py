@@ -225,6 +225,14 @@ def describe_protein_change(start: int, ref: str, alt: str, terms: tuple[str, ..
         return ""
     if ref == alt:
         return f"p.{ref[0]}{start}="
+    if (
+        len(ref) == 1
+        and len(alt) == 1
+        and ref != "*"
+        and "frameshift_variant" not in terms
+        and "start_lost" not in terms
+    ):  # one residue for another (most coding changes): what the general path below gives
+        return f"p.{ref}{start}{alt}"
     i = 0
     while i < min(len(ref), len(alt)) and ref[i] == alt[i]:
         i += 1
