@@ -42,6 +42,7 @@ from haicgx.annotate import (
     csq_args,
     inspect_input,
     log_facts,
+    pipes_by_path,
     prepared_warnings,
     produce,
     readable_copy,
@@ -86,7 +87,7 @@ def analyse_vcf(
         readable = readable_copy(patient.patient_id, patient.vcf, work)
         if _size(readable) < SMALL_FILE:  # a panel: forks would cost more than they save
             return _sequential(patient, settings, work, readable, outputs, streamed=False)
-        plan = _header_plan(patient, settings, readable)
+        plan = _header_plan(patient, settings, readable) if pipes_by_path() else None
         if plan is None:
             return _sequential(patient, settings, work, readable, outputs)
         return _overlapped(patient, settings, work, readable, plan, outputs)

@@ -338,7 +338,7 @@ def produce(
     steps = _steps(job, work, plan.facts)
     annotated = work / "annotated.bcf"
     final = f"/dev/fd/{target_fd}" if target_fd is not None else str(annotated)
-    run = _run_steps if streamed else _run_steps_here
+    run = _run_steps if streamed and pipes_by_path() else _run_steps_here
     if job.fasta is None:  # trimming is done in Python, on the normalised file
         normalised = work / "norm.bcf"
         run(job, work, steps, str(normalised))
@@ -349,6 +349,11 @@ def produce(
             steps.append(("csq", csq_args(job, plan.gff3)))  # type: ignore[arg-type]
         run(job, work, steps, final, target_fd)
     return Path(final)
+
+
+def pipes_by_path() -> bool:
+    """Whether a pipe's end can be named as a path (/dev/fd/N), as the streamed steps need."""
+    return os.path.isdir("/dev/fd")
 
 
 def _run_steps_here(

@@ -398,3 +398,16 @@ def test_variant_rows_are_quoted_only_when_a_cell_needs_it():
     lines = out.getvalue().splitlines()
     assert lines[0] == "\t".join(plain)
     assert list(csv.reader(io.StringIO(out.getvalue()), delimiter="\t")) == [list(plain), list(odd)]
+
+
+def test_without_pipes_by_path_the_steps_run_one_after_the_other(demo_run, tmp_path, monkeypatch):
+    import haicgx.annotate
+
+    monkeypatch.setattr(analysis, "SMALL_FILE", 0)
+    patient = next(iter(demo_run.patients.values()))
+    analyse(demo_run, patient, tmp_path / "pipes")
+    monkeypatch.setattr(analysis, "pipes_by_path", lambda: False)
+    monkeypatch.setattr(haicgx.annotate, "pipes_by_path", lambda: False)
+    monkeypatch.setattr(haicgx.annotate, "_run_steps", None)  # never the streamed steps
+    analyse(demo_run, patient, tmp_path / "none")
+    assert outputs(tmp_path / "none") == outputs(tmp_path / "pipes")
