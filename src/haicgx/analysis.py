@@ -130,9 +130,7 @@ def prepare_group(
             readable = readable_copy(pid, patient.vcf, folder)
             if _size(readable) >= SMALL_FILE:
                 continue
-            facts = _full_facts(patient, settings, readable)
-            log_facts(pid, facts)
-            plan = _plan(patient, settings, readable, facts)
+            plan = _checked_plan(patient, settings, readable)
             if plan.source == "csq":
                 pending[pid] = (plan, produce(plan, folder, streamed=False, with_csq=False))
             else:
@@ -292,6 +290,16 @@ def _header_plan(patient: Patient, settings: Settings, readable: Path) -> Annota
         return None
 
 
+def _checked_plan(
+    patient: Patient, settings: Settings, readable: Path, facts: VcfFacts | None = None
+) -> AnnotationPlan:
+    """The plan on the full checks' facts (run here unless given), which are logged."""
+    if facts is None:
+        facts = _full_facts(patient, settings, readable)
+    log_facts(patient.patient_id, facts)
+    return _plan(patient, settings, readable, facts)
+
+
 def _plan(patient: Patient, settings: Settings, readable: Path, facts: VcfFacts) -> AnnotationPlan:
     return annotation_plan(
         patient=patient.patient_id,
@@ -343,9 +351,6 @@ def _sequential(
     """The checks, then bcftools, then the evaluation, as `prepare_vcf` and `evaluate_patient`
     run them (`streamed`: the bcftools steps themselves still run at once)."""
     work.mkdir(parents=True, exist_ok=True)
-    if facts is None:
-        facts = _full_facts(patient, settings, readable)
-    log_facts(patient.patient_id, facts)
-    plan = _plan(patient, settings, readable, facts)
+    plan = _checked_plan(patient, settings, readable, facts)
     annotated = produce(plan, work, streamed=streamed)
     return evaluate_patient(prepared=plan.prepared(annotated), **outputs)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, write_vcf
-from test_bad_inputs import BAD, PATIENT, corpus
+from test_bad_inputs import BAD, PATIENT, assert_corpus_message, corpus
 
 from haicgx import analysis
 from haicgx.errors import HaicgxError, InputError
@@ -105,12 +105,7 @@ def test_each_bad_file_gets_its_own_message_either_way(
     folder = tmp_path / PATIENT
     with pytest.raises(InputError) as caught:
         analyse(demo_run, patient, folder)
-    message = str(caught.value)
-    assert "\n" not in message
-    assert message.startswith(f"patient {PATIENT}: {vcf}:")
-    assert row["fragment"] in message
-    if row["record"]:
-        assert f"record {row['record']}:" in message
+    assert_corpus_message(str(caught.value), row)
     assert list(folder.iterdir()) == []  # no output, no temporary folder
     assert no_children_left()
 

@@ -72,14 +72,19 @@ def test_each_bad_file_fails_alone_with_its_own_message(row, tmp_path):
     out = tmp_path / "work" / "annotated.bcf"
     with pytest.raises(InputError) as caught:
         prepare(vcf, out, sample=row["tumour_sample"] or None)
-    message = str(caught.value)
+    assert_corpus_message(str(caught.value), row)
+    assert not out.exists()
+    assert list(out.parent.iterdir()) == []  # no temporary folder left behind
+
+
+def assert_corpus_message(message: str, row: dict[str, str]) -> None:
+    """One line naming the patient, the file, the record (where the corpus gives one) and the
+    problem the corpus expects."""
     assert "\n" not in message
-    assert message.startswith(f"patient {PATIENT}: {vcf}:")
+    assert message.startswith(f"patient {PATIENT}: {BAD / row['file']}:")
     assert row["fragment"] in message
     if row["record"]:
         assert f"record {row['record']}:" in message
-    assert not out.exists()
-    assert list(out.parent.iterdir()) == []  # no temporary folder left behind
 
 
 def test_messages_are_distinct():
