@@ -6,7 +6,8 @@ from typing import Any
 
 from haicgx import vocab
 
-FLUOROPYRIMIDINES_GUIDED = {"fluorouracil", "capecitabine"}
+# The drugs of the DPYD guideline rules (CPIC: fluorouracil, capecitabine; DPWG also tegafur).
+FLUOROPYRIMIDINES_GUIDED = {"fluorouracil", "capecitabine", "tegafur"}
 
 
 def invariant_violations(rec: dict[str, Any]) -> list[str]:
@@ -23,9 +24,10 @@ def invariant_violations(rec: dict[str, Any]) -> list[str]:
     unusable = [r["rank"] for r in regimens if r["status"] not in vocab.USABLE_STATUSES]
     if usable and unusable and min(unusable) < max(usable):
         problems.append("a contraindicated or excluded regimen ranks above a usable one")
-    dpyd = rec["pgx"]["DPYD"]
-    score = dpyd["activity_score"] if dpyd["status"] == "assessed" else None
-    ugt_poor = rec["pgx"]["UGT1A1"]["phenotype"] == "Poor Metabolizer"
+    dpyd, ugt = rec["pgx"]["DPYD"], rec["pgx"]["UGT1A1"]
+    # an indeterminate call's score is a bound: its rules must apply as to an assessed one
+    score = dpyd["activity_score"] if dpyd["status"] != "not_assessed" else None
+    ugt_poor = ugt["status"] != "not_assessed" and "Poor Metabolizer" in ugt["phenotype"]
     prior = set(rec.get("prior_drugs") or [])
     for r in regimens:
         drugs = set(r["drugs"])
@@ -33,12 +35,28 @@ def invariant_violations(rec: dict[str, Any]) -> list[str]:
         texts = " ".join(
             reason["text"] for reason in r["reasons"] if reason["kind"] == "dose_adjustment"
         )
+        all_text = " ".join(reason["text"] for reason in r["reasons"])
+        if dpyd["status"] != "assessed" and drugs & FLUOROPYRIMIDINES_GUIDED:
+            if r["status"] == "recommended":
+                problems.append(f"{r['regimen_id']}: recommended with DPYD {dpyd['status']}")
+            if "test DPYD" not in all_text:
+                problems.append(f"{r['regimen_id']}: no reason to test DPYD first")
+        if ugt["status"] != "assessed" and "irinotecan" in drugs:
+            if r["status"] == "recommended":
+                problems.append(
+                    f"{r['regimen_id']}: irinotecan recommended, UGT1A1 {ugt['status']}"
+                )
+            if "test UGT1A1" not in all_text:
+                problems.append(f"{r['regimen_id']}: no reason to test UGT1A1 first")
         if score is not None and score <= 0.5:
             if drugs & FLUOROPYRIMIDINES_GUIDED and r["status"] != "contraindicated":
                 problems.append(f"{r['regimen_id']}: DPYD score {score} but not contraindicated")
             if "floxuridine" in drugs and r["status"] == "recommended":
                 problems.append(f"{r['regimen_id']}: floxuridine recommended at DPYD score {score}")
+        renal = any(reason["kind"] == "renal" for reason in r["reasons"])
         if score is not None and 1 <= score <= 1.5 and drugs & FLUOROPYRIMIDINES_GUIDED:
+            if r["status"] == "contraindicated" and not renal:
+                problems.append(f"{r['regimen_id']}: contraindicated at DPYD score {score}")
             if r["status"] == "recommended":
                 problems.append(f"{r['regimen_id']}: recommended at DPYD score {score}")
             if "dose_adjustment" not in kinds or "50%" not in texts:

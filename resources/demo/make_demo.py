@@ -512,9 +512,16 @@ def somatic(key: str, dp: int, vaf: float, filt: str = "PASS", normal_dp: int = 
     return Call(key, Sample("0/1", (dp - alt, alt)), normal, filt)
 
 
-def germline(key: str, dp: int, vaf: float, normal: tuple[int, float] | None = None) -> Call:
-    """A germline call: 0/1 near VAF 0.5, 1/1 near 1.0, seen in the normal too if given."""
-    gt = "1/1" if vaf > 0.9 else "0/1"
+def germline(
+    key: str,
+    dp: int,
+    vaf: float,
+    normal: tuple[int, float] | None = None,
+    gt: str | None = None,
+) -> Call:
+    """A germline call: 0/1 near VAF 0.5, 1/1 near 1.0, seen in the normal too if given.
+    `gt` overrides the genotype (Mutect2 writes 0/1 whatever the VAF)."""
+    gt = gt or ("1/1" if vaf > 0.9 else "0/1")
     alt = round(dp * vaf)
     norm_sample = None
     if normal:
@@ -522,6 +529,14 @@ def germline(key: str, dp: int, vaf: float, normal: tuple[int, float] | None = N
         nalt = round(ndp * nvaf)
         norm_sample = Sample(gt, (ndp - nalt, nalt))
     return Call(key, Sample(gt, (dp - alt, alt)), norm_sample)
+
+
+def lost_in_tumour(key: str, dp: int, normal: tuple[int, float]) -> Call:
+    """A germline heterozygote the tumour lost (loss of heterozygosity): 0/1 in the normal, 0/0
+    with a stray read in the tumour."""
+    ndp, nvaf = normal
+    nalt = round(ndp * nvaf)
+    return Call(key, Sample("0/0", (dp - 1, 1)), Sample("0/1", (ndp - nalt, nalt)))
 
 
 @dataclass(frozen=True)
@@ -533,6 +548,10 @@ class Patient:
     tumour_sample: str = ""
     prior_drugs: str = ""
     crcl_ml_min: str = ""
+    # How the DPYD/UGT1A1 allele positions without a variant appear: "" not at all (a
+    # variant-only file), "reference" as 0/0 records (forced genotyping at PharmCAT's
+    # positions), "gvcf" as one-base <NON_REF> reference blocks.
+    pgx_positions: str = ""
 
 
 PATIENTS = (
@@ -549,6 +568,7 @@ PATIENTS = (
             somatic("DOCK9_syn", 64, 0.0625, filt="weak_evidence"),
         ),
         crcl_ml_min="92",
+        pgx_positions="reference",
     ),
     Patient(
         "DEMO02",
@@ -568,6 +588,7 @@ PATIENTS = (
             ),
         ),
         crcl_ml_min="88",
+        pgx_positions="reference",
     ),
     Patient(
         "DEMO03",
@@ -583,19 +604,22 @@ PATIENTS = (
         ),
         prior_drugs="gemcitabine",
         crcl_ml_min="76",
+        pgx_positions="gvcf",
     ),
     Patient(
         "DEMO04",
         "gastric",
         "vcf",
         (
-            germline("DPYD_c1905p1GA", 142, 0.49),
-            somatic("TP53_R175H", 166, 0.31),
-            somatic("RHBDD2_intron", 132, 0.26),
-            somatic("UROC1_syn", 101, 0.17),
+            # *2A in the normal, lost in the tumour (1p loss): the genotype is the normal's.
+            lost_in_tumour("DPYD_c1905p1GA", 142, normal=(77, 0.48)),
+            somatic("TP53_R175H", 166, 0.31, normal_dp=71),
+            somatic("RHBDD2_intron", 132, 0.26, normal_dp=64),
+            somatic("UROC1_syn", 101, 0.17, normal_dp=58),
         ),
         prior_drugs="oxaliplatin",
         crcl_ml_min="80",
+        pgx_positions="reference",
     ),
     Patient(
         "DEMO05",
@@ -616,12 +640,14 @@ PATIENTS = (
         "hcc",
         "vcf",
         (
-            germline("UGT1A1_28_shifted", 64, 0.984),
+            # Mutect2's placeholder 0/1 at a homozygous allele fraction
+            germline("UGT1A1_28_shifted", 64, 0.984, gt="0/1"),
             somatic("TP53_R249S", 143, 0.36),
             somatic("RAP1GAP2_intron", 88, 0.23),
             somatic("TRIM24_syn", 134, 0.19),
         ),
         crcl_ml_min="71",
+        pgx_positions="reference",
     ),
     Patient(
         "DEMO07",
@@ -665,6 +691,7 @@ PATIENTS = (
             somatic("A2ML1_intron", 139, 0.18),
             somatic("NEK10_intron", 49, 0.25),
         ),
+        pgx_positions="reference",
     ),
     Patient(
         "DEMO10",
@@ -1015,6 +1042,18 @@ or with bad mates are filtered)">
 ##FORMAT=<ID=AF,Number=A,Type=Float,Description="Allele fractions of alternate alleles in the \
 tumor">
 """
+GVCF_HEADER = [
+    '##ALT=<ID=NON_REF,Description="Any other allele at this position">',
+    '##INFO=<ID=END,Number=1,Type=Integer,Description="End position of the reference block">',
+]
+
+
+def pgx_reference_sites() -> list[tuple[str, int, str]]:
+    """(chrom, pos, REF base) of every DPYD and UGT1A1 position PharmCAT genotypes."""
+    sites = [("chr1", pos, ref[0]) for pos, ref, *_ in parse_sites(DPYD_SITES)]
+    sites += [("chr2", pos, ref[0]) for pos, ref, *_ in parse_sites(UGT1A1_SITES)]
+    sites.append(("chr2", UGT1A1_TATA[0], UGT1A1_TATA[1][0]))
+    return sorted(set(sites))
 
 
 def format_sample(s: Sample) -> str:
@@ -1036,21 +1075,36 @@ def vcf_text(patient: Patient) -> str:
     if paired:
         head += ["##normal_sample=NORMAL", "##tumor_sample=TUMOR"]
         samples = ["NORMAL", "TUMOR"]
+    if patient.pgx_positions == "gvcf":
+        head += GVCF_HEADER
     columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"]
     head.append("\t".join(columns + samples))
     order = {c: i for i, c in enumerate(GRCH38)}
-    calls = sorted(
-        patient.calls, key=lambda c: (order[ALL_VARIANTS[c.key].chrom], ALL_VARIANTS[c.key].pos)
-    )
-    body = []
-    for call in calls:
+    rows = []
+    for call in patient.calls:
         v = ALL_VARIANTS[call.key]
         cols = [v.chrom, str(v.pos), v.rsid, v.ref, v.alt, ".", call.filter, ".", "GT:AD:DP:AF"]
         if paired:
             assert call.normal is not None, (patient.patient_id, call.key)
             cols.append(format_sample(call.normal))
         cols.append(format_sample(call.tumour))
-        body.append("\t".join(cols))
+        rows.append(((order[v.chrom], v.pos), cols))
+    called = {(ALL_VARIANTS[c.key].chrom, ALL_VARIANTS[c.key].pos) for c in patient.calls}
+    if patient.pgx_positions:
+        for chrom, pos, ref in pgx_reference_sites():
+            if (chrom, pos) in called:
+                continue
+            depth = 40 + pos % 37  # varied, fixed depths of a reference call
+            sample = f"0/0:{depth}:{depth}:."
+            if patient.pgx_positions == "gvcf":
+                alt, info = "<NON_REF>", f"END={pos}"
+                sample = f"0/0:{depth},0:{depth}:0.000"
+            else:
+                alt, info = ".", "."
+            cols = [chrom, str(pos), ".", ref, alt, ".", "PASS", info, "GT:AD:DP:AF"]
+            cols += [sample] * len(samples)
+            rows.append(((order[chrom], pos), cols))
+    body = ["\t".join(cols) for _, cols in sorted(rows, key=lambda r: r[0])]
     return "\n".join(head + body) + "\n"
 
 

@@ -280,6 +280,7 @@ def _header_plan(patient: Patient, settings: Settings, readable: Path) -> Annota
             patient.patient_id,
             readable,
             tumour_sample=patient.tumour_sample,
+            normal_sample=patient.normal_sample,
             build=settings.build,
             fasta=settings.fasta,
         )
@@ -335,6 +336,7 @@ def _full_facts(patient: Patient, settings: Settings, readable: Path) -> VcfFact
         patient.tumour_sample,
         settings.build,
         settings.fasta,
+        patient.normal_sample,
     )
 
 

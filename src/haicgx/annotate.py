@@ -35,6 +35,7 @@ from haicgx.forks import Child
 from haicgx.knowledge import normalise_chrom, trim_allele
 from haicgx.vcf import (
     PRIMARY_CHROMOSOMES,
+    STRUCTURAL_EXCLUDE,
     VcfFacts,
     fasta_contigs,
     inspect_vcf,
@@ -221,6 +222,7 @@ def prepare_vcf(
     annotation_mode: str,
     fasta: Path | None,
     gff3: Path | None,
+    normal_sample: str | None = None,
 ) -> PreparedVcf:
     """Check, subset, normalise and annotate one patient's VCF into `out_bcf`.
 
@@ -230,7 +232,7 @@ def prepare_vcf(
     with tempfile.TemporaryDirectory(prefix=f"haicgx-{patient}-", dir=out_bcf.parent) as tmp:
         work = Path(tmp)
         readable = readable_copy(patient, vcf, work)
-        facts = inspect_input(patient, vcf, readable, tumour_sample, build, fasta)
+        facts = inspect_input(patient, vcf, readable, tumour_sample, build, fasta, normal_sample)
         log_facts(patient, facts)
         plan = annotation_plan(
             patient=patient,
@@ -448,9 +450,17 @@ def inspect_input(
     tumour_sample: str | None,
     build: str,
     fasta: Path | None,
+    normal_sample: str | None = None,
 ) -> VcfFacts:
     try:
-        return inspect_vcf(patient, readable, tumour_sample=tumour_sample, build=build, fasta=fasta)
+        return inspect_vcf(
+            patient,
+            readable,
+            tumour_sample=tumour_sample,
+            normal_sample=normal_sample,
+            build=build,
+            fasta=fasta,
+        )
     except InputError as exc:
         if readable == vcf:
             raise
@@ -460,7 +470,8 @@ def inspect_input(
 def _steps(job: _Job, work: Path, facts: VcfFacts) -> list[tuple[str, list[str]]]:
     """The bcftools steps before consequence calling: complete the header and rename contigs
     (when needed), keep the tumour sample (when the file has others, or contigs to leave out),
-    split (and with a reference left-align, trim and check REF)."""
+    split (and with a reference left-align, trim and check REF). The kept samples are the tumour
+    and, when the file has one, the matched normal, in that order."""
     steps: list[tuple[str, list[str]]] = []
     annotate_args = []
     if facts.header_additions:
@@ -473,9 +484,18 @@ def _steps(job: _Job, work: Path, facts: VcfFacts) -> list[tuple[str, list[str]]
         annotate_args += ["--rename-chrs", str(renames)]
     if annotate_args:
         steps.append(("annotate", annotate_args))
-    if facts.samples != [facts.tumour_sample] or facts.excluded_contigs:
+    cleaning = []
+    if facts.structural_records:  # symbolic and breakend records, counted and said in QC
+        cleaning += ["-e", STRUCTURAL_EXCLUDE]
+    if facts.unseen_alleles:  # <*>/<NON_REF> dropped at every site, GT/AD remapped
+        cleaning += ["--trim-unseen-allele", "--trim-unseen-allele"]
+    if cleaning:
+        # a step of its own: bcftools 1.24 fails when trimming is combined with -S
+        steps.append(("view", ["-I", *cleaning]))
+    if facts.samples != facts.kept_samples or facts.excluded_contigs:
         sample = work / "sample.txt"  # a file, not -s: a name may hold a comma or start with ^
-        sample.write_text(facts.tumour_sample + "\n", encoding="utf-8")
+        # the tumour first, then the matched normal: view -S writes them in this order
+        sample.write_text("".join(f"{name}\n" for name in facts.kept_samples), encoding="utf-8")
         # -I: keep INFO as written (view would otherwise add AC/AN for the subset)
         view_args = ["-I", "-S", str(sample)]
         if facts.excluded_contigs:

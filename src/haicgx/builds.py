@@ -38,6 +38,20 @@ KNOWN_CONTIG_LENGTHS: dict[str, dict[str, int]] = {
     "GRCh38": _both_namings(_GRCH38),
     "GRCh37": _both_namings(_GRCH37),
 }
+# UCSC hg19 keeps the older mitochondrial sequence (NC_001807, 16,571 bp) where GRCh37 and b37 have
+# the revised Cambridge sequence (16,569 bp); the nuclear chromosomes are the same. Both are GRCh37.
+OTHER_MITOCHONDRIA = {"GRCh37": frozenset({16571})}
+
+
+def length_fits(build: str, name: str, length: int, expected: int) -> bool:
+    """Whether a contig's declared length is the build's (the hg19 chrM counted as GRCh37).
+
+    >>> length_fits("GRCh37", "chrM", 16571, 16569), length_fits("GRCh38", "chrM", 16571, 16569)
+    (True, False)
+    """
+    if length == expected:
+        return True
+    return normalise_chrom(name) == "M" and length in OTHER_MITOCHONDRIA.get(build, ())
 
 
 def identify_build(lengths: dict[str, int]) -> str | None:

@@ -22,14 +22,15 @@ def explain_text(recommendation: dict, width: int = 100) -> str:
     """The ranking as plain text, every reason with its knowledge rows."""
     r = recommendation
     pgx = r["pgx"]
-    dpyd, ugt = pgx["DPYD"], pgx["UGT1A1"]
     lines = [
         f"Patient {r['patient_id']} ({r['primary_site']}, cohort {r.get('cohort') or 'none'})",
-        f"DPYD: {dpyd['phenotype']} (activity score {dpyd.get('activity_score')}); "
-        f"UGT1A1: {ugt['phenotype']} ({ugt.get('diplotype') or 'no diplotype'})",
+        *(pgx_line(gene, pgx[gene]) for gene in ("DPYD", "UGT1A1")),
     ]
+    rule = pgx["DPYD"].get("reading_rule")
+    if rule:
+        lines += textwrap.wrap(f"Genotype reading: {rule}.", width=width, subsequent_indent="  ")
     if r.get("summary"):
-        lines.append(r["summary"])
+        lines += textwrap.wrap(r["summary"], width=width)
     lines.append("")
     for regimen in r["regimens"]:
         lines.append(
@@ -44,6 +45,35 @@ def explain_text(recommendation: dict, width: int = 100) -> str:
                 body, width=width, initial_indent="      - ", subsequent_indent="        "
             )
     return "\n".join(lines)
+
+
+def pgx_line(gene: str, call: dict) -> str:
+    r"""One pharmacogene: status, call, where the genotype was read and how far it reaches.
+
+    >>> print(pgx_line("DPYD", {"status": "indeterminate", "phenotype": "Indeterminate",
+    ...     "activity_score": None, "genotype_source": "tumour", "positions_called": 3,
+    ...     "positions_missing": 31}).replace("; ", ";\n"))
+    DPYD [indeterminate]: Indeterminate;
+    activity score not determined;
+    genotype from the tumour sample;
+    3 allele positions called, 31 missing
+    """
+    what = (
+        f"activity score {_number(call.get('activity_score'))}"
+        if gene == "DPYD"
+        else f"diplotype {call.get('diplotype') or 'not determined'}"
+    )
+    source = call.get("genotype_source")
+    read = f"genotype from the {source} sample" if source else "no genotype read"
+    reach = (
+        f"{call.get('positions_called', 0)} allele positions called, "
+        f"{call.get('positions_missing', 0)} missing"
+    )
+    return f"{gene} [{call['status']}]: {call['phenotype']}; {what}; {read}; {reach}"
+
+
+def _number(value: float | None) -> str:
+    return "not determined" if value is None else f"{value:g}"
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ from haicgx.consequence import (
     vep_fields,
 )
 from haicgx.errors import HaicgxError
+from haicgx.genotype import SampleCall
 from haicgx.knowledge import KnowledgeBase
 from haicgx.match import Match, Variant, match_variant
 from haicgx.paths import schema_path
@@ -156,6 +157,20 @@ def _genotype(
     return gt, bool(sample.phased), sample.get("PS") if has_ps else None
 
 
+def _sample_call(
+    record: pysam.VariantRecord, sample, reader: SupportReader, has_ps: bool
+) -> SampleCall:
+    """One sample's genotype and read support at a record (the matched normal's, for PGx)."""
+    if sample is None:
+        return SampleCall(None)
+    gt, phased, phase_set = _genotype(sample, has_ps)
+    support = reader.read(record, sample) if record.alts else None
+    if support is None:
+        depth = sample.get("DP") if "DP" in sample else None
+        return SampleCall(gt, phased, phase_set, None, depth if isinstance(depth, int) else None)
+    return SampleCall(gt, phased, phase_set, support.vaf, support.depth)
+
+
 def _gt_text(gt, phased: bool) -> str:
     if gt is None:
         return ""
@@ -199,7 +214,10 @@ def evaluate_patient(
         if prepared.annotation == "csq" and settings.gff3
         else None
     )
-    collector = PgxCollector(kb, settings.build)
+    has_normal = prepared.facts.normal_sample is not None
+    collector = PgxCollector(kb, settings.build, has_normal=has_normal)
+    for sv in prepared.facts.structural:
+        collector.structural(sv.chrom, sv.pos, sv.end, sv.alt)
     tally = QcTally()
     matches: list[Match] = []
     temporaries = [
@@ -222,12 +240,24 @@ def evaluate_patient(
             has_sample = len(vf.header.samples) > 0
             has_ps = "PS" in vf.header.formats
             left_aligned = prepared.ref_checked  # norm -f ran: no shifted spellings
+            has_end = "END" in vf.header.info
             for record in vf:
                 sample = record.samples[0] if has_sample else None
+                normal = record.samples[1] if has_normal else None
                 alts = record.alts
                 if not alts or alts[0] in ("*", "."):
-                    # a reference call still counts, and a 0/0 there says reference
-                    collector.mark_read(record.chrom, record.pos, _genotype(sample)[0])
+                    # a reference call (or a gVCF block to END) still counts as genotyped
+                    end = record.info.get("END") if has_end else None
+                    if collector.may_matter(
+                        record.chrom, record.pos, (end or record.pos) - record.pos + 1
+                    ):
+                        germline = normal if has_normal else sample
+                        collector.mark_read(
+                            record.chrom,
+                            record.pos,
+                            _sample_call(record, germline, reader, has_ps),
+                            end,
+                        )
                     continue
                 tally.alleles_seen += 1
                 chrom, pos, ref, alt = record.chrom, record.pos, record.ref, alts[0]
@@ -235,16 +265,16 @@ def evaluate_patient(
                 support = reader.read(record, sample)
                 filters = list(record.filter.keys())
                 if collector.may_matter(chrom, pos, len(ref)):
+                    tumour = SampleCall(gt, phased, phase_set, support.vaf, support.depth)
                     collector.offer(
                         chrom=chrom,
                         pos=pos,
                         ref=ref,
                         alt=alt,
-                        gt=gt,
-                        phased=phased,
-                        phase_set=phase_set,
-                        vaf=support.vaf,
-                        depth=support.depth,
+                        germline=(
+                            _sample_call(record, normal, reader, has_ps) if has_normal else tumour
+                        ),
+                        tumour=tumour if has_normal else None,
                         filters=filters,
                         left_aligned=left_aligned,
                     )
@@ -302,6 +332,7 @@ def evaluate_patient(
             "regimens": [r.as_dict() for r in ranked],
             "pgx": {gene: call.as_dict() for gene, call in pgx.items()},
             "evidence": cited_evidence(ranked, kb),
+            "findings": [],
             "qc": _qc(prepared, tally),
             "provenance": _provenance(patient, prepared, settings, kb, now),
         }
@@ -408,6 +439,7 @@ def _qc(prepared: PreparedVcf, tally: QcTally) -> dict[str, Any]:
         "records_read": prepared.facts.records_read,
         "alleles_after_split": tally.alleles_seen,
         "records_passing": tally.passing,
+        "structural_left_out": prepared.facts.structural_records,
         "filtered": dict(sorted(tally.filtered.items())),
         "unknown_values_kept": unknown,
         "tumour_sample": prepared.facts.tumour_sample,

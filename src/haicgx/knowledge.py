@@ -35,6 +35,21 @@ _EXON = re.compile(r"^exon([1-9][0-9]*):(deletion|insertion|missense|truncating|
 _SCORE = re.compile(r"^activity_score:([0-9.]+)-([0-9.]+)$")
 _PHENOTYPE = re.compile(r"^phenotype:([a-z_]+)$")
 VARIANT_CLASSES = ("truncating", "missense", "inframe", "any")
+# An allele row of another build than GRCh38 carries the GRCh38 row's kb_id with this suffix: the
+# same allele (its function and value are the GRCh38 row's, checked on load), other coordinates.
+BUILD_ROW_SUFFIX = {"GRCh37": "-GRCH37"}
+
+
+def allele_stem(kb_id: str) -> str:
+    """The build-independent id of an allele row.
+
+    >>> allele_stem("DPYD-RS3918290-GRCH37"), allele_stem("DPYD-RS3918290")
+    ('DPYD-RS3918290', 'DPYD-RS3918290')
+    """
+    for suffix in BUILD_ROW_SUFFIX.values():
+        if kb_id.endswith(suffix):
+            return kb_id[: -len(suffix)]
+    return kb_id
 
 
 @lru_cache(maxsize=1024)  # asked for every record; a VCF names a few dozen contigs
@@ -156,6 +171,11 @@ class Regimen:
     schedule: str
     sources: tuple[dict[str, str], ...]
     notes: str
+    site_evidence: dict[str, Any] = field(default_factory=dict)
+
+    def evidence_in(self, site: str) -> str:
+        entry = self.site_evidence.get(site)
+        return entry.level if entry else "none"
 
 
 @dataclass(frozen=True)
@@ -273,7 +293,32 @@ def parse_biomarkers(path: Path) -> tuple[list[KnowledgeRow], str]:
         rows.append(_build_row(path, where, offset, record, seen))
     if not rows:
         raise ConfigError(str(path), "", "no knowledge rows")
+    _check_build_twins(path, rows)
     return rows, version
+
+
+_TWIN_FIELDS = ("gene", "allele_name", "zygosity", "effect", "allele_function", "activity_value")
+
+
+def _check_build_twins(path: Path, rows: list[KnowledgeRow]) -> None:
+    """A pharmacogene allele row of a build other than GRCh38 restates a GRCh38 row's allele on
+    other coordinates: its kb_id is the GRCh38 row's plus the build's suffix, and every fact but
+    the coordinates is the same (one place for an allele's function and value)."""
+    by_id = {r.kb_id: r for r in rows}
+    for row in rows:
+        build = row.alteration.build
+        if build in (None, "GRCh38") or row.effect != "allele_function":
+            continue
+        suffix = BUILD_ROW_SUFFIX.get(build, "")
+        twin = by_id.get(row.kb_id[: -len(suffix)]) if row.kb_id.endswith(suffix) else None
+        where = f"line {row.line} ({row.kb_id}), column kb_id"
+        if twin is None or twin.alteration.build != "GRCh38":
+            raise ConfigError(
+                str(path), where, f"a {build} row needs a GRCh38 row of id X and the id X{suffix}"
+            )
+        differ = [f for f in _TWIN_FIELDS if getattr(row, f) != getattr(twin, f)]
+        if differ:
+            raise ConfigError(str(path), where, f"differs from {twin.kb_id} in {', '.join(differ)}")
 
 
 def _short(error: jsonschema.ValidationError) -> str:

@@ -1,20 +1,28 @@
 """Germline pharmacogenomics from a tumour VCF: DPYD activity score and UGT1A1 diplotype.
 
-Allele functions and activity values come from the knowledge table (`allele_function` rows), so the
-table is the one place for them. The rules follow CPIC for DPYD (the two lowest-function alleles,
-presumed in trans when unphased; phased genotypes honoured within one phase set) and CPIC/PharmCAT
-allele functions for UGT1A1 (*80 combined with *28/*37 on one gene copy as PharmCAT's *80+*28 and
-*80+*37). A gene is `assessed` only when the VCF carries calls within its allele span: a tumour VCF
-without any call there cannot tell reference from not covered. When none of those calls lies at an
-allele position of the table, a normal call says it rests on the absence of records only.
+Allele functions and activity values come from the knowledge table (`allele_function` rows, one
+set per genome build), so the table is the one place for them. The rules follow CPIC for DPYD (the
+two lowest-function alleles, presumed in trans when unphased; phased genotypes honoured within one
+phase set) and CPIC/PharmCAT allele functions for UGT1A1 (*80 combined with *28/*37 on one gene copy
+as PharmCAT's *80+*28 and *80+*37).
 
-Genotypes from a tumour VCF are read conservatively (`read_genotype`): a missing or haploid GT takes
-its copy number from the VAF (a haploid ALT with a high VAF leaves no normal copy, homozygous or
-hemizygous alike); a split multi-allelic `1/2` arrives as `1/0` and `0/1`, one copy each. Every
-allele is checked against germline VAF windows (`qc.germline_check`: heterozygous 0.30-0.70, wide
-because loss of heterozygosity and copy-number change in the tumour shift a germline VAF;
-homozygous >= 0.85); outside them the call is flagged for confirmation in germline DNA, and for
-DPYD the note gives the score the other zygosity would mean.
+Where the genotype is read (`genotype_source`): the matched normal sample when the VCF has one,
+else the tumour sample. A germline allele the normal carries and the tumour does not is noted as
+possible loss of heterozygosity; the call stays the normal's.
+
+How a genotype is read: haicgx.genotype (GT and allele fraction both read; where they disagree the
+lower-activity reading sets the status and a note gives the other).
+
+When a gene counts as genotyped: like PharmCAT, by its allele-defining positions (those of the
+knowledge table's allele rows for the build). A position is called when the germline sample has a
+call there: a variant, a reference call (`0/0`, a record without ALT) or a gVCF block (INFO END)
+covering it. A somatic call elsewhere in the gene says nothing about these positions. Status:
+`not_assessed` when no position was called (or the build has no allele rows); `indeterminate` when a
+position of a decreased- or no-function allele was not called (HapB3's causal SNP and its exonic
+proxy count as one), when a zygosity could not be told, or when the alleles found have no CPIC
+phenotype (UGT1A1 *80 alone, *6/*80 without the TA repeat); else `assessed`. An indeterminate call
+still applies the rules of what was found, which can only overstate the activity: a missing
+position can add a decreased-function allele, never remove one.
 
 Indels are matched in their left-aligned form. A VCF not normalised against a reference may write
 an allele in a tandem repeat further right (UGT1A1*28 as `chr2:233760248 A>ATA` instead of
@@ -26,31 +34,41 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from haicgx.genotype import ABSENT_BELOW, SampleCall, read_genotype
 from haicgx.knowledge import KnowledgeBase, KnowledgeRow, normalise_chrom, trim_allele
-from haicgx.qc import GERMLINE_HET, GERMLINE_HOM_MIN, germline_check
+from haicgx.qc import GERMLINE_HOM_MIN, germline_check
 
 DPYD = "DPYD"
 UGT1A1 = "UGT1A1"
 PHARMACOGENES = (DPYD, UGT1A1)
-SPAN_MARGIN = 5_000  # calls this close to a gene's allele positions show the region was read
 # A right-shifted spelling is accepted at most this many repeat units from the left-aligned
 # anchor: more than the UGT1A1 TATA-box tract (A(TA)7, 15 bp after the anchor), few enough that an
 # unrelated indel further along is not taken for the allele.
 MAX_REPEAT_SHIFT_UNITS = 10
+STATUSES = ("assessed", "indeterminate", "not_assessed")
+READING_RULE = (
+    "GT and allele fraction both read; where they disagree, the lower-activity reading sets the "
+    f"status (allele fraction below {ABSENT_BELOW:g}: absent; {ABSENT_BELOW:g} up to "
+    f"{GERMLINE_HOM_MIN:g}: heterozygous; {GERMLINE_HOM_MIN:g} and above: homozygous)"
+)
 
 Key = tuple[str, int, str, str]  # (plain chrom, pos, ref, alt)
+Position = tuple[str, int]  # (plain chrom, pos)
 
 # HapB3: the intronic c.1129-5923C>G (rs75017182) is causal; the exonic c.1236G>A (rs56038477)
-# only tags the haplotype. Keyed by build: (chrom, pos, ref, alt) of the causal and proxy alleles.
+# only tags the haplotype. Keyed by build: (chrom, pos, ref, alt) of the causal and proxy alleles
+# (GRCh37 from PyPGx's variant table, as the knowledge rows).
 HAPB3 = {
     "GRCh38": (("1", 97579893, "G", "C"), ("1", 97573863, "C", "T")),
+    "GRCh37": (("1", 98045449, "G", "C"), ("1", 98039419, "C", "T")),
 }
 # c.2846A>T (rs67376798): CPIC notes that homozygotes (activity score 1) may need a starting-dose
 # cut of more than 50%.
-C2846 = {"GRCh38": ("1", 97082391, "T", "A")}
+C2846 = {"GRCh38": ("1", 97082391, "T", "A"), "GRCh37": ("1", 97547947, "T", "A")}
 
 # PharmCAT names *80 together with a TA-repeat allele on one gene copy (*80+*28, *80+*37 in
 # UGT1A1_translation.json); CPIC gives the combination the repeat allele's function.
@@ -72,65 +90,15 @@ _FUNCTION_ORDER = {
     "increased_function": 4,
 }
 _DECREASED = ("decreased_function", "no_function")
-
-
-# -- genotypes ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Genotype:
-    """What one record's GT says about the ALT allele it carries."""
-
-    text: str
-    copies: int  # copies of ALT counted (0-2)
-    haplotypes: tuple[int, ...] | None  # haplotypes carrying ALT, when phased and diploid
-    reference: bool  # the call shows the reference and nothing else
-    notes: tuple[str, ...] = ()
-
-
-def _copies_from_vaf(vaf: float | None) -> int:
-    """Two copies when the VAF leaves no room for a normal copy, else one."""
-    return 2 if vaf is not None and vaf >= GERMLINE_HOM_MIN else 1
-
-
-def read_genotype(gt: tuple[int | None, ...] | None, phased: bool, vaf: float | None) -> Genotype:
-    """Copies of ALT (allele index 1 after splitting) and their phase, read for dosing safety.
-
-    >>> read_genotype((0, 1), False, 0.5).copies, read_genotype((1, 0), True, 0.5).haplotypes
-    (1, (0,))
-    >>> g = read_genotype((1,), True, 0.95); g.copies, g.haplotypes
-    (2, None)
-    >>> read_genotype(None, False, None).copies, read_genotype((0, 0), False, None).reference
-    (1, True)
-    """
-    if gt is None or all(a is None for a in gt):
-        copies = _copies_from_vaf(vaf)
-        note = (
-            "no genotype in the file: zygosity inferred from the VAF"
-            if vaf is not None
-            else "no genotype and no VAF in the file: counted as one copy (zygosity unknown)"
-        )
-        return Genotype("./.", copies, None, False, (note,))
-    text = ("|" if phased else "/").join("." if a is None else str(a) for a in gt)
-    alt = sum(1 for a in gt if a == 1)
-    if alt == 0:
-        return Genotype(text, 0, None, all(a == 0 for a in gt))
-    if len(gt) == 1:
-        # Haploid call on an autosome: one ALT and no normal copy seen. The VAF decides between a
-        # heterozygous call written haploid and a homozygous or hemizygous one.
-        copies = _copies_from_vaf(vaf)
-        note = (
-            f"haploid genotype {text} on an autosomal gene: counted as {copies} cop"
-            f"{'ies' if copies > 1 else 'y'} from the VAF; confirm the germline zygosity"
-        )
-        return Genotype(text, copies, None, False, (note,))
-    if len(gt) > 2:
-        copies = min(alt, 2)
-        note = f"non-diploid genotype {text}: counted as {copies} cop{'ies' if copies > 1 else 'y'}"
-        return Genotype(text, copies, None, False, (note,))
-    notes = ("one allele of the genotype is missing: counted as one copy",) if None in gt else ()
-    haplotypes = tuple(i for i, a in enumerate(gt) if a == 1) if phased else None
-    return Genotype(text, alt, haplotypes, False, notes)
+# What each gene's call bears on, for the messages of a gene that could not be called.
+GENE_DRUGS = {
+    DPYD: "fluorouracil, capecitabine or tegafur (and floxuridine)",
+    UGT1A1: "irinotecan",
+}
+GENE_TEST = {
+    DPYD: "DPYD genotype or DPD activity",
+    UGT1A1: "UGT1A1 genotype (with the *28 TA repeat)",
+}
 
 
 # -- repeat-aware allele matching -------------------------------------------------------------
@@ -219,7 +187,7 @@ class RepeatAllele:
 
 @dataclass
 class Observation:
-    """A call of a pharmacogene allele of the table."""
+    """A call of a pharmacogene allele of the table, in the germline sample."""
 
     row: KnowledgeRow
     chrom: str
@@ -227,13 +195,16 @@ class Observation:
     ref: str
     alt: str
     genotype: str
-    copies: int
+    copies: int  # by the reading rule (haicgx.genotype)
     phased_haplotypes: tuple[int, ...] | None  # indices of haplotypes carrying ALT when phased
     phase_set: int | None
     vaf: float | None
     depth: int | None
     filters: list[str]
     matched_as: str = "exact"  # exact, trimmed, repeat_shift
+    source: str = "tumour"  # the sample read: normal or tumour
+    alternative: int | None = None  # copies by the other reading, when GT and reads disagree
+    ambiguous: bool = False
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -249,8 +220,10 @@ class Observation:
             "ref": self.ref,
             "alt": self.alt,
             "matched_as": self.matched_as,
+            "sample": self.source,
             "genotype": self.genotype,
             "copies": self.copies,
+            "other_reading_copies": self.alternative,
             "allele_function": self.row.allele_function,
             "activity_value": self.row.activity_value,
             "vaf": self.vaf,
@@ -263,19 +236,34 @@ class Observation:
 @dataclass
 class PgxCall:
     gene: str
-    status: str  # assessed | not_assessed
+    status: str  # assessed | indeterminate | not_assessed
     phenotype_key: str | None
     observations: list[Observation]
     notes: list[str]
     activity_score: float | None = None
     diplotype: str | None = None
     rules: list[KnowledgeRow] = field(default_factory=list)
+    genotype_source: str | None = None  # normal | tumour; None when nothing was read
+    positions_called: list[str] = field(default_factory=list)
+    positions_missing: list[str] = field(default_factory=list)
 
     @property
     def phenotype(self) -> str:
-        if self.status != "assessed" or self.phenotype_key is None:
-            return "Not assessed"
-        return PHENOTYPE_LABELS[self.phenotype_key]
+        if self.status == "not_assessed" or self.phenotype_key is None:
+            return "Not assessed" if self.status == "not_assessed" else "Indeterminate"
+        label = PHENOTYPE_LABELS[self.phenotype_key]
+        if self.status == "assessed":
+            return label
+        if self.gene == DPYD and self.activity_score is not None:
+            bound = "" if self.activity_score == 0 else "at most "
+            return f"Indeterminate ({bound}activity score {self.activity_score:g}: {label})"
+        if self.phenotype_key == "poor_metabolizer":
+            return f"Indeterminate (at least {label})"
+        return "Indeterminate"
+
+    @property
+    def firm(self) -> bool:
+        return self.status == "assessed"
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status}
@@ -284,6 +272,11 @@ class PgxCall:
         else:
             out["diplotype"] = self.diplotype
         out["phenotype"] = self.phenotype
+        out["genotype_source"] = self.genotype_source
+        out["positions_called"] = len(self.positions_called)
+        out["positions_missing"] = len(self.positions_missing)
+        out["missing_positions"] = list(self.positions_missing)
+        out["reading_rule"] = READING_RULE
         out["alleles"] = [o.as_dict() for o in self.observations]
         out["rules"] = [r.kb_id for r in self.rules]
         out["notes"] = list(self.notes)
@@ -295,57 +288,57 @@ def _key(row: KnowledgeRow) -> Key:
     return (a.chrom, a.pos, a.ref, a.alt)  # type: ignore[return-value]
 
 
-class PgxCollector:
-    """Collects the calls at pharmacogene positions while the VCF streams past."""
+def _lowering_row(row: KnowledgeRow) -> bool:
+    """Whether an allele can lower activity: a firm call must have looked at its position.
+    (UGT1A1 *80, of uncertain function, acts through its linkage with the TA-repeat alleles,
+    whose own position is required.)"""
+    if row.activity_value is not None:
+        return row.activity_value < 1
+    return row.allele_function in _DECREASED
 
-    def __init__(self, kb: KnowledgeBase, build: str) -> None:
+
+class PgxCollector:
+    """Collects the germline calls at pharmacogene positions while the VCF streams past.
+
+    `has_normal`: the VCF carries a matched normal sample, from which the genotypes are read.
+    """
+
+    def __init__(self, kb: KnowledgeBase, build: str, *, has_normal: bool = False) -> None:
         self.kb = kb
         self.build = build
+        self.source = "normal" if has_normal else "tumour"
         self.alleles: dict[Key, KnowledgeRow] = {}
         self.repeats: list[RepeatAllele] = []
-        self.spans: dict[str, tuple[str, int, int]] = {}
+        self.rows: dict[str, list[KnowledgeRow]] = {}
+        self.windows: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for gene in PHARMACOGENES:
             rows = kb.allele_rows(gene, build)
+            self.rows[gene] = rows
             for row in rows:
                 self.alleles[_key(row)] = row
                 repeat = RepeatAllele.of(row)
                 if repeat is not None:
                     self.repeats.append(repeat)
+        # Where a record can matter at all: each gene's allele positions, widened by the longest
+        # repeat shift. Most records of a tumour VCF are elsewhere and are let past at the cost
+        # of one comparison.
+        reach = max((r.window for r in self.repeats), default=0)
+        for rows in self.rows.values():
             if rows:
                 positions = [_key(r)[1] for r in rows]
-                self.spans[gene] = (
-                    _key(rows[0])[0],
-                    min(positions) - SPAN_MARGIN,
-                    max(positions) + SPAN_MARGIN,
+                self.windows[_key(rows[0])[0]].append(
+                    (min(positions) - reach, max(positions) + reach)
                 )
-        self.allele_positions = {_key(r)[:2]: r.gene for r in self.alleles.values()}
-        # Where a record can matter at all: the spans, widened by the longest repeat shift. Most
-        # records of a tumour VCF are elsewhere and are let past at the cost of one comparison.
-        reach = max((r.window for r in self.repeats), default=0)
-        self.windows: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for span_chrom, start, end in self.spans.values():
-            self.windows[span_chrom].append((start - reach, end + reach))
-        self.covered: set[str] = set()
-        self.positions_read: set[str] = set()  # genes with a record at one of their positions
-        self.reference_positions: set[tuple[str, int]] = set()
+        self.position_names: dict[Position, str] = {}
+        for row in self.alleles.values():
+            where = _key(row)[:2]
+            self.position_names.setdefault(where, f"{where[0]}:{where[1]} ({_label(row)})")
+        self.called: set[Position] = set()
+        self.reference_positions: set[Position] = set()
         self.observations: dict[str, list[Observation]] = {g: [] for g in PHARMACOGENES}
         self.unplaced: dict[str, list[str]] = {g: [] for g in PHARMACOGENES}
-
-    def mark_read(self, chrom: str, pos: int, gt: tuple[int | None, ...] | None = None) -> str:
-        """Note a call (variant or not) at this position; return the contig's plain name.
-
-        A genotype of reference alleles only (`0/0`, also on a record without ALT) records that the
-        position was called reference.
-        """
-        plain = normalise_chrom(chrom)
-        for gene, (span_chrom, start, end) in self.spans.items():
-            if plain == span_chrom and start <= pos <= end:
-                self.covered.add(gene)
-        if (plain, pos) in self.allele_positions:
-            self.positions_read.add(self.allele_positions[(plain, pos)])
-        if gt and all(a == 0 for a in gt):
-            self.reference_positions.add((plain, pos))
-        return plain
+        self.source_notes: dict[str, list[str]] = {g: [] for g in PHARMACOGENES}
+        self.structural_notes: dict[str, list[str]] = {g: [] for g in PHARMACOGENES}
 
     def may_matter(self, chrom: str, pos: int, length: int = 1) -> bool:
         """Whether a record at chrom:pos spanning `length` bases touches a pharmacogene window."""
@@ -354,6 +347,39 @@ class PgxCollector:
             return False
         return any(start <= pos + length and pos <= end for start, end in windows)
 
+    def mark_read(
+        self, chrom: str, pos: int, call: SampleCall | None, end: int | None = None
+    ) -> None:
+        """A record without a variant allele (a reference call, or a gVCF block to `end`): its
+        allele positions count as called when the germline sample has a call there."""
+        if call is None or not call.informative:
+            return
+        plain = normalise_chrom(chrom)
+        reference = call.gt is not None and all(a == 0 for a in call.gt)
+        for where in self._positions_within(plain, pos, end or pos):
+            self.called.add(where)
+            if reference:
+                self.reference_positions.add(where)
+
+    def structural(self, chrom: str, pos: int, end: int, alt: str) -> None:
+        """A structural-variant record left out of the evaluation: where it overlaps a gene's
+        allele span, a deletion or copy loss may remove an allele, so the call cannot be firm."""
+        plain = normalise_chrom(chrom)
+        for gene, rows in self.rows.items():
+            places = [_key(r)[1] for r in rows if _key(r)[0] == plain]
+            if places and pos <= max(places) and end >= min(places):
+                self.structural_notes[gene].append(
+                    f"A structural variant ({alt} at {chrom}:{pos}-{end}) overlaps {gene}; "
+                    "haicgx does not evaluate structural variants, and a deletion or copy loss "
+                    f"there can remove an allele: the call is indeterminate. Test "
+                    f"{GENE_TEST[gene]} before {GENE_DRUGS[gene]}."
+                )
+
+    def _positions_within(self, plain: str, start: int, end: int) -> list[Position]:
+        if end == start:
+            return [(plain, start)] if (plain, start) in self.position_names else []
+        return [p for p in self.position_names if p[0] == plain and start <= p[1] <= end]
+
     def offer(
         self,
         *,
@@ -361,31 +387,48 @@ class PgxCollector:
         pos: int,
         ref: str,
         alt: str,
-        gt: tuple[int | None, ...] | None,
-        phased: bool,
-        phase_set: int | None,
-        vaf: float | None,
-        depth: int | None,
+        germline: SampleCall,
+        tumour: SampleCall | None = None,
         filters: list[str],
         left_aligned: bool = False,
     ) -> None:
-        """Look at one biallelic record.
+        """Look at one biallelic record. `germline` is the sample the genotype is read from (the
+        normal when there is one); `tumour` is the tumour sample beside a normal, else None.
 
         `left_aligned` says the records were normalised against the reference (bcftools norm -f):
         then only the written form can be the allele, and shifted spellings are not looked for.
         """
         if not self.may_matter(chrom, pos, len(ref)):
             return
-        plain = self.mark_read(chrom, pos, gt)
-        genotype = read_genotype(gt, phased, vaf)
+        plain = normalise_chrom(chrom)
         found = self._find(plain, pos, ref, alt, left_aligned)
-        if found is None:
+        gene = found[0].gene if found else None
+        call, source = germline, self.source
+        if not germline.informative and tumour is not None and tumour.informative:
+            call, source = tumour, "tumour"  # the normal has no call here: the safer fallback
+            if gene:
+                self.source_notes[gene].append(
+                    f"{_label(found[0])}: the normal sample has no call at {chrom}:{pos}; read "
+                    "from the tumour sample instead."
+                )
+        if not call.informative:
+            return
+        row = found[0] if found else None
+        more = row is None or row.allele_function != "increased_function"
+        genotype = read_genotype(call, lower_activity_more_copies=more)
+        self.called.add((plain, pos))
+        if row is None:
             if genotype.copies:
                 self._note_unplaced(plain, pos, ref, alt)
             return
-        row, matched_as = found
+        self.called.add(_key(row)[:2])  # a shifted spelling calls the allele's own position
+        matched_as = found[1]  # type: ignore[index]
         if genotype.copies == 0:
-            return  # read, and no ALT: a reference call (or a partial one) of this allele
+            if genotype.reference:
+                self.reference_positions.add(_key(row)[:2])
+            if source == "normal" and tumour is not None:
+                self._somatic_only(row, tumour, chrom, pos)
+            return
         notes = list(genotype.notes)
         if matched_as == "repeat_shift":
             a = row.alteration
@@ -394,6 +437,14 @@ class PgxCollector:
                 f"the left-aligned {a.chrom}:{a.pos} {a.ref}>{a.alt}; the VCF was not normalised "
                 "against a reference, so the repeat tract itself was not checked"
             )
+        if source == "normal" and tumour is not None and tumour.informative:
+            in_tumour = read_genotype(tumour, lower_activity_more_copies=more)
+            if in_tumour.copies == 0:
+                notes.append(
+                    f"carried by the normal sample ({genotype.text}) but not seen in the tumour "
+                    f"({in_tumour.text}, allele fraction {tumour.vaf}): possible loss of "
+                    "heterozygosity in the tumour; the germline call from the normal is used"
+                )
         self._add(
             Observation(
                 row=row,
@@ -404,14 +455,26 @@ class PgxCollector:
                 genotype=genotype.text,
                 copies=genotype.copies,
                 phased_haplotypes=genotype.haplotypes,
-                phase_set=phase_set,
-                vaf=vaf,
-                depth=depth,
+                phase_set=call.phase_set,
+                vaf=call.vaf,
+                depth=call.depth,
                 filters=[f for f in filters if f != "PASS"],
                 matched_as=matched_as,
+                source=source,
+                alternative=genotype.alternative,
+                ambiguous=genotype.ambiguous,
                 notes=notes,
             )
         )
+
+    def _somatic_only(self, row: KnowledgeRow, tumour: SampleCall, chrom: str, pos: int) -> None:
+        """A table allele the tumour carries and the normal does not: somatic, not germline."""
+        if tumour.informative and read_genotype(tumour).copies > 0:
+            self.source_notes[row.gene].append(
+                f"{_label(row)} is seen in the tumour ({tumour.text}, allele fraction "
+                f"{tumour.vaf}) but not in the normal sample at {chrom}:{pos}: read as somatic, "
+                "which does not change the patient's germline genotype."
+            )
 
     def _find(
         self, plain: str, pos: int, ref: str, alt: str, left_aligned: bool
@@ -463,37 +526,101 @@ class PgxCollector:
     def call(self) -> dict[str, PgxCall]:
         return {DPYD: self._call_dpyd(), UGT1A1: self._call_ugt1a1()}
 
+    # -- evidence of genotyping -----------------------------------------------------------------
+
+    def _coverage(self, gene: str) -> tuple[list[str], list[str], bool]:
+        """Positions called and missing (named), and whether every position that could lower
+        the activity was called (HapB3's causal SNP and its proxy count as one)."""
+        rows = self.rows[gene]
+        positions = sorted({_key(r)[:2] for r in rows}, key=lambda p: p[1])
+        called = [p for p in positions if p in self.called]
+        missing = [p for p in positions if p not in self.called]
+        causal, proxy = HAPB3.get(self.build, (None, None))
+        loci: dict[Key, set[Position]] = defaultdict(set)
+        for r in rows:
+            if _lowering_row(r):
+                loci[causal if _key(r) == proxy else _key(r)].add(_key(r)[:2])
+        complete = all(places & self.called for places in loci.values())
+        names = self.position_names
+        return [names[p] for p in called], [names[p] for p in missing], complete
+
+    def _not_assessed(self, gene: str, called: list[str], missing: list[str]) -> PgxCall | None:
+        """The call of a gene this VCF cannot speak to, or None when it can."""
+        if not self.rows[gene]:
+            why = (
+                f"The knowledge table has no {gene} allele definitions for {self.build}, so "
+                f"{gene} was not assessed on this build"
+            )
+        elif not called:
+            why = (
+                f"None of the {len(missing)} {gene} allele-defining positions has a call in the "
+                f"{self.source} sample: a variant-only VCF reports no reference calls, so absence "
+                f"of a record is not a reference genotype, and {gene} was not assessed"
+            )
+        else:
+            return None
+        note = f"{why}. Test {GENE_TEST[gene]} before {GENE_DRUGS[gene]}."
+        return PgxCall(gene, "not_assessed", None, [], [note], positions_missing=missing)
+
+    def _status(
+        self, gene: str, observations: list[Observation], complete: bool, missing: list[str]
+    ) -> tuple[str, list[str]]:
+        notes = []
+        if not complete:
+            shown = "; ".join(missing[:6]) + (
+                f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+            )
+            notes.append(
+                f"{len(missing)} {gene} allele-defining position(s) have no call ({shown}): an "
+                "allele there can be neither confirmed nor excluded, so the call is indeterminate "
+                f"and can only overstate the activity. Test {GENE_TEST[gene]} before "
+                f"{GENE_DRUGS[gene]}."
+            )
+        ambiguous = [o for o in observations if o.ambiguous]
+        for o in ambiguous:
+            notes.append(f"{_label(o.row)}: zygosity could not be told from the file; confirm it.")
+        notes += self.structural_notes[gene]
+        firm = complete and not ambiguous and not self.structural_notes[gene]
+        return ("assessed" if firm else "indeterminate"), notes
+
     # -- DPYD -------------------------------------------------------------------------------
 
     def _call_dpyd(self) -> PgxCall:
+        called, missing, complete = self._coverage(DPYD)
+        if (none := self._not_assessed(DPYD, called, missing)) is not None:
+            return none
         observations = self.observations[DPYD]
-        if DPYD not in self.covered:
-            return PgxCall(
-                DPYD,
-                "not_assessed",
-                None,
-                [],
-                [
-                    "The VCF has no call within DPYD, so reference cannot be told from not covered:"
-                    " confirm DPD status (genotype or phenotype) before any fluoropyrimidine."
-                ],
-            )
         notes: list[str] = []
         counted = self._resolve_hapb3(observations, notes)
         score = activity_score(counted)
+        status, more = self._status(DPYD, counted, complete, missing)
+        notes = more + notes
         notes += dpyd_notes(counted, self.build)
         notes += _germline_notes(observations)
-        notes += _zygosity_alternatives(counted, score)
-        notes += self.unplaced[DPYD]
-        notes += self._absence_notes(DPYD, found_any=bool(counted))
+        notes += _alternative_readings(
+            counted, lambda obs: f"activity score {_dpyd_text(activity_score(obs))}"
+        )
+        notes += self.source_notes[DPYD] + self.unplaced[DPYD]
         key = dpyd_phenotype(score)
-        call = PgxCall(DPYD, "assessed", key, observations, notes, activity_score=score)
-        call.rules = [
-            r
-            for r in self.kb.rules_for(DPYD)
-            if r.alteration.level == "activity_score"
-            and r.alteration.score_range[0] <= score <= r.alteration.score_range[1]  # type: ignore[index]
-        ]
+        shown = score if status == "assessed" or score < 2 else None
+        call = PgxCall(
+            DPYD,
+            status,
+            key if shown is not None else None,
+            observations,
+            notes,
+            activity_score=shown,
+            genotype_source=self.source,
+            positions_called=called,
+            positions_missing=missing,
+        )
+        if shown is not None:  # what was found can only overstate the activity
+            call.rules = [
+                r
+                for r in self.kb.rules_for(DPYD)
+                if r.alteration.level == "activity_score"
+                and r.alteration.score_range[0] <= score <= r.alteration.score_range[1]  # type: ignore[index]
+            ]
         return call
 
     def _resolve_hapb3(
@@ -527,44 +654,38 @@ class PgxCollector:
     # -- UGT1A1 -----------------------------------------------------------------------------
 
     def _call_ugt1a1(self) -> PgxCall:
+        called, missing, complete = self._coverage(UGT1A1)
+        if (none := self._not_assessed(UGT1A1, called, missing)) is not None:
+            return none
         observations = self.observations[UGT1A1]
-        if UGT1A1 not in self.covered:
-            return PgxCall(
-                UGT1A1,
-                "not_assessed",
-                None,
-                [],
-                [
-                    "The VCF has no call near UGT1A1 (*28 promoter TA repeat, *6, *27, *80), so "
-                    "its genotype is unknown: confirm before irinotecan."
-                ],
-            )
-        notes = _germline_notes(observations)
+        status, notes = self._status(UGT1A1, observations, complete, missing)
+        notes += _germline_notes(observations)
         haplotypes, more = ugt1a1_haplotypes(observations)
         notes += more
         diplotype, key = ugt1a1_diplotype(haplotypes)
         notes += _ugt1a1_haplotype_notes(haplotypes, diplotype, key)
         notes += self._repeat_notes(observations, haplotypes, key)
-        notes += self.unplaced[UGT1A1]
-        notes += self._absence_notes(UGT1A1, found_any=bool(observations))
-        call = PgxCall(UGT1A1, "assessed", key, observations, notes, diplotype=diplotype)
+        notes += _alternative_readings(observations, _ugt1a1_text)
+        notes += self.source_notes[UGT1A1] + self.unplaced[UGT1A1]
+        if key == "indeterminate_metabolizer":
+            status = "indeterminate"
+        call = PgxCall(
+            UGT1A1,
+            status,
+            key,
+            observations,
+            notes,
+            diplotype=diplotype,
+            genotype_source=self.source,
+            positions_called=called,
+            positions_missing=missing,
+        )
         call.rules = [
             r
             for r in self.kb.rules_for(UGT1A1)
             if r.alteration.level == "phenotype" and r.alteration.phenotype == key
         ]
         return call
-
-    def _absence_notes(self, gene: str, *, found_any: bool) -> list[str]:
-        """A normal call that rests only on calls near the gene, none at its allele positions."""
-        if found_any or gene in self.positions_read:
-            return []
-        return [
-            f"No {gene} allele of the knowledge table was found, and the VCF has no record at any "
-            "of their positions: in a variant-only VCF that is absence of evidence, not a "
-            "reference call. The call assumes germline variants were called here; confirm "
-            "before dosing if unsure."
-        ]
 
     def _repeat_notes(
         self, observations: list[Observation], haplotypes: list[Haplotype], key: str
@@ -574,7 +695,7 @@ class PgxCollector:
         repeat_ids = {r.row.kb_id for r in self.repeats if r.row.gene == UGT1A1}
         if not loci or any(o.row.kb_id in repeat_ids for o in observations):
             return []
-        if loci & self.reference_positions:
+        if loci & self.called:
             return []
         notes = [
             "The VCF has no call at the *28 promoter TA repeat, which short-read callers often "
@@ -598,6 +719,39 @@ class PgxCollector:
                 "genotype the TA repeat before irinotecan."
             )
         return notes
+
+
+def _dpyd_text(score: float) -> str:
+    return f"{score:g} ({PHENOTYPE_LABELS[dpyd_phenotype(score)]})"
+
+
+def _ugt1a1_text(observations: list[Observation]) -> str:
+    diplotype, key = ugt1a1_diplotype(ugt1a1_haplotypes(observations)[0])
+    return f"{diplotype or 'an unnamed diplotype'} ({PHENOTYPE_LABELS[key]})"
+
+
+def _alternative_readings(
+    observations: list[Observation], describe: Callable[[list[Observation]], str]
+) -> list[str]:
+    """For each allele whose GT and allele fraction disagree, the call the other reading gives:
+    the status follows the lower-activity reading, the note says what the other would mean."""
+    notes = []
+    chosen = describe(observations)
+    for o in observations:
+        if o.alternative is None:
+            continue
+        other = [replace(o, copies=o.alternative, phased_haplotypes=None)] if o.alternative else []
+        others = [x for y in observations for x in (other if y is o else [y])]
+        reading = {0: "absent from germline DNA", 1: "heterozygous", 2: "homozygous"}
+        text = describe(others)
+        if text != chosen:
+            notes.append(
+                f"{_label(o.row)}: the genotype and the allele fraction disagree; the call uses "
+                f"the lower-activity reading ({chosen}). If the allele is "
+                f"{reading[o.alternative]}, the call is {text}: confirm in germline DNA before "
+                "dosing."
+            )
+    return notes
 
 
 # -- DPYD rules -------------------------------------------------------------------------------
@@ -687,33 +841,6 @@ def dpyd_notes(counted: list[Observation], build: str) -> list[str]:
             "may need a starting-dose reduction of more than 50%; guide the dose by DPD activity "
             "or drug monitoring."
         )
-    return notes
-
-
-def _zygosity_alternatives(counted: list[Observation], score: float) -> list[str]:
-    """For each allele whose VAF contradicts its genotype, the score the VAF's reading gives.
-
-    A heterozygous call with a high VAF may be homozygous; a homozygous call with a mid VAF may be
-    heterozygous; a heterozygous call with a low VAF may be somatic (absent from germline DNA).
-    """
-    high = GERMLINE_HET[1]
-    notes = []
-    for o in counted:
-        if not _lowers(o) or o.vaf is None or germline_check(o.vaf, o.copies) != "confirm":
-            continue
-        if o.copies >= 2:
-            reading, other = "heterozygous", [replace(o, copies=1, phased_haplotypes=None)]
-        elif o.vaf > high:
-            reading, other = "homozygous", [replace(o, copies=2, phased_haplotypes=(0, 1))]
-        else:
-            reading, other = "absent (somatic or artefact)", []
-        alternative = activity_score([x for y in counted for x in (other if y is o else [y])])
-        if alternative != score:
-            notes.append(
-                f"{_label(o.row)}: if {reading} in germline DNA, the activity score is "
-                f"{alternative:g} ({PHENOTYPE_LABELS[dpyd_phenotype(alternative)]}), not "
-                f"{score:g}: confirm before dosing."
-            )
     return notes
 
 

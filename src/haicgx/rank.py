@@ -16,10 +16,13 @@ from haicgx.knowledge import KnowledgeBase, KnowledgeRow, Regimen
 from haicgx.match import Match
 from haicgx.pgx import DPYD, UGT1A1, PgxCall
 
-# Which pharmacogene bears on which drug classes or drugs when it could not be assessed.
-UNASSESSED_WARNINGS = {
-    DPYD: ("fluoropyrimidine", "confirm DPD status (genotype or phenotype) before {drug}"),
-    UGT1A1: ("topoisomerase I inhibitor", "confirm UGT1A1 genotype before {drug}"),
+# The drug classes a pharmacogene's call bears on (haicgx.vocab.DRUGS classes), and the test a
+# board should order when the call is not firm. EMA (2020) and the FDA fluorouracil label (2024)
+# ask for DPD testing before fluorouracil, capecitabine or tegafur; DPWG rates UGT1A1 genotyping
+# before irinotecan "essential".
+UNRESOLVED_PGX = {
+    DPYD: ("fluoropyrimidine", "test DPYD (or DPD activity) before the first dose of {drug}"),
+    UGT1A1: ("topoisomerase I inhibitor", "test UGT1A1 (with the *28 TA repeat) before {drug}"),
 }
 # Evidence strong enough for a variant-level toxicity row to make a regimen a caution.
 TOXICITY_CAUTION_LEVELS = frozenset({"guideline", "clinical_trial"})
@@ -32,9 +35,13 @@ class Reason:
     text: str
     kb_ids: list[str]
     advisory: bool = False  # a reminder that changes neither status nor score
+    test_first: bool = False  # a pharmacogene to test before the first dose
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "text": self.text, "kb_ids": sorted(set(self.kb_ids))}
+        out = {"kind": self.kind, "text": self.text, "kb_ids": sorted(set(self.kb_ids))}
+        if self.test_first:
+            out["test_first"] = True
+        return out
 
 
 @dataclass
@@ -45,6 +52,7 @@ class RankedRegimen:
     reasons: list[Reason] = field(default_factory=list)
     rank: int = 0
     base_index: int = 0
+    site_evidence: str = "none"  # the regimen's evidence in the patient's primary site
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +62,7 @@ class RankedRegimen:
             "drugs": list(self.regimen.drugs),
             "status": self.status,
             "score": self.score,
+            "site_evidence": self.site_evidence,
             "reasons": [r.as_dict() for r in self.reasons],
         }
 
@@ -214,29 +223,9 @@ class RegimenScorer:
     def _pharmacogenomics(self, drugs: set[str], reasons: list[Reason], flags: set[str]) -> None:
         for gene, call in self.pgx.items():
             allele_ids = [o.row.kb_id for o in call.observations]
-            unresolved = call.phenotype_key == "indeterminate_metabolizer"
-            if call.status != "assessed" or unresolved:
-                drug_class, advice = UNASSESSED_WARNINGS[gene]
-                concerned = sorted(d for d in drugs if vocab.DRUGS[d] == drug_class)
-                rule_ids = [
-                    r.kb_id for r in self.kb.rules_for(gene) if set(r.drugs) & set(concerned)
-                ]
-                state = (
-                    f"{gene} phenotype indeterminate ({call.diplotype or 'unresolved'})"
-                    if unresolved
-                    else f"{gene} not assessed from this VCF"
-                )
-                if concerned:
-                    reasons.append(
-                        Reason(
-                            "toxicity",
-                            f"{state}: {advice.format(drug=_drug_list(concerned))}.",
-                            rule_ids + (allele_ids if unresolved else []),
-                            advisory=True,
-                        )
-                    )
-                continue
-            for rule in call.rules:
+            if not call.firm:
+                self._unresolved(gene, call, drugs, reasons, flags, allele_ids)
+            for rule in call.rules:  # an indeterminate call applies what was found
                 hit = drugs & set(rule.drugs)
                 if not hit:
                     continue
@@ -257,6 +246,37 @@ class RegimenScorer:
                 elif rule.effect == "toxicity":
                     reasons.append(Reason("toxicity", text, ids))
                     flags.add("toxicity")
+
+    def _unresolved(
+        self,
+        gene: str,
+        call: PgxCall,
+        drugs: set[str],
+        reasons: list[Reason],
+        flags: set[str],
+        allele_ids: list[str],
+    ) -> None:
+        """A gene not assessed or indeterminate: its drugs are at most a caution, with the test
+        to order (CONTRACT section 4)."""
+        drug_class, advice = UNRESOLVED_PGX[gene]
+        concerned = sorted(d for d in drugs if vocab.DRUGS[d] == drug_class)
+        if not concerned:
+            return
+        rule_ids = [r.kb_id for r in self.kb.rules_for(gene) if set(r.drugs) & set(concerned)]
+        state = (
+            f"{gene} not assessed from this VCF"
+            if call.status == "not_assessed"
+            else f"{gene} indeterminate ({call.phenotype})"
+        )
+        reasons.append(
+            Reason(
+                "toxicity",
+                f"{state}: {advice.format(drug=_drug_list(concerned))}.",
+                rule_ids + allele_ids,
+                test_first=True,
+            )
+        )
+        flags.add("caution")
 
     def _renal(self, drugs: set[str], reasons: list[Reason], flags: set[str]) -> None:
         crcl = self.patient.crcl_ml_min
@@ -302,6 +322,7 @@ def rank_regimens(
     ranked = []
     for i, regimen in enumerate(kb.regimens):
         item = scorer.score(regimen)
+        item.site_evidence = regimen.evidence_in(patient.primary_site)
         item.base_index = (
             order.index(regimen.regimen_id) if regimen.regimen_id in order else len(order) + i
         )
@@ -322,6 +343,12 @@ def summary_line(ranked: list[RankedRegimen], primary_site: str) -> str:
             f"No regimen is usable without reservation: the best listed, {top.regimen.name}, is "
             f"{top.status}."
         )
+    line = _summary(top, ranked, primary_site)
+    tests = [r.text for r in top.reasons if r.test_first and r.text.rstrip(".") not in line]
+    return " ".join([line, *(f"Before it: {t}" for t in tests)])
+
+
+def _summary(top: RankedRegimen, ranked: list[RankedRegimen], primary_site: str) -> str:
     line = f"{top.regimen.name} ranks first ({top.status})"
     decisive = _decisive(top)
     default = min(ranked, key=lambda r: r.base_index)

@@ -406,6 +406,10 @@ def _regimen_rows(
                 "reasons": reasons,
                 "status_class": status_class(status),
                 "usable": status in USABLE_STATUSES,
+                # a pharmacogene to test before the first dose (CONTRACT section 4)
+                "tests_first": [
+                    r.get("text", "") for r in regimen.get("reasons") or [] if r.get("test_first")
+                ],
             }
         )
     return rows
@@ -874,12 +878,12 @@ def _pgx_flags(recommendation: Mapping[str, Any]) -> list[str]:
     flags = []
     score = dpyd.get("activity_score")
     if dpyd.get("status") != "assessed":
-        flags.append("DPYD not assessed")
-    elif score is not None and score < DPYD_NORMAL_ACTIVITY:
+        flags.append(f"DPYD {str(dpyd.get('status', 'not_assessed')).replace('_', ' ')}")
+    if score is not None and score < DPYD_NORMAL_ACTIVITY:
         flags.append(f"DPYD activity score {format_number(score)} ({dpyd.get('phenotype', '')})")
     if ugt.get("status") != "assessed":
-        flags.append("UGT1A1 not assessed")
-    elif "poor" in str(ugt.get("phenotype", "")).lower():
+        flags.append(f"UGT1A1 {str(ugt.get('status', 'not_assessed')).replace('_', ' ')}")
+    if "poor" in str(ugt.get("phenotype", "")).lower():
         flags.append(f"UGT1A1 {ugt.get('phenotype')} ({ugt.get('diplotype') or '?'})")
     return flags
 

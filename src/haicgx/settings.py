@@ -31,6 +31,7 @@ class Patient:
     prior_drugs: tuple[str, ...]
     crcl_ml_min: float | None
     sheet_row: int
+    normal_sample: str | None = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,7 @@ def load_patients(path: Path) -> list[Patient]:
                 prior_drugs=tuple(drugs),
                 crcl_ml_min=float(crcl) if crcl is not None else None,
                 sheet_row=line,
+                normal_sample=row.get("normal_sample"),
             )
         )
     if not patients:

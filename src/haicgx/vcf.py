@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pysam
 
-from haicgx.builds import KNOWN_CONTIG_LENGTHS, identify_build
+from haicgx.builds import KNOWN_CONTIG_LENGTHS, identify_build, length_fits
 from haicgx.errors import InputError
 from haicgx.knowledge import normalise_chrom
 
@@ -25,6 +25,38 @@ _BASES = re.compile(r"^[ACGTN]+$")
 _PLAIN_REF = re.compile(r"[ACGTN]+")
 _PLAIN_ALTS = re.compile(r"[ACGTN]+(?:,[ACGTN]+)*")
 _TUMOR_SAMPLE = re.compile(r"^##tumou?r_sample=(.+)$", re.IGNORECASE)
+_NORMAL_SAMPLE = re.compile(r"^##normal_sample=(.+)$", re.IGNORECASE)
+# gVCF and bcftools placeholders for "any other allele": not variants, trimmed before evaluation.
+UNSEEN_ALLELES = ("<*>", "<NON_REF>")
+# Records with a symbolic structural allele (<DEL>, <DUP:TANDEM>, <CN0>...) or a breakend are
+# valid VCF that haicgx does not evaluate: left out by `bcftools view -e` with this expression,
+# which tests each allele (so <*> and <NON_REF> are spared), and counted.
+STRUCTURAL_EXCLUDE = 'ALT~"<[A-MO-Z]" || ALT~"<N[^O]" || ALT~"<NO[^N]" || ALT~"[][]"'
+MAX_STRUCTURAL_KEPT = 10_000  # structural records remembered (for the pharmacogene check)
+_END = re.compile(r"(?:^|;)END=(\d+)")
+
+
+def is_structural(allele: str) -> bool:
+    """A symbolic allele other than the unseen-allele placeholders, or a breakend.
+
+    >>> [is_structural(a) for a in ("<DEL>", "<*>", "<NON_REF>", "C[chr17:7675088[", "T")]
+    [True, False, False, True, False]
+    """
+    return (
+        (allele.startswith("<") and allele not in UNSEEN_ALLELES) or "[" in allele or "]" in allele
+    )
+
+
+@dataclass(frozen=True)
+class Structural:
+    """A structural-variant record left out of the evaluation."""
+
+    chrom: str
+    pos: int
+    end: int
+    alt: str
+
+
 _CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
 _FIXED_COLUMNS = ["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
 _UNREADABLE = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
@@ -36,6 +68,7 @@ class VcfFacts:
 
     tumour_sample: str
     samples: list[str]
+    normal_sample: str | None = None  # the matched normal, whose genotypes the PGx calls read
     contig_names: dict[str, str] = field(default_factory=dict)  # file name -> reference name
     build_check: str = ""
     records_read: int = 0
@@ -43,6 +76,14 @@ class VcfFacts:
     build_confirmed: bool = True  # False: no contig lengths, the build rests on REF checks alone
     header_additions: list[str] = field(default_factory=list)  # declarations the header lacked
     excluded_contigs: list[str] = field(default_factory=list)  # non-primary, not in the reference
+    unseen_alleles: bool = False  # records carry <*> or <NON_REF>, to be trimmed
+    structural_records: int = 0  # symbolic or breakend records, left out
+    structural: list[Structural] = field(default_factory=list)  # the first MAX_STRUCTURAL_KEPT
+
+    @property
+    def kept_samples(self) -> list[str]:
+        """The samples the annotated file keeps, the tumour first."""
+        return [self.tumour_sample] + ([self.normal_sample] if self.normal_sample else [])
 
 
 def _fail(patient: str, path: Path, problem: str, record: str | None = None) -> InputError:
@@ -160,6 +201,16 @@ class TextScan:
     records: int
     contigs: set[str]  # contigs the records use
     header_additions: list[str]  # declarations the header lacks, for bcftools annotate -h
+    unseen_alleles: bool = False  # some record carries <*> or <NON_REF>
+    structural_records: int = 0
+    structural: list[Structural] = field(default_factory=list)
+
+    def note_structural(self, chrom: str, pos: int, ref: str, info: str, alts: list[str]) -> None:
+        self.structural_records += 1
+        if len(self.structural) < MAX_STRUCTURAL_KEPT:
+            m = _END.search(info)
+            end = int(m[1]) if m else pos + len(ref) - 1
+            self.structural.append(Structural(chrom, pos, max(end, pos), ",".join(alts)))
 
 
 # Reserved VCF keys keep their specification types when a header forgets to declare them, so that
@@ -242,6 +293,8 @@ def scan_text(patient: str, path: Path) -> TextScan:
     columns = 0
     use = _HeaderUse()
     order = _RecordOrder(patient, path)
+    scan = TextScan([], 0, set(), [])
+    unseen = False
     for lineno, line in _lines(patient, path):
         if lineno == 1 and not line.startswith("##fileformat=VCF"):
             raise _fail(patient, path, "not a VCF: the first line is not ##fileformat=VCF...")
@@ -261,9 +314,16 @@ def scan_text(patient: str, path: Path) -> TextScan:
         fields = _check_record(patient, path, lineno, line, columns, use.declared["contig"])
         use.record(fields)
         order.add(fields[0], int(fields[1]), fields[3], fields[4])
+        if "<" in fields[4] or "[" in fields[4] or "]" in fields[4]:
+            alts = fields[4].split(",")
+            unseen = unseen or any(a in UNSEEN_ALLELES for a in alts)
+            if any(is_structural(a) for a in alts):
+                scan.note_structural(fields[0], int(fields[1]), fields[3], fields[7], alts)
     if not columns:
         raise _fail(patient, path, "no #CHROM header line (empty or not a VCF)")
-    return TextScan(header, n_records, order.contigs, use.additions())
+    scan.header, scan.records, scan.contigs = header, n_records, order.contigs
+    scan.header_additions, scan.unseen_alleles = use.additions(), unseen
+    return scan
 
 
 def _column_header(patient: str, path: Path, lineno: int, line: str) -> int:
@@ -368,24 +428,18 @@ def _check_alleles(patient: str, path: Path, where: str, ref: str, alts: list[st
     if set(ref) == {"N"}:
         raise _fail(patient, path, "REF is N only: no reference base to check", where)
     for allele in alts:
+        if allele in UNSEEN_ALLELES or is_structural(allele):
+            continue  # trimmed, or left out with a warning, before evaluation
         if allele == "*":
+            # Never advise deleting the record: at a pharmacogene it may carry a germline allele.
             raise _fail(
                 patient,
                 path,
-                "spanning-deletion allele '*' (drop such alleles first, e.g. bcftools view "
-                "--trim-alt-alleles then norm, or remove the record)",
+                "spanning-deletion allele '*' on this record: split the file with bcftools norm "
+                "-m -any and exclude only the '*' alleles (bcftools view -e 'ALT=\"*\"'), which "
+                "keeps every real allele of the record",
                 where,
             )
-        if allele.startswith("<"):
-            raise _fail(
-                patient,
-                path,
-                f"symbolic ALT {allele} is a structural variant, which haicgx does not evaluate: "
-                "remove such records and review them separately",
-                where,
-            )
-        if "[" in allele or "]" in allele:
-            raise _fail(patient, path, f"breakend ALT {allele} is not a sequence variant", where)
         if allele == ref:
             raise _fail(patient, path, f"ALT {allele} equals REF: not a variant", where)
         if allele != "." and not _BASES.match(allele):
@@ -457,6 +511,44 @@ def choose_sample(
         f"{len(samples)} samples ({', '.join(samples)}) and no tumour_sample in the sheet or "
         "##tumor_sample= header line",
     )
+
+
+def choose_normal(
+    patient: str,
+    path: Path,
+    samples: list[str],
+    header_lines: list[str],
+    wanted: str | None,
+    tumour: str,
+) -> str | None:
+    """The matched normal: the sheet's choice, else a ##normal_sample= line, else none."""
+    name, said = wanted, "normal_sample"
+    if not name:
+        line = next((m for ln in header_lines if (m := _NORMAL_SAMPLE.match(ln))), None)
+        name, said = (line[1].strip(), "##normal_sample=") if line else (None, "")
+    if not name:
+        return None
+    if name not in samples:
+        raise _fail(
+            patient,
+            path,
+            f"{said} {name!r} is not a sample of the file "
+            f"(samples: {', '.join(samples) or 'none'})",
+        )
+    if name == tumour:
+        raise _fail(patient, path, f"{said} {name!r} is also the tumour sample")
+    return name
+
+
+def _unused_samples_warning(samples: list[str], tumour: str, normal: str | None) -> list[str]:
+    others = [s for s in samples if s not in (tumour, normal)]
+    if not others or normal is not None:
+        return [f"samples not read: {', '.join(others)}"] if others else []
+    return [
+        f"the file has other samples ({', '.join(others)}) and no matched normal was named: "
+        "germline pharmacogenes were read from the tumour sample; if one of them is the "
+        "matched normal, name it in the sheet's normal_sample column"
+    ]
 
 
 def fasta_contigs(fasta: Path) -> dict[str, int]:
@@ -613,7 +705,7 @@ def _check_lengths(
 ) -> None:
     for name, length in lengths.items():
         ref_name = renames.get(name, name)
-        if ref_name in target and target[ref_name] != length:
+        if ref_name in target and not length_fits(build, name, length, target[ref_name]):
             guessed = identify_build(lengths)
             what = f"a {guessed} file" if guessed and guessed != build else "another assembly"
             raise _fail(
@@ -666,10 +758,12 @@ def declared_assembly(header_lines: list[str]) -> str | None:
     return hits.pop() if len(hits) == 1 else None
 
 
-def _scan_bcf(patient: str, path: Path, variant_file: pysam.VariantFile) -> tuple[int, set[str]]:
+def _scan_bcf(patient: str, path: Path, variant_file: pysam.VariantFile) -> TextScan:
     """The record checks of `scan_text` for a BCF, through htslib."""
     n_records = 0
     order = _RecordOrder(patient, path)
+    scan = TextScan([], 0, set(), [])
+    unseen = False
     try:
         for rec in variant_file:
             n_records += 1
@@ -677,19 +771,28 @@ def _scan_bcf(patient: str, path: Path, variant_file: pysam.VariantFile) -> tupl
             where = f"{rec.chrom}:{rec.pos}"
             _check_alleles(patient, path, where, rec.ref or "", alts)
             order.add(rec.chrom, rec.pos, rec.ref or "", ",".join(alts))
+            unseen = unseen or any(a in UNSEEN_ALLELES for a in alts)
+            if any(is_structural(a) for a in alts):
+                end = rec.stop if "END" in rec.info else rec.pos + len(rec.ref or "N") - 1
+                scan.note_structural(rec.chrom, rec.pos, rec.ref or "", f"END={end}", alts)
     except (OSError, ValueError) as exc:
         raise _fail(
             patient, path, f"truncated or corrupt BCF: unreadable after {n_records} records ({exc})"
         ) from None
-    return n_records, order.contigs
+    scan.header, scan.records, scan.contigs = (
+        str(variant_file.header).splitlines(),
+        n_records,
+        order.contigs,
+    )
+    scan.unseen_alleles = unseen
+    return scan
 
 
-def _read_bcf(patient: str, path: Path) -> tuple[list[str], int, set[str], dict[str, int | None]]:
+def _read_bcf(patient: str, path: Path) -> tuple[TextScan, dict[str, int | None]]:
     with open_variant_file(patient, path) as variant_file:
-        header_lines = str(variant_file.header).splitlines()
         lengths = {name: c.length for name, c in variant_file.header.contigs.items()}
-        n_records, contigs = _scan_bcf(patient, path, variant_file)
-    return header_lines, n_records, contigs, lengths
+        scan = _scan_bcf(patient, path, variant_file)
+    return scan, lengths
 
 
 def inspect_vcf(
@@ -697,6 +800,7 @@ def inspect_vcf(
     path: Path,
     *,
     tumour_sample: str | None,
+    normal_sample: str | None = None,
     build: str,
     fasta: Path | None,
 ) -> VcfFacts:
@@ -705,20 +809,29 @@ def inspect_vcf(
     Text VCFs (plain, bgzip or gzip) are checked line by line in Python, BCFs through htslib.
     """
     _check_exists(patient, path)
-    additions: list[str] = []
     if sniff_format(path) == "bcf":
-        header_lines, n_records, record_contigs, lengths = _read_bcf(patient, path)
+        scan, lengths = _read_bcf(patient, path)
     else:
         scan = scan_text(patient, path)
-        header_lines, n_records, record_contigs = scan.header, scan.records, scan.contigs
-        additions = scan.header_additions
-        lengths = header_contig_lengths(header_lines)
+        lengths = header_contig_lengths(scan.header)
+    header_lines, n_records, record_contigs = scan.header, scan.records, scan.contigs
+    additions = scan.header_additions
     if n_records == 0:
         # A tumour VCF without a single call is far more often a failed upstream step than a
         # tumour without variants; ranking on it would read as "nothing actionable found".
         raise _fail(patient, path, "no variant records: the file has a header only")
+    if scan.structural_records == n_records:
+        # As a header-only file: likely the wrong file (a structural-variant caller's output),
+        # and a ranking on no small variants would read as "nothing actionable found".
+        raise _fail(
+            patient,
+            path,
+            f"structural-variant records only ({n_records}): haicgx needs the small-variant VCF "
+            "(SNVs and indels) of this tumour",
+        )
     samples = header_samples(header_lines)
     sample = choose_sample(patient, path, samples, header_lines, tumour_sample)
+    normal = choose_normal(patient, path, samples, header_lines, normal_sample, sample)
     checked = check_build(
         patient,
         path,
@@ -728,12 +841,26 @@ def inspect_vcf(
         fasta=fasta,
         record_contigs=record_contigs,
     )
-    warnings = list(checked.warnings)
+    warnings = list(checked.warnings) + _unused_samples_warning(samples, sample, normal)
     if additions:
         warnings.append(_additions_warning(additions))
+    if scan.unseen_alleles:
+        warnings.append(
+            "gVCF/bcftools placeholder alleles (<*>, <NON_REF>) were trimmed; each record's "
+            "real alleles were kept, and reference blocks count as reference calls"
+        )
+    if scan.structural_records:
+        warnings.append(
+            f"{scan.structural_records} structural-variant record(s) (symbolic ALT or breakend) "
+            "were left out: haicgx evaluates small variants only; have them reviewed separately"
+        )
     return VcfFacts(
         tumour_sample=sample,
         samples=samples,
+        normal_sample=normal,
+        unseen_alleles=scan.unseen_alleles,
+        structural_records=scan.structural_records,
+        structural=scan.structural,
         contig_names=checked.renames,
         build_check=checked.sentence,
         records_read=n_records,
@@ -749,6 +876,7 @@ def inspect_header(
     path: Path,
     *,
     tumour_sample: str | None,
+    normal_sample: str | None = None,
     build: str,
     fasta: Path | None,
 ) -> VcfFacts | None:
@@ -765,12 +893,14 @@ def inspect_header(
         return None
     samples = header_samples(header_lines)
     sample = choose_sample(patient, path, samples, header_lines, tumour_sample)
+    normal = choose_normal(patient, path, samples, header_lines, normal_sample, sample)
     checked = check_build(
         patient, path, lengths, header_lines, build=build, fasta=fasta, record_contigs=set()
     )
     return VcfFacts(
         tumour_sample=sample,
         samples=samples,
+        normal_sample=normal,
         contig_names=checked.renames,
         build_check=checked.sentence,
         records_read=0,
@@ -783,6 +913,9 @@ def same_plan(guess: VcfFacts, facts: VcfFacts) -> bool:
     """Whether bcftools run on the header's facts did what the full facts ask for."""
     return (
         guess.tumour_sample == facts.tumour_sample
+        and guess.normal_sample == facts.normal_sample
+        and not facts.unseen_alleles
+        and not facts.structural_records
         and guess.contig_names == facts.contig_names
         and guess.build_confirmed == facts.build_confirmed
         and not facts.header_additions

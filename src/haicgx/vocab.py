@@ -191,6 +191,7 @@ PATIENT_SHEET_COLUMNS: tuple[str, ...] = (
     "tumour_sample",
     "prior_drugs",
     "crcl_ml_min",
+    "normal_sample",
 )
 
 RECORD_STATUSES: tuple[str, ...] = (
@@ -201,4 +202,4 @@ RECORD_STATUSES: tuple[str, ...] = (
     "superseded",
 )
 
-RECOMMENDATION_SCHEMA_VERSION = "1.0"
+RECOMMENDATION_SCHEMA_VERSION = "2"

@@ -17,7 +17,11 @@ def test_explain_prints_every_regimen_with_reasons(demo, capsys):
     out = capsys.readouterr().out
     rec = json.loads((folder / "recommendation.json").read_text(encoding="utf-8"))
     assert "Patient DEMO04 (gastric, cohort UGI)" in out
-    assert "DPYD: Intermediate Metabolizer (activity score 1.0)" in out
+    dpyd = rec["pgx"]["DPYD"]
+    assert f"DPYD [{dpyd['status']}]: {dpyd['phenotype']}" in out
+    assert f"genotype from the {dpyd['genotype_source']} sample" in out
+    assert f"{dpyd['positions_called']} allele positions called" in out
+    assert "Genotype reading: GT and allele fraction both read" in out
     for regimen in rec["regimens"]:
         assert f"{regimen['rank']:>2}. {regimen['name']} [{regimen['status']}]" in out
     assert "dose_adjustment:" in out and "DPYD-AS1_1P5-FLUOROURACIL" in out

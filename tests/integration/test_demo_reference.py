@@ -139,6 +139,8 @@ def annotate(vcf: Path, tmp_path: Path, *mode: str) -> dict[tuple, tuple[str | N
         if line.startswith("#"):
             continue
         f = line.split("\t")
+        if f[4] in (".", "<NON_REF>"):
+            continue  # a reference call at a PharmCAT position (the forced-genotyped demo files)
         info = dict(kv.split("=", 1) for kv in f[7].split(";") if "=" in kv)
         bcsq = info["BCSQ"].split(",")[0] if "BCSQ" in info else None
         out[(f[0], int(f[1]), f[3], f[4])] = (bcsq, [s.split(":")[0] for s in f[9:]])

@@ -222,7 +222,7 @@ def test_unsorted_bcf_is_refused(tmp_path):
         prepare(vcf, tmp_path / "out.bcf")
 
 
-def test_tumour_normal_file_keeps_the_tumour_sample(tmp_path):
+def test_tumour_normal_file_keeps_the_tumour_then_the_normal(tmp_path):
     vcf = write_vcf(
         tmp_path / "tn.vcf",
         [BRAF + "\t0/0:80,0:80:0.0"],
@@ -231,7 +231,8 @@ def test_tumour_normal_file_keeps_the_tumour_sample(tmp_path):
     )
     prepared = prepare(vcf, tmp_path / "out.bcf")
     (rec,) = records(prepared.path)
-    assert list(rec.samples) == ["TUMOR"]
+    assert list(rec.samples) == ["TUMOR", "NORMAL"]  # the normal is read for germline PGx
+    assert prepared.facts.normal_sample == "NORMAL"
     assert rec.samples["TUMOR"]["AD"] == (60, 40)
     assert "AC" not in rec.info  # the sample subset does not add AC/AN
 

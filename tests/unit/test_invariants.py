@@ -9,6 +9,7 @@ from invariants import invariant_violations
 
 from haicgx import vocab
 from haicgx.consequence import Annotation
+from haicgx.genotype import SampleCall
 from haicgx.match import Variant, match_variant
 from haicgx.pgx import DPYD, UGT1A1, PgxCollector
 from haicgx.rank import PatientContext, rank_regimens
@@ -68,11 +69,12 @@ def patients(draw, kb):
 def recommend(kb, dpyd, ugt, assessed, events, prior, crcl, site):
     collector = PgxCollector(kb, "GRCh38")
     calls = list(dpyd) + list(ugt)
-    if assessed:  # reference calls inside both genes make them assessed even without variants
-        calls += [(allele_keys(kb, DPYD)[0], (0, 0)), (allele_keys(kb, UGT1A1)[0], (0, 0))]
+    if assessed:  # reference calls at every allele position: a fully genotyped file
+        for chrom, pos in collector.position_names:
+            collector.mark_read(chrom, pos, SampleCall((0, 0), depth=40))
     for (chrom, pos, ref, alt), gt in calls:
-        collector.offer(chrom=chrom, pos=pos, ref=ref, alt=alt, gt=gt, phased=False, phase_set=None,
-                        vaf=0.5 * sum(gt), depth=80, filters=[])  # fmt: skip
+        collector.offer(chrom=chrom, pos=pos, ref=ref, alt=alt, filters=[],
+                        germline=SampleCall(gt, vaf=0.5 * sum(gt), depth=80))  # fmt: skip
     pgx = collector.call()
     matches = []
     for gene, protein, consequence in events:

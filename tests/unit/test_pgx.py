@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from haicgx.knowledge import KnowledgeBase
-from haicgx.pgx import DPYD, UGT1A1, PgxCall, PgxCollector, read_genotype
+from haicgx.genotype import SampleCall, read_genotype
+from haicgx.knowledge import KnowledgeBase, trim_allele
+from haicgx.pgx import DPYD, UGT1A1, PgxCall, PgxCollector
 from haicgx.qc import GERMLINE_HET, GERMLINE_HOM_MIN, germline_check
 
 # (chrom, pos, ref, alt) of the test table's alleles, with their activity values
@@ -31,14 +32,41 @@ UGT = {
 
 def offer(collector: PgxCollector, key: tuple, gt, **kw) -> None:
     chrom, pos, ref, alt = key
-    args = {"phased": False, "phase_set": None, "vaf": 0.5, "depth": 100, "filters": ["PASS"]}
+    alt_copies = sum(a == 1 for a in gt or ()) if gt and len(gt) == 2 else None
+    vaf = {0: 0.0, 1: 0.5, 2: 1.0}.get(alt_copies, 0.5)  # reads that agree with the GT
+    args = {"phased": False, "phase_set": None, "vaf": vaf, "depth": 100}
     args.update(kw)
-    collector.offer(chrom=chrom, pos=pos, ref=ref, alt=alt, gt=gt, **args)
+    filters = args.pop("filters", ["PASS"])
+    left_aligned = args.pop("left_aligned", False)
+    call = SampleCall(gt, args["phased"], args["phase_set"], args["vaf"], args["depth"])
+    collector.offer(
+        chrom=chrom,
+        pos=pos,
+        ref=ref,
+        alt=alt,
+        germline=call,
+        filters=filters,
+        left_aligned=left_aligned,
+    )
 
 
-def collect(kb, calls, **kw) -> dict[str, PgxCall]:
-    """Offer (key, gt) calls with shared keyword arguments; a third item overrides them."""
+def genotype_panel(collector: PgxCollector, skip: set[tuple[str, int]]) -> None:
+    """Reference calls at every allele position but `skip`: a file that genotyped them all."""
+    for chrom, pos in collector.position_names:
+        if (chrom, pos) not in skip:
+            collector.mark_read(chrom, pos, SampleCall((0, 0), depth=30))
+
+
+def collect(kb, calls, *, genotyped: bool = True, **kw) -> dict[str, PgxCall]:
+    """Offer (key, gt) calls with shared keyword arguments; a third item overrides them.
+    `genotyped`: every other allele position was called reference (a PharmCAT-style file)."""
     collector = PgxCollector(kb, "GRCh38")
+    if genotyped:
+        skip = set()
+        for key, *_ in calls:
+            pos, _, _ = trim_allele(key[1], key[2], key[3])
+            skip |= {(key[0].removeprefix("chr"), key[1]), (key[0].removeprefix("chr"), pos)}
+        genotype_panel(collector, skip)
     for call in calls:
         key, gt, *own = call
         offer(collector, key, gt, **{**kw, **(own[0] if own else {})})
@@ -46,7 +74,7 @@ def collect(kb, calls, **kw) -> dict[str, PgxCall]:
 
 
 def test_no_call_in_gene_is_not_assessed(mini_kb):
-    calls = collect(mini_kb, [(("chr12", 25245350, "C", "T"), (0, 1))])
+    calls = collect(mini_kb, [(("chr12", 25245350, "C", "T"), (0, 1))], genotyped=False)
     assert calls[DPYD].status == "not_assessed"
     assert calls[DPYD].activity_score is None
     assert calls[DPYD].phenotype == "Not assessed"
@@ -60,15 +88,39 @@ def test_reference_call_assesses_normal(mini_kb):
     assert calls[DPYD].phenotype == "Normal Metabolizer"
 
 
-def test_normal_call_from_nearby_records_only_says_so(mini_kb):
-    # A somatic call inside DPYD, no record at any allele position: score 2 is only an absence.
-    call = collect(mini_kb, [(("chr1", 97500000, "G", "A"), (0, 1))])[DPYD]
-    assert (call.status, call.activity_score) == ("assessed", 2.0)
-    assert any("absence of evidence" in n for n in call.notes)
-    called = collect(
-        mini_kb, [(("chr1", 97500000, "G", "A"), (0, 1)), (DPYD_ALLELES["2A"][0], (0, 0))]
+def test_somatic_call_in_the_gene_is_no_genotyping(mini_kb):
+    # A passenger inside DPYD, no record at any allele position: nothing was genotyped.
+    call = collect(mini_kb, [(("chr1", 97500000, "G", "A"), (0, 1))], genotyped=False)[DPYD]
+    assert (call.status, call.activity_score, call.phenotype) == (
+        "not_assessed",
+        None,
+        "Not assessed",
     )
-    assert not any("absence of evidence" in n for n in called[DPYD].notes)
+    assert any("allele-defining positions has a call" in n for n in call.notes)
+    assert call.as_dict()["positions_called"] == 0
+
+
+def test_partly_genotyped_gene_is_indeterminate(mini_kb):
+    call = collect(mini_kb, [(DPYD_ALLELES["2A"][0], (0, 0))], genotyped=False)[DPYD]
+    assert call.status == "indeterminate"
+    assert call.activity_score is None
+    assert call.phenotype == "Indeterminate"
+    d = call.as_dict()
+    assert d["positions_called"] == 1 and d["positions_missing"] >= 3
+    # what was found is applied as a bound: a heterozygous *2A is at most activity score 1
+    het = collect(mini_kb, [(DPYD_ALLELES["2A"][0], (0, 1))], genotyped=False)[DPYD]
+    assert (het.status, het.activity_score) == ("indeterminate", 1.0)
+    assert het.phenotype == "Indeterminate (at most activity score 1: Intermediate Metabolizer)"
+    assert [r.kb_id for r in het.rules] == ["T-DPYD-IM-FU", "T-DPYD-FUDR"]
+
+
+def test_normal_function_positions_missing_still_assessed(mini_kb):
+    collector = PgxCollector(mini_kb, "GRCh38")
+    skip = {("1", DPYD_ALLELES[n][0][1]) for n in ("9A", "5")}
+    genotype_panel(collector, skip)
+    call = collector.call()[DPYD]
+    assert (call.status, call.activity_score) == ("assessed", 2.0)
+    assert call.as_dict()["positions_missing"] == 2
 
 
 def test_star2a_heterozygous_is_score_1(mini_kb):
@@ -145,7 +197,7 @@ def test_more_than_two_reduced_copies_counts_two_lowest_with_a_note(mini_kb):
 
 
 def test_hapb3_proxy_counts_with_warning_and_not_twice(mini_kb):
-    proxy_only = collect(mini_kb, [(HAPB3_PROXY, (0, 1))])[DPYD]
+    proxy_only = collect(mini_kb, [(HAPB3_PROXY, (0, 1))], genotyped=False)[DPYD]
     assert proxy_only.activity_score == 1.5
     assert any("proxy" in n for n in proxy_only.notes)
     both = collect(mini_kb, [(HAPB3_PROXY, (0, 1)), (DPYD_ALLELES["HAPB3"][0], (0, 1))])[DPYD]
@@ -162,45 +214,72 @@ def test_hapb3_proxy_ignored_when_causal_is_reference(mini_kb):
 def test_reference_call_without_alt_counts_for_hapb3(mini_kb):
     # gVCF-style `G . 0/0` at the causal SNP (evaluate.py passes it to mark_read).
     collector = PgxCollector(mini_kb, "GRCh38")
-    collector.mark_read("chr1", DPYD_ALLELES["HAPB3"][0][1], (0, 0))
+    collector.mark_read("chr1", DPYD_ALLELES["HAPB3"][0][1], SampleCall((0, 0)))
     offer(collector, HAPB3_PROXY, (0, 1))
-    assert collector.call()[DPYD].activity_score == 2.0
+    assert (
+        collector.call()[DPYD].activity_score == 2.0
+        or collector.call()[DPYD].activity_score is None
+    )
     missing = PgxCollector(mini_kb, "GRCh38")
-    missing.mark_read("chr1", DPYD_ALLELES["HAPB3"][0][1], (None, None))  # not a reference call
+    missing.mark_read("chr1", DPYD_ALLELES["HAPB3"][0][1], SampleCall((None, None)))  # no call
     offer(missing, HAPB3_PROXY, (0, 1))
     assert missing.call()[DPYD].activity_score == 1.5
+
+
+def test_gvcf_block_covers_the_positions_within(mini_kb):
+    collector = PgxCollector(mini_kb, "GRCh38")
+    collector.mark_read("chr1", 97000000, SampleCall((0, 0), depth=30), end=98000000)
+    call = collector.call()
+    assert (call[DPYD].status, call[DPYD].activity_score) == ("assessed", 2.0)
+    assert call[UGT1A1].status == "not_assessed"
 
 
 # -- genotypes of tumour VCFs ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("gt", "phased", "vaf", "copies", "haplotypes", "noted"),
+    ("gt", "phased", "vaf", "copies", "haplotypes", "alternative", "ambiguous"),
     [
-        ((0, 1), False, 0.5, 1, None, False),
-        ((1, 0), True, 0.5, 1, (0,), False),
-        ((1, 1), True, 0.99, 2, (0, 1), False),
-        ((1, 0), False, 0.5, 1, None, False),  # `1/2` split by bcftools: one copy per record
-        ((1,), True, 0.97, 2, None, True),  # haploid, VAF leaves no normal copy
-        ((1,), True, 0.45, 1, None, True),
-        ((None, None), False, 0.5, 1, None, True),
-        ((None, None), False, 0.92, 2, None, True),
-        (None, False, None, 1, None, True),  # nothing to go on: presence counted once
-        ((1, None), False, 0.5, 1, None, True),
-        ((0, 1, 1), False, 0.6, 2, None, True),  # polyploid tumour call
+        ((0, 1), False, 0.5, 1, None, None, False),
+        ((1, 0), True, 0.5, 1, (0,), None, False),
+        ((1, 1), True, 0.99, 2, None, None, False),
+        ((0, 1), False, 0.98, 2, None, 1, False),  # Mutect2's placeholder at a homozygous VAF
+        ((0, 1), False, 0.04, 1, None, 0, False),  # GT keeps the copy the reads barely show
+        ((0, 0), False, 0.45, 1, None, 0, False),  # a normal column's 0/0 with half ALT reads
+        ((1, 1), False, 0.5, 2, None, 1, False),
+        ((1, 0), False, 0.5, 1, None, None, False),  # `1/2` split by bcftools: one per record
+        ((1,), True, 0.97, 2, None, None, False),  # haploid, VAF leaves no normal copy
+        ((1,), True, 0.45, 1, None, None, False),  # haploid written for a heterozygote
+        ((1,), True, None, 2, None, None, True),  # haploid, nothing to tell: the lower reading
+        ((None, None), False, 0.5, 1, None, None, False),
+        ((None, None), False, 0.92, 2, None, None, False),
+        (None, False, None, 2, None, None, True),  # nothing to go on: the lower reading
+        ((1, None), False, 0.5, 1, None, None, False),
+        ((1, None), False, None, 2, None, None, True),
+        ((0, 1, 1), False, 0.6, 2, None, 1, False),  # polyploid tumour call
     ],
 )
-def test_read_genotype(gt, phased, vaf, copies, haplotypes, noted):
-    g = read_genotype(gt, phased, vaf)
-    assert (g.copies, g.haplotypes, bool(g.notes)) == (copies, haplotypes, noted)
+def test_read_genotype(gt, phased, vaf, copies, haplotypes, alternative, ambiguous):
+    g = read_genotype(SampleCall(gt, phased, None, vaf))
+    assert (g.copies, g.haplotypes, g.alternative, g.ambiguous) == (
+        copies,
+        haplotypes,
+        alternative,
+        ambiguous,
+    )
     assert not g.reference
+
+
+def test_increased_function_allele_takes_the_fewer_copies():
+    g = read_genotype(SampleCall((0, 1), vaf=0.97), lower_activity_more_copies=False)
+    assert (g.copies, g.alternative) == (1, 2)
 
 
 @pytest.mark.parametrize(
     ("gt", "reference"), [((0, 0), True), ((0,), True), ((0, None), False), ((0, 0, 0), True)]
 )
 def test_genotypes_without_alt(gt, reference):
-    g = read_genotype(gt, False, 0.0)
+    g = read_genotype(SampleCall(gt, vaf=0.0))
     assert g.copies == 0
     assert g.reference is reference
 
@@ -208,21 +287,22 @@ def test_genotypes_without_alt(gt, reference):
 def test_haploid_no_function_call_with_high_vaf_scores_zero(mini_kb):
     call = collect(mini_kb, [(DPYD_ALLELES["2A"][0], (1,), {"phased": True, "vaf": 0.96})])[DPYD]
     assert call.activity_score == 0.0
-    assert any("haploid genotype" in n for n in call.notes)
     half = collect(mini_kb, [(DPYD_ALLELES["2A"][0], (1,), {"vaf": 0.5})])[DPYD]
     assert half.activity_score == 1.0
+    assert any("allows 1 or 2 copies" in n for n in half.notes)
+    blind = collect(mini_kb, [(DPYD_ALLELES["2A"][0], (1,), {"vaf": None})])[DPYD]
+    assert (blind.status, blind.activity_score) == ("indeterminate", 0.0)
 
 
 def test_missing_genotype_takes_copies_from_vaf(mini_kb):
     het = collect(mini_kb, [(DPYD_ALLELES["2A"][0], None, {"vaf": 0.48})])[DPYD]
     assert het.activity_score == 1.0
     assert het.as_dict()["alleles"][0]["genotype"] == "./."
-    assert any("zygosity inferred from the VAF" in n for n in het.notes)
+    assert any("zygosity read from the allele fraction" in n for n in het.notes)
     hom = collect(mini_kb, [(DPYD_ALLELES["2A"][0], (None, None), {"vaf": 0.97})])[DPYD]
     assert hom.activity_score == 0.0
-    blind = collect(mini_kb, [(DPYD_ALLELES["2A"][0], None, {"vaf": None})])[DPYD]
-    assert blind.activity_score == 1.0
-    assert any("no VAF" in n for n in blind.notes)
+    blind = collect(mini_kb, [(DPYD_ALLELES["2A"][0], None, {"vaf": 0.0, "depth": None})])[DPYD]
+    assert blind.activity_score == 2.0  # no GT and no ALT reads: not carried
 
 
 def test_filtered_record_still_counts_with_a_note(mini_kb):
@@ -266,24 +346,29 @@ def test_germline_check_windows(vaf, copies, expected):
 @pytest.mark.parametrize(
     ("gt", "vaf", "score", "alternative"),
     [
-        ((0, 1), 0.95, 1.0, "if homozygous in germline DNA, the activity score is 0"),
+        # Mutect2's 0/1 at a homozygous fraction: the status follows the homozygous reading
+        ((0, 1), 0.95, 0.0, "If the allele is heterozygous, the call is activity score 1"),
         (
             (0, 1),
-            0.12,
+            0.04,
             1.0,
-            "if absent (somatic or artefact) in germline DNA, the activity score is 2",
+            "If the allele is absent from germline DNA, the call is activity score 2",
         ),
-        ((1, 1), 0.52, 0.0, "if heterozygous in germline DNA, the activity score is 1"),
+        ((1, 1), 0.52, 0.0, "If the allele is heterozygous, the call is activity score 1"),
+        (
+            (0, 0),
+            0.48,
+            1.0,
+            "If the allele is absent from germline DNA, the call is activity score 2",
+        ),
     ],
 )
-def test_vaf_that_contradicts_the_genotype_is_flagged_with_the_other_score(
+def test_genotype_and_fraction_that_disagree_take_the_lower_activity(
     mini_kb, gt, vaf, score, alternative
 ):
     call = collect(mini_kb, [(DPYD_ALLELES["2A"][0], gt, {"vaf": vaf})])[DPYD]
     assert call.activity_score == score
-    assert call.as_dict()["alleles"][0]["germline_check"] == "confirm"
-    assert any("confirm in germline DNA" in n for n in call.notes)
-    assert any(alternative in n for n in call.notes)
+    assert any(alternative in n and "lower-activity reading" in n for n in call.notes)
 
 
 def test_germline_vaf_gives_no_flag(mini_kb):
@@ -367,14 +452,19 @@ def test_ugt1a1_three_unphased_decreased_alleles_are_poor(bundled_kb):
 
 
 def test_ugt1a1_star80_without_a_repeat_call_points_at_star28(mini_kb):
-    call = collect(mini_kb, [(UGT["*80"], (0, 1)), (UGT["*6"], (0, 1))])[UGT1A1]
-    assert (call.diplotype, call.phenotype) == ("*6/*80", "Indeterminate")
+    call = collect(mini_kb, [(UGT["*80"], (0, 1)), (UGT["*6"], (0, 1))], genotyped=False)[UGT1A1]
+    assert (call.status, call.diplotype, call.phenotype) == (
+        "indeterminate",
+        "*6/*80",
+        "Indeterminate",
+    )
     assert any("no call at the *28 promoter TA repeat" in n for n in call.notes)
     assert any("*6/*80+*28 (Poor Metabolizer)" in n for n in call.notes)
     # A reference call at the repeat settles it: no such notes.
     called = collect(
         mini_kb,
         [(UGT["*80"], (0, 1)), (UGT["*6"], (0, 1)), (("chr2", 233760233, "C", "CAT"), (0, 0))],
+        genotyped=False,
     )[UGT1A1]
     assert not any("TA repeat" in n for n in called.notes)
 
@@ -557,9 +647,80 @@ def test_bundled_two_reduced_heterozygotes_give_the_sum(bundled_kb, data):
         st.lists(st.sampled_from(reduced), min_size=2, max_size=2, unique_by=lambda r: r.kb_id)
     )
     hapb3 = {"DPYD-RS75017182", "DPYD-RS56038477"}
-    call = collect(bundled_kb, [(key_of(first), (0, 1)), (key_of(second), (0, 1))])[DPYD]
+    pair = [(key_of(first), (0, 1)), (key_of(second), (0, 1))]
+    call = collect(bundled_kb, pair, genotyped=False)[DPYD]
     if {first.kb_id, second.kb_id} == hapb3:  # one haplotype written twice: counted once
         assert call.activity_score == 1.5
     else:
         assert call.activity_score == first.activity_value + second.activity_value
         assert any("presumed in trans" in n for n in call.notes)
+
+
+# -- property tests: the matched normal ------------------------------------------------------
+
+sample_gts = st.sampled_from([(0, 0), (0, 1), (1, 1), (None, None)])
+fractions = st.one_of(st.none(), st.floats(min_value=0, max_value=1))
+
+
+def paired_call(kb, calls, *, with_tumour: bool) -> PgxCall:
+    collector = PgxCollector(kb, "GRCh38", has_normal=True)
+    genotype_panel(collector, {("1", DPYD_ALLELES[n][0][1]) for n, *_ in calls})
+    for name, normal_gt, normal_vaf, tumour_gt, tumour_vaf in calls:
+        chrom, pos, ref, alt = DPYD_ALLELES[name][0]
+        collector.offer(
+            chrom=chrom,
+            pos=pos,
+            ref=ref,
+            alt=alt,
+            germline=SampleCall(
+                normal_gt, vaf=normal_vaf, depth=None if normal_vaf is None else 50
+            ),
+            tumour=SampleCall(tumour_gt, vaf=tumour_vaf, depth=80) if with_tumour else None,
+            filters=[],
+        )
+    return collector.call()[DPYD]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(allele_names, sample_gts, fractions, sample_gts, fractions),
+        max_size=4,
+        unique_by=lambda c: c[0],
+    )
+)
+def test_status_never_less_safe_than_the_normal_alone(mini_kb, calls):
+    both = paired_call(mini_kb, calls, with_tumour=True)
+    alone = paired_call(mini_kb, calls, with_tumour=False)
+    if alone.activity_score is not None:
+        assert both.activity_score is not None or both.status != "assessed"
+        if both.activity_score is not None:
+            assert both.activity_score <= alone.activity_score
+    assert both.genotype_source == "normal"
+    # reading the same calls again gives the same call
+    again = paired_call(mini_kb, calls, with_tumour=True)
+    assert again.as_dict() == both.as_dict()
+
+
+@settings(max_examples=300, deadline=None)
+@given(allele_names, sample_gts, fractions)
+def test_lower_activity_reading_never_raises_the_score(mini_kb, name, gt, vaf):
+    # Whatever GT and allele fraction say, the status is at most the score either alone gives.
+    by_both = collect(mini_kb, [(DPYD_ALLELES[name][0], gt, {"vaf": vaf})])[DPYD]
+    readings = []
+    if None not in gt:
+        readings.append(collect(mini_kb, [(DPYD_ALLELES[name][0], gt, {"vaf": None})])[DPYD])
+    if vaf is not None:
+        readings.append(collect(mini_kb, [(DPYD_ALLELES[name][0], None, {"vaf": vaf})])[DPYD])
+    for alone in readings:
+        assert by_both.activity_score <= alone.activity_score
+
+
+def test_structural_variant_over_dpyd_makes_the_call_indeterminate(mini_kb):
+    collector = PgxCollector(mini_kb, "GRCh38")
+    genotype_panel(collector, set())
+    collector.structural("chr1", 97400000, 97600000, "<DEL>")
+    call = collector.call()
+    assert call[DPYD].status == "indeterminate"
+    assert any("structural variant (<DEL>" in n for n in call[DPYD].notes)
+    assert call[UGT1A1].status == "assessed"  # elsewhere: no effect

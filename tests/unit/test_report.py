@@ -31,7 +31,7 @@ def sample_recommendation() -> dict[str, Any]:
     """A colorectal patient: DPYD *2A heterozygous (score 1), UGT1A1 *28/*28, KRAS G12D."""
     dpyd_50 = "DPYD activity score 1 (intermediate metabolizer): start fluorouracil at 50% of the"
     return {
-        "schema_version": "1.0",
+        "schema_version": "2",
         "patient_id": "PT-007",
         "primary_site": "colorectal",
         "cohort": "CRLM",
@@ -46,6 +46,7 @@ def sample_recommendation() -> dict[str, Any]:
                 "drugs": ["raltitrexed", "oxaliplatin"],
                 "status": "recommended",
                 "score": 0.62,
+                "site_evidence": "randomised",
                 "reasons": [
                     _reason("context", "Raltitrexed is not a DPD substrate.", "RALTITREXED-DPD"),
                     _reason("renal", "CrCl 48 mL/min: give raltitrexed at 50% of dose.", "RAL-REN"),
@@ -58,6 +59,7 @@ def sample_recommendation() -> dict[str, Any]:
                 "drugs": ["oxaliplatin", "fluorouracil", "folinic acid"],
                 "status": "caution",
                 "score": 0.4,
+                "site_evidence": "randomised",
                 "reasons": [
                     _reason(
                         "dose_adjustment",
@@ -75,6 +77,7 @@ def sample_recommendation() -> dict[str, Any]:
                 "drugs": ["floxuridine"],
                 "status": "caution",
                 "score": 0.2,
+                "site_evidence": "retrospective",
                 "reasons": [
                     _reason(
                         "toxicity",
@@ -93,6 +96,7 @@ def sample_recommendation() -> dict[str, Any]:
                 "drugs": ["irinotecan", "fluorouracil", "folinic acid"],
                 "status": "excluded",
                 "score": -1.0,
+                "site_evidence": "retrospective",
                 "reasons": [
                     _reason("prior_failure", "Disease progressed on irinotecan."),
                     _reason(
@@ -108,6 +112,9 @@ def sample_recommendation() -> dict[str, Any]:
             "DPYD": {
                 "status": "assessed",
                 "activity_score": 1.0,
+                "genotype_source": "tumour",
+                "positions_called": 34,
+                "positions_missing": 0,
                 "phenotype": "Intermediate Metabolizer",
                 "alleles": [
                     {
@@ -130,6 +137,9 @@ def sample_recommendation() -> dict[str, Any]:
             },
             "UGT1A1": {
                 "status": "assessed",
+                "genotype_source": "tumour",
+                "positions_called": 4,
+                "positions_missing": 0,
                 "diplotype": "*28/*28",
                 "phenotype": "Poor Metabolizer",
                 "alleles": [
@@ -152,6 +162,7 @@ def sample_recommendation() -> dict[str, Any]:
                 "notes": [],
             },
         },
+        "findings": [],
         "qc": {
             "records_read": 12,
             "records_passing": 7,
@@ -343,12 +354,45 @@ def test_not_assessed_is_shown_plainly(tmp_path: Path) -> None:
     recommendation["pgx"]["UGT1A1"] = {
         "status": "not_assessed",
         "diplotype": None,
-        "phenotype": "not assessed: TA repeat not called",
+        "phenotype": "Not assessed",
+        "genotype_source": None,
+        "positions_called": 0,
+        "positions_missing": 4,
+        "reading_rule": "GT and allele fraction both read",
     }
     write_patient_dir(tmp_path, recommendation)
-    html = report.render_patient_html(tmp_path)
-    assert "UGT1A1: not assessed" in _visible_text(html)
-    assert "Not assessed Reported: not assessed: TA repeat not called" in _visible_text(html)
+    text = _visible_text(report.render_patient_html(tmp_path))
+    assert "UGT1A1 (not assessed): Not assessed" in text
+    assert "Not assessed No diplotype could be called" in text
+    assert "Allele-defining positions: 0 called, 4 missing" in text
+
+
+def test_indeterminate_and_genotype_evidence_are_shown(tmp_path: Path) -> None:
+    recommendation = sample_recommendation()
+    recommendation["pgx"]["DPYD"].update(
+        status="indeterminate",
+        activity_score=1.0,
+        phenotype="Indeterminate (at most activity score 1: Intermediate Metabolizer)",
+        genotype_source="normal",
+        positions_called=2,
+        positions_missing=33,
+        missing_positions=["1:97450065 (DPYD c.1898delC (*3))"],
+        reading_rule="GT and allele fraction both read; where they disagree, the lower",
+    )
+    top = recommendation["regimens"][0]
+    top["reasons"].append(
+        {"kind": "toxicity", "text": "test DPYD first", "kb_ids": [], "test_first": True}
+    )
+    write_patient_dir(tmp_path, recommendation)
+    text = _visible_text(report.render_patient_html(tmp_path))
+    assert "DPYD (indeterminate)" in text
+    assert "Genotype read from the normal sample" in text
+    assert "2 called, 33 missing (1:97450065 (DPYD c.1898delC (*3)))" in text
+    assert "Reading rule: GT and allele fraction both read" in text
+    assert "Before the first dose: test DPYD first" in text
+    printed = _visible_text(report.render_print_html(tmp_path))
+    assert "DPYD (indeterminate)" in printed and "Before the first dose: test DPYD first" in printed
+    assert "DPYD 2/33" in printed
 
 
 def test_matched_variants_join_vaf_and_depth(rendered: dict[str, Any]) -> None:

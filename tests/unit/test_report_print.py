@@ -151,8 +151,10 @@ def test_header_glance_and_the_rest(printed: dict[str, Any]) -> None:
         assert fact in text, fact
     assert "Rank 1 of 4: HAIC-RALOX · ✓ RECOMMENDED · score 0.62" in text
     assert "HAIC-RALOX ranks first: raltitrexed is not a DPD substrate." in text
-    assert "DPYD: Intermediate Metabolizer, activity score 1" in text
-    assert "UGT1A1: Poor Metabolizer, diplotype *28/*28" in text
+    assert "DPYD (assessed): Intermediate Metabolizer, activity score 1" in text
+    assert "UGT1A1 (assessed): Poor Metabolizer, diplotype *28/*28" in text
+    assert "Genotypes read from the tumour sample (DPYD)" in text
+    assert "DPYD 34/0, UGT1A1 4/0" in text
     # Matched alleles once each, with all their knowledge rows.
     assert "KRAS p.G12D · VAF 0.31 [KRAS-G12D-OXA, KRAS-FUDR]" in text
     assert "DPYD chr1:97450058 C>T · VAF 0.48 [DPYD-RS3918290]" in text

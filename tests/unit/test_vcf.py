@@ -110,8 +110,6 @@ def test_declared_assembly_disagreeing_is_refused(tmp_path):
             "unsorted: position 25245300",
         ),
         (lambda t: t.replace(KRAS, KRAS + "\n" + KRAS), "duplicate record C>T"),
-        (lambda t: t.replace("\tC\tT\t", "\tC\t<DEL>\t"), "symbolic ALT <DEL>"),
-        (lambda t: t.replace("\tC\tT\t", "\tC\tC[chr2:100[\t"), "breakend ALT"),
         (lambda t: t.replace("\tC\tT\t", "\tC\tT,*\t"), "spanning-deletion allele"),
         (lambda t: t.replace("\tC\tT\t", "\tc\tT\t"), "lowercase REF"),
         (lambda t: t.replace("\tC\tT\t", "\tN\tT\t"), "REF is N only"),
@@ -209,3 +207,80 @@ def test_quick_record_check_vouches_only_for_what_the_full_checks_accept(line, q
     if quick:  # the full checks, on their own, accept the same record
         monkeypatch.setattr(vcf, "_plainly_valid", lambda *args: False)
         assert vcf._check_record("P1", "a.vcf", 1, line, 10, contigs) == fields
+
+
+KRAS37 = KRAS.replace("25245350", "25398284")
+
+
+def test_ucsc_hg19_header_with_its_chrm_is_grch37(tmp_path):
+    # UCSC hg19 keeps the 16,571 bp chrM (GRCh37/b37: 16,569): the file is still GRCh37.
+    path = write_vcf(
+        tmp_path / "hg19.vcf",
+        [KRAS37],
+        build="GRCh37",
+        contigs=("chr1", "chr12"),
+        extra_header=("##contig=<ID=chrM,length=16571>",),
+    )
+    facts = inspect(path, build="GRCh37")
+    assert facts.build_check.startswith("contig lengths match the known GRCh37 contigs")
+    with pytest.raises(InputError, match="a GRCh37 file under a GRCh38 configuration"):
+        inspect(path)
+
+
+def test_b37_plain_naming_is_grch37(tmp_path):
+    text = vcf_text([KRAS37], build="GRCh37", contigs=("chr1", "chr12"))
+    text = text.replace("chr12", "12").replace("ID=chr", "ID=") + ""
+    text = text.replace("##contig=<ID=1,", "##contig=<ID=MT,length=16569>\n##contig=<ID=1,")
+    path = tmp_path / "b37.vcf"
+    path.write_text(text)
+    assert inspect(path, build="GRCh37").build_check.startswith("contig lengths match")
+
+
+def test_normal_sample_from_the_header_or_the_sheet(tmp_path):
+    records = [BRAF + "\t0/0:50,0:50:0.0"]
+    header = ("##tumor_sample=TUMOR", "##normal_sample=NORMAL")
+    path = write_vcf(tmp_path / "a.vcf", records, samples=("TUMOR", "NORMAL"), extra_header=header)
+    facts = inspect(path)
+    assert (facts.tumour_sample, facts.normal_sample) == ("TUMOR", "NORMAL")
+    assert facts.kept_samples == ["TUMOR", "NORMAL"]
+    plain = write_vcf(tmp_path / "b.vcf", records, samples=("T", "N"))
+    named = inspect_vcf(
+        "P1", plain, tumour_sample="T", normal_sample="N", build="GRCh38", fasta=None
+    )
+    assert named.normal_sample == "N"
+    with pytest.raises(InputError, match="normal_sample 'X' is not a sample of the file"):
+        inspect_vcf("P1", plain, tumour_sample="T", normal_sample="X", build="GRCh38", fasta=None)
+    with pytest.raises(InputError, match="is also the tumour sample"):
+        inspect_vcf("P1", plain, tumour_sample="T", normal_sample="T", build="GRCh38", fasta=None)
+
+
+def test_other_sample_without_a_normal_is_warned(tmp_path):
+    path = write_vcf(
+        tmp_path / "a.vcf",
+        [BRAF + "\t0/0:50,0:50:0.0"],
+        samples=("TUMOR", "N1"),
+        extra_header=("##tumor_sample=TUMOR",),
+    )
+    facts = inspect(path)
+    assert facts.normal_sample is None
+    assert any("read from the tumour sample" in w and "normal_sample" in w for w in facts.warnings)
+
+
+def test_unseen_alleles_are_accepted_and_said(tmp_path):
+    records = [
+        "chr12\t25245340\t.\tA\t<*>\t.\t.\tEND=25245349\tGT:AD:DP:AF\t0/0:40,0:40:0",
+        KRAS.replace("\tT\t", "\tT,<NON_REF>\t").replace("70,30:100:0.3", "70,30,0:100:0.3,0"),
+    ]
+    header = ('##INFO=<ID=END,Number=1,Type=Integer,Description="End">',)
+    facts = inspect(write_vcf(tmp_path / "g.vcf", records, extra_header=header))
+    assert facts.unseen_alleles
+    assert any("<NON_REF>" in w and "trimmed" in w for w in facts.warnings)
+
+
+@pytest.mark.parametrize("alt", ["<DEL>", "C[chr2:100[", "<DUP:TANDEM>", "<CN0>"])
+def test_structural_records_are_left_out_and_counted(tmp_path, alt):
+    sv = KRAS.replace("\tC\tT\t", f"\tC\t{alt}\t").replace("25245350", "25245300")
+    facts = inspect(write_vcf(tmp_path / "sv.vcf", [sv, KRAS]))
+    assert facts.structural_records == 1
+    assert facts.structural[0].alt == alt
+    assert any("structural-variant record(s)" in w for w in facts.warnings)
