@@ -261,6 +261,10 @@ class KnowledgeBase:
         return {row.kb_id: row for row in self.rows}
 
     @cached_property
+    def regimens_by_id(self) -> dict[str, Regimen]:
+        return {r.regimen_id: r for r in self.regimens}
+
+    @cached_property
     def cautions_by_id(self) -> dict[str, Caution]:
         """Regimen-level cautions by kb_id (a caution shared by several regimens appears once)."""
         return {c.kb_id: c for r in self.regimens for c in r.cautions}
