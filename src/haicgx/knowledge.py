@@ -206,7 +206,7 @@ class Regimen:
     regimen_id: str
     name: str
     drugs: tuple[str, ...]
-    primary_sites: tuple[str, ...]  # the site_evidence sites, in vocab.PRIMARY_SITES order
+    primary_sites: tuple[str, ...]  # the site_evidence sites, in file order
     schedule: str
     sources: tuple[dict[str, Any], ...]
     notes: str
@@ -490,9 +490,8 @@ def _build_regimen(path: Path, index: int, item: dict[str, Any]) -> Regimen:
             raise fail(f"source {key!r} needs verified_at or an unverified list", "sources")
         sources[key] = src
     evidence: dict[str, SiteEvidence] = {}
-    for site in vocab.PRIMARY_SITES:  # vocabulary order; the schema rejects other keys
-        if site in item["site_evidence"]:
-            evidence[site] = _site_evidence(site, item["site_evidence"][site], sources, fail)
+    for site, entry in item["site_evidence"].items():  # file order; the schema checks the codes
+        evidence[site] = _site_evidence(site, entry, sources, fail)
     if bool(evidence) == bool(item.get("evidence_gap", False)):
         raise fail(
             "site_evidence must name at least one site, or be empty with evidence_gap: true",

@@ -296,4 +296,4 @@ def test_mini_fixture_loads_with_its_evidence(mini_kb):
     assert fudr.evidence_in("colorectal") == "randomised" and fudr.evidence_in("hcc") == "none"
     assert fudr.best_evidence == "randomised"
     assert [c.kb_id for c in fudr.cautions] == ["T-FUDR-BEV"]
-    assert mini_kb.regimens_by_id["cisplatin"].primary_sites == ("pancreatic", "hcc", "other")
+    assert mini_kb.regimens_by_id["cisplatin"].primary_sites == ("hcc", "pancreatic", "other")
