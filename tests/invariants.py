@@ -24,6 +24,14 @@ def invariant_violations(rec: dict[str, Any]) -> list[str]:
     unusable = [r["rank"] for r in regimens if r["status"] not in vocab.USABLE_STATUSES]
     if usable and unusable and min(unusable) < max(usable):
         problems.append("a contraindicated or excluded regimen ranks above a usable one")
+    usable_rows = [r for r in regimens if r["status"] in vocab.USABLE_STATUSES]
+    without = [r["rank"] for r in usable_rows if r["site_evidence"] == "none"]
+    with_data = [r["rank"] for r in usable_rows if r["site_evidence"] != "none"]
+    if without and with_data and min(without) < max(with_data):
+        problems.append("a usable regimen without site evidence ranks above one with data")
+    for r in usable_rows:
+        if r["site_evidence"] == "none" and r["status"] == "recommended":
+            problems.append(f"{r['regimen_id']}: recommended without data in the site")
     dpyd, ugt = rec["pgx"]["DPYD"], rec["pgx"]["UGT1A1"]
     # an indeterminate call's score is a bound: its rules must apply as to an assessed one
     score = dpyd["activity_score"] if dpyd["status"] != "not_assessed" else None

@@ -12,9 +12,11 @@ import hashlib
 import io
 import re
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jsonschema
@@ -162,20 +164,88 @@ class KnowledgeRow:
         return "yes" if primary_site in self.tumour_context else "no"
 
 
+# Strength of the published hepatic-arterial evidence for a regimen in one primary site, strongest
+# first (the contract's `site_evidence` enum). Grading rule: resources/knowledge/README.md.
+SITE_EVIDENCE_LEVELS: tuple[str, ...] = (
+    "randomised",
+    "prospective",
+    "retrospective",
+    "case_series",
+    "none",
+)
+# Fewer patients than this given the regimen, with no randomised comparator, grade as case_series.
+CASE_SERIES_BELOW = 20
+
+
+def evidence_rank(level: str) -> int:
+    """Position of a site-evidence level in SITE_EVIDENCE_LEVELS; lower is stronger.
+
+    >>> evidence_rank("randomised") < evidence_rank("case_series") < evidence_rank("none")
+    True
+    """
+    return SITE_EVIDENCE_LEVELS.index(level)
+
+
+@dataclass(frozen=True)
+class SiteEvidence:
+    """The strongest published evidence for one regimen in one primary site.
+
+    `sources` are keys of the regimen's sources, the key study first; `n` and the outcome strings
+    are the key study's. `n` is None only when it could not be verified ("n" is in `unverified`).
+    """
+
+    site: str
+    level: str
+    n: int | None
+    sources: tuple[str, ...]
+    orr: str = ""
+    pfs: str = ""
+    os: str = ""
+    note: str = ""
+    unverified: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Caution:
+    """A regimen-level caution with its own knowledge id, quoted by the ranking as a reason."""
+
+    kb_id: str
+    kind: str  # toxicity
+    text: str
+    evidence_level: str
+    source: str
+
+
 @dataclass(frozen=True)
 class Regimen:
     regimen_id: str
     name: str
     drugs: tuple[str, ...]
-    primary_sites: tuple[str, ...]
+    primary_sites: tuple[str, ...]  # the site_evidence sites, in file order
     schedule: str
-    sources: tuple[dict[str, str], ...]
+    sources: tuple[dict[str, Any], ...]
     notes: str
-    site_evidence: dict[str, Any] = field(default_factory=dict)
+    site_evidence: Mapping[str, SiteEvidence] = field(default_factory=lambda: MappingProxyType({}))
+    cautions: tuple[Caution, ...] = ()
+    evidence_gap: bool = False
 
     def evidence_in(self, site: str) -> str:
+        """The site-evidence level in a primary site (SITE_EVIDENCE_LEVELS; "none" if absent)."""
         entry = self.site_evidence.get(site)
         return entry.level if entry else "none"
+
+    def evidence_for(self, site: str) -> SiteEvidence | None:
+        return self.site_evidence.get(site)
+
+    @property
+    def best_evidence(self) -> str:
+        """The strongest level in any site ("none" for an evidence gap)."""
+        return min(
+            (e.level for e in self.site_evidence.values()), key=evidence_rank, default="none"
+        )
+
+    def source(self, key: str) -> dict[str, Any]:
+        return next(s for s in self.sources if s["key"] == key)
 
 
 @dataclass(frozen=True)
@@ -204,6 +274,15 @@ class KnowledgeBase:
     @cached_property
     def by_id(self) -> dict[str, KnowledgeRow]:
         return {row.kb_id: row for row in self.rows}
+
+    @cached_property
+    def regimens_by_id(self) -> dict[str, Regimen]:
+        return {r.regimen_id: r for r in self.regimens}
+
+    @cached_property
+    def cautions_by_id(self) -> dict[str, Caution]:
+        """Regimen-level cautions by kb_id (a caution shared by several regimens appears once)."""
+        return {c.kb_id: c for r in self.regimens for c in r.cautions}
 
     @cached_property
     def genomic_index(self) -> dict[tuple[str, str, int, str, str], list[KnowledgeRow]]:
@@ -394,45 +473,141 @@ def parse_regimens(
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "top level"
         raise ConfigError(str(path), where, _short(error))
-    regimens: list[Regimen] = []
-    for i, item in enumerate(data["regimens"]):
-        where = f"regimens/{i} ({item['id']})"
-        for drug in item["drugs"]:
-            if drug not in vocab.DRUGS:
-                raise ConfigError(str(path), where, f"{drug!r} is not an INN of the vocabulary")
-        for site in item["primary_sites"]:
-            if site not in vocab.PRIMARY_SITES:
-                raise ConfigError(str(path), where, f"unknown primary site {site!r}")
-        regimens.append(
-            Regimen(
-                regimen_id=item["id"],
-                name=item["name"],
-                drugs=tuple(item["drugs"]),
-                primary_sites=tuple(item["primary_sites"]),
-                schedule=item.get("schedule", ""),
-                sources=tuple(item["sources"]),
-                notes=item.get("notes", ""),
-            )
-        )
+    regimens = [_build_regimen(path, i, item) for i, item in enumerate(data["regimens"])]
     ids = [r.regimen_id for r in regimens]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise ConfigError(str(path), "regimens", f"duplicate regimen id {dup!r}")
+    _check_cautions(path, regimens)
     base_order = data["base_order"]
+    by_id = {r.regimen_id: r for r in regimens}
     for site, order in base_order.items():
+        where = f"base_order/{site}"
         if site not in vocab.PRIMARY_SITES:
-            raise ConfigError(str(path), f"base_order/{site}", "unknown primary site")
-        unknown = [r for r in order if r not in ids]
+            raise ConfigError(str(path), where, "unknown primary site")
+        unknown = [r for r in order if r not in by_id]
         if unknown or len(set(order)) != len(order):
-            raise ConfigError(
-                str(path), f"base_order/{site}", f"unknown or repeated regimen ids {unknown}"
-            )
+            raise ConfigError(str(path), where, f"unknown or repeated regimen ids {unknown}")
+        missing = [r for r in ids if r not in order]
+        if missing:
+            raise ConfigError(str(path), where, f"regimens missing from the order: {missing}")
+        ranks = [evidence_rank(by_id[r].evidence_in(site)) for r in order]
+        for before, after, rid in zip(ranks, ranks[1:], order[1:], strict=False):
+            if after < before:
+                raise ConfigError(
+                    str(path),
+                    where,
+                    f"{rid!r} has {by_id[rid].evidence_in(site)} evidence in {site} but comes "
+                    "after a regimen with weaker evidence: order by site evidence, strongest first",
+                )
     rules = []
     for i, rule in enumerate(data["drug_rules"]):
         if rule["drug"] not in vocab.DRUGS:
             raise ConfigError(str(path), f"drug_rules/{i}", f"unknown drug {rule['drug']!r}")
         rules.append(RenalRule(**rule))
     return regimens, base_order, rules, str(data["version"])
+
+
+_SOURCE_GRADED = ("design", "finding")  # a source with either unverified cannot support a level
+
+
+def _build_regimen(path: Path, index: int, item: dict[str, Any]) -> Regimen:
+    """One regimen, cross-checked: INNs, sources, site evidence and primary sites."""
+    where = f"regimens/{index} ({item['id']})"
+
+    def fail(problem: str, at: str = "") -> ConfigError:
+        return ConfigError(str(path), f"{where}{'/' + at if at else ''}", problem)
+
+    for drug in item["drugs"]:
+        if drug not in vocab.DRUGS:
+            raise fail(f"{drug!r} is not an INN of the vocabulary")
+    sources = {}
+    for src in item["sources"]:
+        key = src["key"]
+        if key in sources:
+            raise fail(f"source key {key!r} used twice", "sources")
+        if "verified_at" not in src and not src.get("unverified"):
+            raise fail(f"source {key!r} needs verified_at or an unverified list", "sources")
+        sources[key] = src
+    evidence: dict[str, SiteEvidence] = {}
+    for site, entry in item["site_evidence"].items():  # file order; the schema checks the codes
+        evidence[site] = _site_evidence(site, entry, sources, fail)
+    if bool(evidence) == bool(item.get("evidence_gap", False)):
+        raise fail(
+            "site_evidence must name at least one site, or be empty with evidence_gap: true",
+            "site_evidence",
+        )
+    sites = tuple(evidence)
+    if "primary_sites" in item and set(item["primary_sites"]) != set(sites):
+        raise fail(
+            f"primary_sites {sorted(item['primary_sites'])} disagree with the site_evidence sites "
+            f"{sorted(sites)}; drop primary_sites (it is derived) or make them agree",
+            "primary_sites",
+        )
+    return Regimen(
+        regimen_id=item["id"],
+        name=item["name"],
+        drugs=tuple(item["drugs"]),
+        primary_sites=sites,
+        schedule=item.get("schedule", ""),
+        sources=tuple(item["sources"]),
+        notes=item.get("notes", ""),
+        site_evidence=MappingProxyType(evidence),
+        cautions=tuple(Caution(**c) for c in item.get("cautions", [])),
+        evidence_gap=bool(item.get("evidence_gap", False)),
+    )
+
+
+def _site_evidence(
+    site: str,
+    entry: dict[str, Any],
+    sources: dict[str, dict[str, Any]],
+    fail: Callable[..., ConfigError],
+) -> SiteEvidence:
+    """One site_evidence entry; its sources must exist and be verified, its level fit its n."""
+    at = f"site_evidence/{site}"
+    for key in entry["sources"]:
+        if key not in sources:
+            raise fail(f"unknown source key {key!r}", at)
+        src = sources[key]
+        if "verified_at" not in src or set(src.get("unverified", ())) & set(_SOURCE_GRADED):
+            raise fail(f"source {key!r} is not verified and cannot support a level", at)
+    unverified = tuple(entry.get("unverified", ()))
+    n = entry.get("n")
+    if n is None and "n" not in unverified:
+        raise fail("n is required unless listed as unverified", at)
+    if n is not None and "n" in unverified:
+        raise fail("an unverified n is left out, not written", at)
+    level = entry["level"]
+    if level in ("prospective", "retrospective") and n is not None and n < CASE_SERIES_BELOW:
+        raise fail(
+            f"{n} patients without a randomised comparator grade as case_series, not {level}", at
+        )
+    return SiteEvidence(
+        site=site,
+        level=level,
+        n=n,
+        sources=tuple(entry["sources"]),
+        orr=entry.get("orr", ""),
+        pfs=entry.get("pfs", ""),
+        os=entry.get("os", ""),
+        note=entry.get("note", ""),
+        unverified=unverified,
+    )
+
+
+def _check_cautions(path: Path, regimens: list[Regimen]) -> None:
+    """A caution kb_id shared by several regimens must carry the same fact each time."""
+    seen: dict[str, tuple[str, Caution]] = {}
+    for regimen in regimens:
+        for caution in regimen.cautions:
+            first = seen.setdefault(caution.kb_id, (regimen.regimen_id, caution))
+            if first[1] != caution:
+                raise ConfigError(
+                    str(path),
+                    f"regimens ({regimen.regimen_id})/cautions",
+                    f"caution {caution.kb_id!r} differs from the one of that id in {first[0]!r}",
+                )
 
 
 def knowledge_sha256(*paths: Path) -> str:
@@ -458,6 +633,10 @@ def load_knowledge(biomarkers: Path, regimens: Path) -> KnowledgeBase:
     rule_ids = {r.kb_id for r in renal} & {r.kb_id for r in rows}
     if rule_ids:
         raise ConfigError(str(regimens), "drug_rules", f"kb_id used twice: {sorted(rule_ids)}")
+    caution_ids = {c.kb_id for r in regimen_list for c in r.cautions}
+    clash = caution_ids & ({r.kb_id for r in renal} | {r.kb_id for r in rows})
+    if clash:
+        raise ConfigError(str(regimens), "cautions", f"kb_id used twice: {sorted(clash)}")
     return KnowledgeBase(
         rows=rows,
         regimens=regimen_list,

@@ -1,7 +1,9 @@
-"""The regimen ranking: tumour evidence, pharmacogenomic vetoes, renal rules and history joined.
+"""The regimen ranking: site evidence first, then failed drug classes, tumour markers of sufficient
+grade and tolerability, each deciding only among regimens equal on the terms before it.
 
-The model is written down in docs/ranking.md; its weights live in resources/ranking_weights.yaml.
-Every regimen gets a status, a score and the reasons behind both, each naming its knowledge rows.
+The model is written down in docs/ranking.md; the marker weights live in
+resources/ranking_weights.yaml. Every regimen gets a status, a rank, its site evidence and the
+reasons behind them, each naming its knowledge rows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from haicgx import vocab
-from haicgx.knowledge import KnowledgeBase, KnowledgeRow, Regimen
+from haicgx.knowledge import SITE_EVIDENCE_LEVELS, KnowledgeBase, KnowledgeRow, Regimen
 from haicgx.match import Match
 from haicgx.pgx import DPYD, UGT1A1, PgxCall
 
@@ -24,9 +26,23 @@ UNRESOLVED_PGX = {
     DPYD: ("fluoropyrimidine", "test DPYD (or DPD activity) before the first dose of {drug}"),
     UGT1A1: ("topoisomerase I inhibitor", "test UGT1A1 (with the *28 TA repeat) before {drug}"),
 }
-# Evidence strong enough for a variant-level toxicity row to make a regimen a caution.
-TOXICITY_CAUTION_LEVELS = frozenset({"guideline", "clinical_trial"})
+# Evidence levels whose rows order regimens (term 3) or count as tolerability (term 4); lower
+# grades are listed as reasons only, and an inference never changes the order.
+COUNTED_LEVELS = frozenset({"guideline", "clinical_trial", "clinical_cohort"})
 _STATUS_GROUP = {"recommended": 0, "caution": 0, "excluded": 1, "contraindicated": 2}
+# Drug classes treated as one for prior failure: progression on any fluoropyrimidine (capecitabine
+# and tegafur are 5-FU prodrugs, floxuridine its deoxyribonucleoside) is failure of the class.
+SHARED_FAILURE_CLASSES = frozenset({"fluoropyrimidine"})
+
+
+def failure_class(drug: str) -> str:
+    """The unit of prior failure: the class for a fluoropyrimidine, else the drug itself.
+
+    >>> failure_class("capecitabine"), failure_class("oxaliplatin")
+    ('fluoropyrimidine', 'oxaliplatin')
+    """
+    drug_class = vocab.DRUGS[drug]
+    return drug_class if drug_class in SHARED_FAILURE_CLASSES else drug
 
 
 @dataclass
@@ -48,14 +64,32 @@ class Reason:
 class RankedRegimen:
     regimen: Regimen
     status: str
-    score: float
+    site_evidence: str  # the regimen's evidence in the patient's primary site
+    failed_classes: int  # its active drug classes the disease progressed on
+    markers: float  # term 3: tumour markers of sufficient grade
+    tolerability: float  # term 4: toxicity cautions of sufficient grade
     reasons: list[Reason] = field(default_factory=list)
     rank: int = 0
     base_index: int = 0
-    site_evidence: str = "none"  # the regimen's evidence in the patient's primary site
+    tied_with: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        """The patient's own part of the order: markers minus tolerability."""
+        return round(self.markers - self.tolerability, 4)
+
+    @property
+    def order_terms(self) -> tuple:
+        """Terms 1-4 of docs/ranking.md; regimens equal on them are tied."""
+        return (
+            SITE_EVIDENCE_LEVELS.index(self.site_evidence),
+            self.failed_classes,
+            -round(self.markers, 4),
+            round(self.tolerability, 4),
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "rank": self.rank,
             "regimen_id": self.regimen.regimen_id,
             "name": self.regimen.name,
@@ -63,8 +97,12 @@ class RankedRegimen:
             "status": self.status,
             "score": self.score,
             "site_evidence": self.site_evidence,
+            "failed_classes": self.failed_classes,
             "reasons": [r.as_dict() for r in self.reasons],
         }
+        if self.tied_with:
+            out["tied_with"] = list(self.tied_with)
+        return out
 
 
 @dataclass(frozen=True)
@@ -72,6 +110,14 @@ class PatientContext:
     primary_site: str
     prior_drugs: tuple[str, ...] = ()
     crcl_ml_min: float | None = None
+
+    @property
+    def failed_classes(self) -> dict[str, list[str]]:
+        """Failure class -> the prior drugs of it."""
+        out: dict[str, list[str]] = {}
+        for drug in self.prior_drugs:
+            out.setdefault(failure_class(drug), []).append(drug)
+        return out
 
 
 def _drug_list(drugs: Iterable[str]) -> str:
@@ -117,64 +163,102 @@ class RegimenScorer:
 
     def evidence_weight(self, match: Match) -> float:
         w = self.weights
-        return (
-            w["evidence_level"][match.row.evidence_level]
-            * w["match_level"][match.level]
-            * w["context_fit"][match.context_fit]
-        )
+        return w["evidence_level"][match.row.evidence_level] * w["match_level"][match.level]
 
     def score(self, regimen: Regimen) -> RankedRegimen:
         drugs = set(regimen.drugs)
         reasons: list[Reason] = []
         flags: set[str] = set()
-        score = self._tumour_evidence(drugs, reasons, flags)
+        markers, tolerability = self._tumour_evidence(drugs, reasons, flags)
+        tolerability += self._regimen_cautions(regimen, reasons, flags)
         self._pharmacogenomics(drugs, reasons, flags)
         self._renal(drugs, reasons, flags)
-        w = self.weights
-        # A regimen needing a dose cut or carrying a toxicity flag is less attractive than an
-        # otherwise equal one without; these penalties never depend on the patient's history.
-        score -= w["dose_adjustment_penalty"] * ("dose_adjustment" in flags)
-        score -= w["toxicity_caution_penalty"] * ("toxicity" in flags)
-        failed = [d for d in regimen.drugs if d in self.patient.prior_drugs]
-        for drug in failed:
-            reasons.append(Reason("prior_failure", f"The disease progressed on {drug}.", []))
-            score -= float(w["prior_failure_penalty"])
-            flags.add("caution")
-        active = [d for d in regimen.drugs if vocab.DRUGS[d] not in vocab.SUPPORTIVE_CLASSES]
-        if active and all(d in failed for d in active):
-            # Stated, but not a status change: moving it below the usable regimens would lift
-            # the other regimens that share the failed drug, and a failure must never do that.
-            reasons.append(
-                Reason(
-                    "prior_failure",
-                    f"Every active drug of {regimen.name} has already failed: it would be a "
-                    "re-challenge.",
-                    [],
-                )
-            )
-        if self.patient.primary_site not in regimen.primary_sites:
-            score -= w["off_site_penalty"]
+        failed = self._prior_failure(regimen, reasons, flags)
+        site = self.patient.primary_site
+        evidence = regimen.evidence_in(site)
+        if evidence == "none":
+            studied = ", ".join(regimen.primary_sites) or "no site"
             reasons.append(
                 Reason(
                     "context",
-                    f"No published HAIC data for {self.patient.primary_site} primaries in the "
-                    f"knowledge set: {regimen.name} was studied in "
-                    f"{', '.join(regimen.primary_sites)}.",
+                    f"No published hepatic-arterial data for {site} primaries: {regimen.name} was "
+                    f"studied in {studied}. It ranks after every regimen with data in {site}.",
                     [],
                 )
             )
+            flags.add("caution")
         if "contraindicated" in flags:
             status = "contraindicated"
         elif flags & {"caution", "dose_adjustment", "toxicity"}:
             status = "caution"
         else:
             status = "recommended"
-        return RankedRegimen(regimen, status, round(score, 4), reasons)
+        return RankedRegimen(regimen, status, evidence, failed, markers, tolerability, reasons)
 
-    def _tumour_evidence(self, drugs: set[str], reasons: list[Reason], flags: set[str]) -> float:
-        """Sensitivity adds, resistance subtracts. Each gene's finding counts once per regimen and
-        direction, at its best-weighted row: rows restating one finding for other tumour types
-        or drugs are listed but not added again."""
+    def _prior_failure(self, regimen: Regimen, reasons: list[Reason], flags: set[str]) -> int:
+        """Failed drug classes of the regimen (term 2), each a reason; never an exclusion."""
+        failed_by_class = self.patient.failed_classes
+        active = [d for d in regimen.drugs if vocab.DRUGS[d] not in vocab.SUPPORTIVE_CLASSES]
+        failed: list[str] = []
+        for drug in regimen.drugs:
+            unit = failure_class(drug)
+            if unit not in failed_by_class:
+                continue
+            before = _drug_list(failed_by_class[unit])
+            same = "" if failed_by_class[unit] == [drug] else f" (the {vocab.DRUGS[drug]} class)"
+            reasons.append(
+                Reason(
+                    "prior_failure",
+                    f"The disease progressed on {before}{same}: {drug} here is a re-challenge.",
+                    [],
+                )
+            )
+            flags.add("caution")
+            if drug in active and unit not in failed:
+                failed.append(unit)
+        if "raltitrexed" in regimen.drugs and "fluoropyrimidine" in failed_by_class:
+            reasons.append(
+                Reason(
+                    "prior_failure",
+                    "Disease that progressed on fluorouracil-based treatment may also resist "
+                    "raltitrexed (Tomudex SmPC section 4.4).",
+                    [],
+                )
+            )
+            flags.add("caution")
+        if active and len(failed) == len({failure_class(d) for d in active}):
+            reasons.append(
+                Reason(
+                    "prior_failure",
+                    f"Every active drug class of {regimen.name} has already failed: hepatic-"
+                    "arterial re-challenge after systemic failure has shown responses, but this "
+                    "is a re-challenge of the whole regimen.",
+                    [],
+                )
+            )
+        return len(failed)
+
+    def _regimen_cautions(self, regimen: Regimen, reasons: list[Reason], flags: set[str]) -> float:
+        """The regimen's own toxicity cautions (e.g. bevacizumab with HAI floxuridine)."""
+        weight = 0.0
+        for caution in regimen.cautions:
+            evidence = caution.evidence_level.replace("_", " ")
+            reasons.append(
+                Reason("toxicity", f"{caution.text} ({evidence} evidence)", [caution.kb_id])
+            )
+            flags.add("toxicity")
+            if caution.evidence_level in COUNTED_LEVELS:
+                weight += self.weights["evidence_level"][caution.evidence_level]
+        return weight
+
+    def _tumour_evidence(
+        self, drugs: set[str], reasons: list[Reason], flags: set[str]
+    ) -> tuple[float, float]:
+        """Term 3 (markers) and the variant-level part of term 4 (tolerability).
+
+        Sensitivity adds, resistance subtracts, only for rows of a counted grade in a fitting
+        tumour context; each gene's finding counts once per regimen and direction, at its best
+        row. Every matched row is listed, with why it does or does not count."""
         best: dict[str, tuple[float, Match]] = {}
         for m in self.matches:
             if m.row.effect not in ("sensitivity", "resistance", "toxicity"):
@@ -186,8 +270,9 @@ class RegimenScorer:
                 best[m.row.kb_id] = (weight, m)
         counted: dict[tuple[str, str], str] = {}
         for kb_id, (_, m) in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0])):
-            counted.setdefault((m.row.gene, m.row.effect), kb_id)
-        total = 0.0
+            if _counts(m):
+                counted.setdefault((m.row.gene, m.row.effect), kb_id)
+        markers = tolerability = 0.0
         for kb_id in sorted(best):
             weight, m = best[kb_id]
             row = m.row
@@ -204,21 +289,27 @@ class RegimenScorer:
                     f"({evidence} evidence)."
                 )
                 reasons.append(Reason("toxicity", text, [kb_id]))
-                if row.evidence_level in TOXICITY_CAUTION_LEVELS:
-                    flags.add("toxicity")
+                flags.add("toxicity")
+                if row.evidence_level in COUNTED_LEVELS:
+                    tolerability += self.weights["evidence_level"][row.evidence_level]
                 continue
             sign = 1.0 if row.effect == "sensitivity" else -1.0
             verb = "sensitivity to" if sign > 0 else "resistance to"
             text = f"{m.label} ({m.level} match): {verb} {hit}, {evidence} evidence {context}"
-            if counted[(row.gene, row.effect)] == kb_id:
-                total += sign * weight
+            if not _counts(m):
+                why = "another site" if m.context_fit == "no" else f"{evidence} grade"
+                text += f" (listed, not counted in the order: {why})."
+                if row.effect == "resistance" and row.evidence_level == "inference":
+                    flags.add("caution")
+            elif counted[(row.gene, row.effect)] == kb_id:
+                markers += sign * weight
                 text += f" (weight {sign * weight:+.2f})."
             else:
                 text += (
                     f" (the same finding as {counted[(row.gene, row.effect)]}, not counted again)."
                 )
             reasons.append(Reason(row.effect, text, [kb_id]))
-        return total
+        return markers, tolerability
 
     def _pharmacogenomics(self, drugs: set[str], reasons: list[Reason], flags: set[str]) -> None:
         for gene, call in self.pgx.items():
@@ -316,23 +407,34 @@ def rank_regimens(
     pgx: dict[str, PgxCall],
     weights: dict[str, Any],
 ) -> list[RankedRegimen]:
-    """Score every regimen and order them: usable first, then score, then the site's base order."""
+    """Every regimen, usable first, then by the terms of docs/ranking.md and the base order."""
     scorer = RegimenScorer(kb, patient=patient, matches=matches, pgx=pgx, weights=weights)
     order = kb.base_order.get(patient.primary_site, [])
     ranked = []
     for i, regimen in enumerate(kb.regimens):
         item = scorer.score(regimen)
-        item.site_evidence = regimen.evidence_in(patient.primary_site)
         item.base_index = (
             order.index(regimen.regimen_id) if regimen.regimen_id in order else len(order) + i
         )
         ranked.append(item)
     ranked.sort(
-        key=lambda r: (_STATUS_GROUP[r.status], -r.score, r.base_index, r.regimen.regimen_id)
+        key=lambda r: (_STATUS_GROUP[r.status], r.order_terms, r.base_index, r.regimen.regimen_id)
     )
     for position, item in enumerate(ranked, start=1):
         item.rank = position
+        item.tied_with = [
+            other.regimen.regimen_id
+            for other in ranked
+            if other is not item
+            and _STATUS_GROUP[other.status] == _STATUS_GROUP[item.status]
+            and other.order_terms == item.order_terms
+        ]
     return ranked
+
+
+def _counts(m: Match) -> bool:
+    """Whether a matched row orders regimens: a counted grade, in a fitting tumour context."""
+    return m.row.evidence_level in COUNTED_LEVELS and m.context_fit != "no"
 
 
 def summary_line(ranked: list[RankedRegimen], primary_site: str) -> str:
@@ -349,7 +451,14 @@ def summary_line(ranked: list[RankedRegimen], primary_site: str) -> str:
 
 
 def _summary(top: RankedRegimen, ranked: list[RankedRegimen], primary_site: str) -> str:
-    line = f"{top.regimen.name} ranks first ({top.status})"
+    evidence = (
+        f"{top.site_evidence.replace('_', ' ')} evidence in {primary_site}"
+        if top.site_evidence != "none"
+        else f"no published hepatic-arterial data in {primary_site}"
+    )
+    line = f"{top.regimen.name} ranks first ({top.status}; {evidence})"
+    if top.tied_with:
+        line += f", tied with {', '.join(top.tied_with)} (the base order separates them)"
     decisive = _decisive(top)
     default = min(ranked, key=lambda r: r.base_index)
     if decisive is not None:
@@ -403,6 +512,22 @@ def cited_evidence(ranked: list[RankedRegimen], kb: KnowledgeBase) -> list[dict[
                     "evidence_level": row.evidence_level,
                     "source": row.source,
                     "note": row.note,
+                }
+            )
+        elif kb_id in kb.cautions_by_id:
+            caution = kb.cautions_by_id[kb_id]
+            out.append(
+                {
+                    "kb_id": kb_id,
+                    "gene": "",
+                    "alteration": "regimen caution",
+                    "drugs": sorted(
+                        {d for r in kb.regimens if caution in r.cautions for d in r.drugs}
+                    ),
+                    "effect": caution.kind,
+                    "evidence_level": caution.evidence_level,
+                    "source": caution.source,
+                    "note": caution.text,
                 }
             )
         elif kb_id in renal:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import difflib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,17 @@ def ranking_weights(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     unknown = set(merged) - set(weights)
     if unknown:
         raise ConfigError("config", f"key 'ranking.{sorted(unknown)[0]}'", "unknown weight")
+    for group, values in merged.items():
+        if not isinstance(values, dict) or set(values) != set(weights[group]):
+            raise ConfigError("config", f"key 'ranking.{group}'", "must map each of its keys")
+        for key, value in values.items():
+            # bool is an int in Python; NaN fails both comparisons
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise ConfigError(
+                    "config",
+                    f"key 'ranking.{group}.{key}'",
+                    f"{value!r} is not a number from 0 to 1",
+                )
     return merged
 
 
@@ -226,15 +238,19 @@ def load_patients(path: Path) -> list[Patient]:
         vcf = vcf if vcf.is_absolute() else (path.parent / vcf).resolve()
         if not vcf.exists():
             raise ConfigError(str(path), f"{where}, column vcf", f"file not found: {row['vcf']}")
-        drugs = []
+        drugs: list[str] = []
         for name in filter(None, (d.strip() for d in row.get("prior_drugs", "").split(";"))):
-            inn = vocab.canonical_drug(name)
-            if inn is None:
+            named = vocab.drugs_named(name)
+            if named is None:
+                close = difflib.get_close_matches(name.lower(), vocab.known_drug_names(), n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise ConfigError(
-                    str(path), f"{where}, column prior_drugs", f"unknown drug {name!r} (use INNs)"
+                    str(path),
+                    f"{where}, column prior_drugs",
+                    f"patient {pid}: unknown drug or regimen {name!r} (INNs, common aliases and "
+                    f"regimen acronyms such as FOLFOX or CAPOX){hint}",
                 )
-            if inn not in drugs:
-                drugs.append(inn)
+            drugs += [inn for inn in named if inn not in drugs]
         crcl = row.get("crcl_ml_min")
         patients.append(
             Patient(

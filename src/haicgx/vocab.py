@@ -62,6 +62,55 @@ DRUG_ALIASES: dict[str, str] = {
 }
 
 
+# Regimen acronyms people write in `prior_drugs`, each with its drugs (folinic acid, a modulator,
+# is left out: its failure says nothing). One place for them; an acronym stands for its drugs.
+REGIMEN_ACRONYMS: dict[str, tuple[str, ...]] = {
+    "folfox": ("fluorouracil", "oxaliplatin"),
+    "mfolfox6": ("fluorouracil", "oxaliplatin"),
+    "folfox4": ("fluorouracil", "oxaliplatin"),
+    "capox": ("capecitabine", "oxaliplatin"),
+    "xelox": ("capecitabine", "oxaliplatin"),
+    "folfiri": ("fluorouracil", "irinotecan"),
+    "folfirinox": ("fluorouracil", "irinotecan", "oxaliplatin"),
+    "mfolfirinox": ("fluorouracil", "irinotecan", "oxaliplatin"),
+    "folfoxiri": ("fluorouracil", "oxaliplatin", "irinotecan"),
+    "xeliri": ("capecitabine", "irinotecan"),
+    "capiri": ("capecitabine", "irinotecan"),
+    "gemox": ("gemcitabine", "oxaliplatin"),
+    "gemcis": ("gemcitabine", "cisplatin"),
+    "gc": ("gemcitabine", "cisplatin"),
+    "sox": ("tegafur", "oxaliplatin"),
+    "fp": ("fluorouracil", "cisplatin"),
+    "pf": ("fluorouracil", "cisplatin"),
+    "xp": ("capecitabine", "cisplatin"),
+    "cf": ("fluorouracil", "cisplatin"),
+    "ecf": ("epirubicin", "cisplatin", "fluorouracil"),
+    "eox": ("epirubicin", "oxaliplatin", "capecitabine"),
+    "lv5fu2": ("fluorouracil",),
+    "de gramont": ("fluorouracil",),
+    "tomox": ("raltitrexed", "oxaliplatin"),
+}
+
+
+def drugs_named(name: str) -> tuple[str, ...] | None:
+    """The INNs a `prior_drugs` entry stands for (a drug, an alias or a regimen acronym), any
+    case; None if unknown.
+
+    >>> drugs_named("mFOLFOX6"), drugs_named("Xeloda"), drugs_named("FOLFAX") is None
+    (('fluorouracil', 'oxaliplatin'), ('capecitabine',), True)
+    """
+    key = " ".join(name.strip().lower().split())
+    if key in REGIMEN_ACRONYMS:
+        return REGIMEN_ACRONYMS[key]
+    inn = canonical_drug(key)
+    return (inn,) if inn else None
+
+
+def known_drug_names() -> list[str]:
+    """Every name `drugs_named` knows, for close-match suggestions."""
+    return sorted({*DRUGS, *DRUG_ALIASES, *REGIMEN_ACRONYMS})
+
+
 def canonical_drug(name: str) -> str | None:
     """Return the INN for a drug name or alias typed in any case, or None if unknown.
 

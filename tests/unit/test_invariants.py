@@ -98,7 +98,11 @@ def test_invariants_hold_for_random_patients(bundled_kb, data):
     assert invariant_violations(rec) == []
     regimen_ids = [r["regimen_id"] for r in rec["regimens"]]
     assert sorted(regimen_ids) == sorted(r.regimen_id for r in bundled_kb.regimens)
-    known = set(bundled_kb.by_id) | {r.kb_id for r in bundled_kb.renal_rules}
+    known = (
+        set(bundled_kb.by_id)
+        | {r.kb_id for r in bundled_kb.renal_rules}
+        | set(bundled_kb.cautions_by_id)
+    )
     for item in ranked:
         for reason in item.reasons:
             assert set(reason.kb_ids) <= known, "a reason cites a row that does not exist"
@@ -139,3 +143,26 @@ def test_a_prior_drug_never_raises_a_rank(bundled_kb, data, added):
         if added in item.regimen.drugs:
             assert item.rank >= rank_before[item.regimen.regimen_id]
             assert any(r.kind == "prior_failure" and added in r.text for r in item.reasons)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_an_inference_row_never_changes_the_order(bundled_kb, data):
+    dpyd, ugt, assessed, events, prior, crcl, site = data.draw(patients(bundled_kb))
+    _, ranked = recommend(bundled_kb, dpyd, ugt, assessed, events, prior, crcl, site)
+    without = inference_free(bundled_kb)
+    _, plain = recommend(without, dpyd, ugt, assessed, events, prior, crcl, site)
+    assert [r.regimen.regimen_id for r in ranked] == [r.regimen.regimen_id for r in plain]
+
+
+def inference_free(kb):
+    """The bundled knowledge without its inference-grade tumour-marker and toxicity rows."""
+    from dataclasses import replace
+
+    rows = [
+        r
+        for r in kb.rows
+        if not (r.evidence_level == "inference" and r.effect in ("sensitivity", "resistance"))
+    ]
+    assert len(rows) < len(kb.rows)  # the bundled table has such rows to remove
+    return replace(kb, rows=rows)

@@ -126,6 +126,18 @@ def test_regimen_file_problems(tmp_path):
     path.write_text(text.replace("colorectal: [folfox,", "colorectal: [nope, folfox,"))
     with pytest.raises(ConfigError, match="base_order/colorectal"):
         load_knowledge(MINI_KNOWLEDGE / "biomarkers.tsv", path)
+    path.write_text(
+        text.replace("primary_sites: [colorectal, gastric]", "primary_sites: [gastric]")
+    )
+    with pytest.raises(ConfigError, match=r"regimens/5 \(capox\)/primary_sites: .* disagree"):
+        load_knowledge(MINI_KNOWLEDGE / "biomarkers.tsv", path)
+    path.write_text(
+        text.replace(
+            "colorectal: {level: case_series, n: 10,", "colorectal: {level: randomised, n: 10,"
+        )
+    )
+    with pytest.raises(ConfigError, match="base_order/colorectal: 'capox' has randomised evidence"):
+        load_knowledge(MINI_KNOWLEDGE / "biomarkers.tsv", path)
 
 
 @pytest.mark.parametrize(

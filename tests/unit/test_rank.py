@@ -34,20 +34,34 @@ def ranked(kb, *, site="colorectal", variants=(), pgx_calls=(), prior=(), crcl=N
     return {r.regimen.regimen_id: r for r in out}, out
 
 
-def test_default_order_follows_base_order(mini_kb):
+def test_site_evidence_orders_first_and_ties_are_said(mini_kb):
     by_id, ordered = ranked(mini_kb)
-    assert [r.regimen.regimen_id for r in ordered][:5] == [
+    # randomised: folfox and tomox (tied: only the base order separates them), then fudr, whose
+    # bevacizumab biliary caution (clinical trial) costs tolerability; then case series; then none
+    assert [r.regimen.regimen_id for r in ordered] == [
         "folfox",
         "tomox",
         "fudr",
         "irinotecan",
         "capox",
+        "cisplatin",
     ]
-    cisplatin = by_id["cisplatin"]  # studied in other primaries only: usable, lower, said why
-    assert cisplatin.status == "recommended" and cisplatin.score == -WEIGHTS["off_site_penalty"]
+    assert by_id["folfox"].tied_with == ["tomox"] and by_id["tomox"].tied_with == ["folfox"]
+    assert by_id["irinotecan"].tied_with == ["capox"]
+    assert by_id["folfox"].as_dict()["site_evidence"] == "randomised"
+    assert by_id["fudr"].status == "caution"  # its regimen caution
+    assert any(r.kb_ids == ["T-FUDR-BEV"] for r in by_id["fudr"].reasons)
+    cisplatin = by_id["cisplatin"]  # no data in colorectal: at most a caution, said why
+    assert (cisplatin.status, cisplatin.site_evidence) == ("caution", "none")
     assert any(r.kind == "context" and "hcc, pancreatic" in r.text for r in cisplatin.reasons)
-    assert all(r.status == "recommended" for r in ordered)
     assert [r.rank for r in ordered] == list(range(1, len(ordered) + 1))
+
+
+def test_a_dose_adjustment_is_a_caution_not_a_worse_place(mini_kb):
+    _, plain = ranked(mini_kb)
+    by_id, adjusted = ranked(mini_kb, pgx_calls=[(DPYD_ALLELES["2A"][0], (0, 1))])
+    assert by_id["folfox"].status == "caution"
+    assert [r.regimen.regimen_id for r in adjusted] == [r.regimen.regimen_id for r in plain]
 
 
 def test_dpyd_poor_metabolizer_contraindicates_fluoropyrimidines_not_raltitrexed(mini_kb):
@@ -76,20 +90,30 @@ def test_ugt1a1_poor_metabolizer_irinotecan_caution(mini_kb):
     assert any(r.kind == "dose_adjustment" and "70%" in r.text for r in by_id["irinotecan"].reasons)
 
 
-def test_prior_failure_is_stated_and_lowers(mini_kb):
+def test_prior_failure_is_stated_and_lowers_within_the_evidence_level(mini_kb):
     by_id, ordered = ranked(mini_kb, prior=["oxaliplatin"])
     folfox = by_id["folfox"]
-    assert folfox.status == "caution"
+    assert folfox.status == "caution" and folfox.failed_classes == 1
     assert any(r.kind == "prior_failure" and "oxaliplatin" in r.text for r in folfox.reasons)
-    assert ordered[0].regimen.regimen_id == "fudr"
+    assert ordered[0].regimen.regimen_id == "fudr"  # randomised, nothing failed
+
+
+def test_prior_failure_is_by_class(mini_kb):
+    by_id, _ = ranked(mini_kb, prior=["capecitabine"])
+    assert by_id["folfox"].failed_classes == 1  # fluorouracil: the fluoropyrimidine class failed
+    assert any(
+        r.kind == "prior_failure" and "capecitabine" in r.text and "fluoropyrimidine" in r.text
+        for r in by_id["folfox"].reasons
+    )
+    assert any("Tomudex SmPC" in r.text for r in by_id["tomox"].reasons)  # label caution
 
 
 def test_a_regimen_whose_active_drugs_all_failed_is_a_stated_rechallenge(mini_kb):
     by_id, _ = ranked(mini_kb, prior=["oxaliplatin", "fluorouracil"])
     folfox = by_id["folfox"]  # folinic acid is supportive, not active
     assert folfox.status == "caution"
-    assert folfox.score == -2 * WEIGHTS["prior_failure_penalty"]
-    assert any("re-challenge" in r.text for r in folfox.reasons)
+    assert folfox.failed_classes == 2
+    assert any("Every active drug class" in r.text for r in folfox.reasons)
     assert by_id["tomox"].status == "caution"
 
 
@@ -100,6 +124,12 @@ def test_sensitivity_evidence_raises_a_regimen(mini_kb):
     by_id, ordered = ranked(mini_kb, site="pancreatic", variants=[brca2])
     assert ordered[0].regimen.regimen_id == "folfox"
     assert by_id["cisplatin"].score > 0
+    # the same row from another site is listed, not counted
+    elsewhere, _ = ranked(mini_kb, site="colorectal", variants=[brca2])
+    assert elsewhere["folfox"].score == 0
+    assert any(
+        "not counted in the order: another site" in r.text for r in elsewhere["folfox"].reasons
+    )
     reason = next(r for r in by_id["cisplatin"].reasons if r.kind == "sensitivity")
     assert reason.kb_ids == ["T-BRCA2-TRUNC"] and "gene match" in reason.text
 
@@ -107,11 +137,13 @@ def test_sensitivity_evidence_raises_a_regimen(mini_kb):
 def test_kras_resistance_to_floxuridine(mini_kb):
     by_id, _ = ranked(mini_kb, variants=[variant("KRAS", "p.G12D")])
     fudr = by_id["fudr"]
-    assert fudr.score < 0
+    # the cohort row counts (-0.5); the case-report row is listed only
+    assert fudr.markers == -WEIGHTS["evidence_level"]["clinical_cohort"]
     assert {tuple(r.kb_ids) for r in fudr.reasons if r.kind == "resistance"} == {
         ("T-KRAS-G12",),
         ("T-KRAS-G12D",),
     }
+    assert any("case report grade" in r.text for r in fudr.reasons)
 
 
 def test_renal_rules(mini_kb):
@@ -124,7 +156,6 @@ def test_renal_rules(mini_kb):
     )
     by_id, _ = ranked(mini_kb, crcl=None)
     assert any(r.kind == "renal" for r in by_id["tomox"].reasons)
-    assert by_id["tomox"].status == "recommended"
 
 
 DRUGS = [

@@ -88,11 +88,19 @@ def test_csq_needs_reference(tmp_path):
 
 
 def test_ranking_override_and_unknown_weight():
-    weights = ranking_weights({"prior_failure_penalty": 5})
-    assert weights["prior_failure_penalty"] == 5
+    weights = ranking_weights({"evidence_level": {"clinical_cohort": 0.4}})
+    assert weights["evidence_level"]["clinical_cohort"] == 0.4
     assert weights["evidence_level"]["guideline"] == 1.0
     with pytest.raises(ConfigError, match="unknown weight"):
         ranking_weights({"bonus": 1})
+
+
+@pytest.mark.parametrize("bad", ["two", -0.5, 1.5, float("nan"), float("inf"), True, None, [0.5]])
+def test_ranking_weights_are_numbers_from_0_to_1(bad):
+    with pytest.raises(ConfigError, match=r"ranking\.match_level\.gene.*not a number from 0 to 1"):
+        ranking_weights({"match_level": {"gene": bad}})
+    with pytest.raises(ConfigError, match="must map each of its keys"):
+        ranking_weights({"match_level": 0.5})
 
 
 def test_good_sheet(tmp_path):
@@ -118,7 +126,11 @@ def test_good_sheet(tmp_path):
         (["P1\tb.vcf\tcolorectal\t\t\t"], "line 2 (P1), column vcf", "file not found: b.vcf"),
         (["P1\ta.txt\tcolorectal\t\t\t"], "line 2 (P1), column vcf", "does not match"),
         (["bad id!\ta.vcf\tcolorectal\t\t\t"], "column patient_id", "does not match"),
-        (["P1\ta.vcf\tcolorectal\t\taspirin\t"], "column prior_drugs", "unknown drug 'aspirin'"),
+        (
+            ["P1\ta.vcf\tcolorectal\t\taspirin\t"],
+            "column prior_drugs",
+            "unknown drug or regimen 'aspirin'",
+        ),
         (["P1\ta.vcf\tcolorectal\t\t\tsixty"], "column crcl_ml_min", "does not match"),
         (["P1\ta.vcf\tcolorectal\t\t"], "line 2", "5 cells, header has 6"),
         (["P1\t<x>.vcf\tcolorectal\t\t\t"], "column vcf", "may not contain < or >"),
@@ -145,4 +157,18 @@ def test_sheet_not_utf8(tmp_path):
     path = tmp_path / "p.tsv"
     path.write_bytes(b"patient_id\tvcf\tprimary_site\nP\xe9\ta.vcf\thcc\n")
     with pytest.raises(ConfigError, match="line 2: not UTF-8"):
+        load_patients(path)
+
+
+def test_prior_drugs_take_regimen_acronyms(tmp_path):
+    path = sheet(tmp_path, ["P1\ta.vcf\tcolorectal\t\tmFOLFOX6; CAPOX;gemcis\t"])
+    (patient,) = load_patients(path)
+    assert patient.prior_drugs == (
+        "fluorouracil", "oxaliplatin", "capecitabine", "gemcitabine", "cisplatin"
+    )  # fmt: skip
+
+
+def test_unknown_prior_drug_names_the_patient_and_close_names(tmp_path):
+    path = sheet(tmp_path, ["P1\ta.vcf\tcolorectal\t\tFOLFIX\t"])
+    with pytest.raises(ConfigError, match=r"patient P1: unknown drug or regimen 'FOLFIX'.*folfiri"):
         load_patients(path)
