@@ -121,7 +121,8 @@ def _results_option(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         help="the run's results folder: patients/*/recommendation.json are read there, "
-        "cohort_record.tsv and cohort_report.html rewritten there (default: the --db folder)",
+        "cohort_record.tsv and cohort_report.html rewritten there (default: the folder the "
+        "last run noted in the record, else the --db folder)",
     )
 
 
@@ -180,7 +181,7 @@ def _confirm(args: argparse.Namespace) -> int:
         regimen_id=args.regimen,
         note=args.note,
         acknowledge_contraindication=args.acknowledge_contraindication,
-        results_dir=args.results,
+        results_dir=results_folder(args.db, args.results),
     )
     return _changed(args, outcome)
 

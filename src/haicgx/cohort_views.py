@@ -3,9 +3,9 @@
 ``cohort_record.tsv`` (the current assignment of every patient), ``cohort_report.html`` (the
 cohort overview) and ``failed_patients.json`` (the patients whose last run failed, with the
 reason, so the overview can still list them when a record command rewrites it) sit in the run's
-results folder, which by default is the record's own folder (``results/``). The end of every
-run (haicgx.jobs.finish_run) and every record command that changes the record call
-``write_cohort_views``.
+results folder. The end of every run (haicgx.jobs.finish_run) writes them there and notes that
+folder in the record; every record command that changes the record rewrites them in that folder
+(``results_folder``).
 
 The views are written together, atomically, under an exclusive lock on the results folder, and
 each writer reads the record only once it holds the lock: whichever writer comes last read the
@@ -35,8 +35,18 @@ FAILURES_FILE = "failed_patients.json"
 
 
 def results_folder(db_path: str | Path, results_dir: str | Path | None = None) -> Path:
-    """The folder holding the views and patients/: ``results_dir``, else the record's folder."""
-    return Path(results_dir) if results_dir is not None else Path(db_path).parent
+    """The folder holding the views and patients/: ``results_dir`` when given, else the one
+    the last run noted in the record (when it still exists), else the record's own folder."""
+    if results_dir is not None:
+        return Path(results_dir)
+    noted = record.noted_results_folder(db_path)
+    return noted if noted is not None and noted.is_dir() else Path(db_path).parent
+
+
+def state_exists(db_path: Path) -> bool:
+    """True when a record file (or a link named like one) is there; 0 bytes included, so
+    that reading it reports the cut file instead of starting over."""
+    return os.path.lexists(db_path)
 
 
 def record_state(db_path: str | Path) -> dict[str, Any] | None:
@@ -45,7 +55,7 @@ def record_state(db_path: str | Path) -> dict[str, Any] | None:
     A record file that exists but cannot be read (cut to 0 bytes, not a record) is an error.
     """
     db = Path(db_path)
-    if not os.path.lexists(db):
+    if not state_exists(db):
         return None
     state = record.cohort_state(db)
     state["verification"] = record.verify(db)
@@ -69,6 +79,8 @@ def write_cohort_views(
     db, results = Path(db_path), Path(results_dir)
     if not results.is_dir():
         raise HaicgxError(f"cannot rewrite the cohort views: the folder {results} does not exist")
+    if state_exists(db):
+        record.note_results_folder(db, results)
     tsv_path, html_path = results / RECORD_TSV, results / COHORT_REPORT
     failures_path = results / FAILURES_FILE
     with _locked(results):

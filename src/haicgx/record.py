@@ -397,6 +397,31 @@ def cohort_state(db_path: str | Path) -> dict[str, Any]:
     }
 
 
+def note_results_folder(db_path: str | Path, folder: str | Path) -> None:
+    """Remember the run's results folder (absolute) in the record's meta table, so record
+    commands rewrite the views there even when the record is kept elsewhere (a local disk on
+    a cluster). Writes only when it changed."""
+    value = str(Path(folder).resolve())
+
+    def work(conn: sqlite3.Connection) -> None:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'results_folder'").fetchone()
+        if row is None or row[0] != value:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('results_folder', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (value,),
+            )
+
+    _transaction(Path(db_path), work)
+
+
+def noted_results_folder(db_path: str | Path) -> Path | None:
+    """The results folder the last run noted (``note_results_folder``), if any."""
+    sql = "SELECT value FROM meta WHERE key = 'results_folder'"
+    row = _transaction(Path(db_path), lambda conn: conn.execute(sql).fetchone(), write=False)
+    return Path(row[0]) if row else None
+
+
 @dataclass(frozen=True)
 class Verification:
     """What ``verify`` found: ``problems`` empty means the history is intact."""

@@ -69,6 +69,23 @@ def test_every_changing_command_rewrites_the_views(db: Path, capsys) -> None:
     assert "Waitlist, next first" in report and re.search(r"CRC 2 / 2 \(full\) D ", report)
 
 
+def test_a_record_kept_elsewhere_rewrites_the_views_of_the_last_run(tmp_path: Path) -> None:
+    db = tmp_path / "local" / "cohort_record.sqlite"  # e.g. the submitting host's disk
+    results = tmp_path / "work" / "results"
+    put(db, "A")
+    (results / "patients").mkdir(parents=True)
+    (db.parent / "patients").rename(results / "patients")  # published by the run
+    write_cohort_views(db, results, failures={})  # the run's end notes its results folder
+    assert run("confirm", "A", "--by", "Dr Ada", db=db) == 0
+    assert tsv_rows(results / "x")["A"]["status"] == "confirmed"
+    assert not (db.parent / "cohort_record.tsv").exists()
+    # --results names another folder explicitly.
+    other = tmp_path / "copy"
+    other.mkdir()
+    assert run("release", "A", "--by", "Dr Ada", "--note", "x", "--results", str(other), db=db) == 0
+    assert tsv_rows(other / "x")["A"]["withdrawn"] == "yes"
+
+
 def test_a_failed_view_rewrite_says_the_record_changed(db: Path, capsys) -> None:
     (db.parent / "cohort_report.html").mkdir()  # a folder where the report goes
     assert run("confirm", "A", "--by", "Dr Ada", db=db) == 1
