@@ -1467,8 +1467,14 @@ def _missing_columns(conn: sqlite3.Connection) -> list[str]:
 
 
 def _counts(conn: sqlite3.Connection) -> tuple[int, int]:
-    versions = conn.execute("SELECT count(*) FROM assignments").fetchone()[0]
-    return versions, conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    """Rows of each table; 0 for a table that is gone (the schema check names it)."""
+    counts = []
+    for table in ("assignments", "events"):
+        try:
+            counts.append(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        except sqlite3.OperationalError:
+            counts.append(0)
+    return counts[0], counts[1]
 
 
 def _dicts(conn: sqlite3.Connection, sql: str) -> list[dict[str, Any]]:

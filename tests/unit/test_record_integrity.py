@@ -298,6 +298,18 @@ def test_edited_schema(db: Path, statements: tuple[str, ...], expected: str) -> 
     assert problems(db) == [expected]
 
 
+def test_a_dropped_table_is_named(db: Path) -> None:
+    tamper(db, "DROP TABLE events")
+    found = problems(db)
+    only(
+        found,
+        "schema: table events is missing: it was dropped",
+        "schema: trigger events_append_only (an append-only guard) is missing",
+        "the history cannot be replayed: missing columns events.actor",
+    )
+    assert record.verify(db).events == 0
+
+
 def test_analyze_statistics_are_not_tampering(db: Path) -> None:
     tamper(db, "ANALYZE")
     assert record.verify(db).intact
