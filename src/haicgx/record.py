@@ -30,6 +30,12 @@ Versions, supersede and review
     which then supersedes it. Inputs that return to those of the decided version retire the
     pending proposal.
 
+Decisions are taken on the recommendation recorded
+    ``confirm`` reads the patient's recommendation.json in the run's results folder and checks
+    its digest against the version's ``recommendation_sha256``; a regimen it calls
+    ``contraindicated`` is confirmed only with an explicit acknowledgement, which the version
+    and its event keep (``contraindication_acknowledged``).
+
 Cohort capacity, waitlist, release and promote
     A patient entering a cohort with ``max_patients`` is ``waitlisted`` when the cohort's places
     are taken (patients with a live proposed, confirmed or overridden version) or when others are
