@@ -1,14 +1,24 @@
-"""`haicgx record ...`: read the cohort assignment record and enter tumour-board decisions."""
+"""`haicgx record ...`: read the cohort assignment record and enter tumour-board decisions.
+
+Every command that changes the record then rewrites cohort_record.tsv and cohort_report.html in
+the results folder (``--results``, default: the record's folder). Everything printed goes
+through ``haicgx.terminal.printable``: text from the record cannot drive the terminal.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import functools
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from haicgx import record
+from haicgx.cohort_views import results_folder, write_cohort_views
 from haicgx.cohorts import load_cohorts
+from haicgx.errors import HaicgxError
+from haicgx.terminal import printable
 
 HISTORY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("patient", "patient_id"),
@@ -19,6 +29,7 @@ HISTORY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("cohort", "cohort_id"),
     ("regimen", "regimen_id"),
     ("decision", "decision_regimen_id"),
+    ("contraindication", "contraindication_acknowledged"),
     ("by", "decided_by"),
     ("decided_at", "decided_at"),
     ("created_at", "created_at"),
@@ -54,6 +65,12 @@ def register(subparsers: Any) -> None:
     conf.add_argument("--by", required=True, metavar="NAME", help="who decided")
     conf.add_argument("--regimen", metavar="ID", help="regimen chosen (default: the recommended)")
     conf.add_argument("--note", metavar="TEXT", help="why; required when --regimen overrides")
+    conf.add_argument(
+        "--acknowledge-contraindication",
+        action="store_true",
+        help="required to choose a regimen the recommendation calls contraindicated",
+    )
+    _results_option(conf)
     conf.set_defaults(handler=_confirm)
 
     export = _command(commands, "export", "write the current assignments as TSV")
@@ -64,6 +81,7 @@ def register(subparsers: Any) -> None:
     rel.add_argument("patient", metavar="PATIENT")
     rel.add_argument("--by", required=True, metavar="NAME", help="who decided")
     rel.add_argument("--note", required=True, metavar="TEXT", help="why")
+    _results_option(rel)
     rel.set_defaults(handler=_release)
 
     prom = _command(commands, "promote", "give a waitlisted patient a free place")
@@ -76,7 +94,13 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help="cohort definitions for the capacity (default: as recorded with the latest version)",
     )
+    _results_option(prom)
     prom.set_defaults(handler=_promote)
+
+    check = _command(
+        commands, "verify", "check that the record's history is intact (hash chain, guards)"
+    )
+    check.set_defaults(handler=_verify)
 
 
 def _command(commands: Any, name: str, text: str) -> argparse.ArgumentParser:
@@ -91,7 +115,42 @@ def _command(commands: Any, name: str, text: str) -> argparse.ArgumentParser:
     return parser
 
 
+def _results_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--results",
+        type=Path,
+        metavar="DIR",
+        help="the run's results folder: patients/*/recommendation.json are read there, "
+        "cohort_record.tsv and cohort_report.html rewritten there (default: the folder the "
+        "last run noted in the record, else the --db folder)",
+    )
+
+
+def _inert_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
+    """Errors quote record text and arguments: print them inert too."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except HaicgxError as exc:
+            raise HaicgxError(printable(str(exc))) from exc
+
+    return run
+
+
+def _say(text: str, *, file: Any = None) -> None:
+    print(printable(text), file=file or sys.stdout)
+
+
+@_inert_errors
 def _show(args: argparse.Namespace) -> int:
+    check = record.verify(args.db)
+    if not check.intact:
+        warning = f"WARNING: {check.summary()}; run haicgx record verify --db {args.db}"
+        _say(f"haicgx: warning: {check.summary()}", file=sys.stderr)
+        _say(warning)
+        print()
     rows = record.history(args.db, args.patient)
     print(format_table(rows, HISTORY_COLUMNS))
     log = record.events(args.db, args.patient)
@@ -102,35 +161,69 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+@_inert_errors
+def _verify(args: argparse.Namespace) -> int:
+    check = record.verify(args.db)
+    if check.intact:
+        _say(check.summary())
+        return 0
+    for problem in check.problems:
+        _say(problem)
+    raise HaicgxError(check.summary())
+
+
+@_inert_errors
 def _confirm(args: argparse.Namespace) -> int:
     outcome = record.confirm(
-        args.db, args.patient, by=args.by, regimen_id=args.regimen, note=args.note
+        args.db,
+        args.patient,
+        by=args.by,
+        regimen_id=args.regimen,
+        note=args.note,
+        acknowledge_contraindication=args.acknowledge_contraindication,
+        results_dir=results_folder(args.db, args.results),
     )
-    print(outcome.message())
-    return 0
+    return _changed(args, outcome)
 
 
+@_inert_errors
 def _export(args: argparse.Namespace) -> int:
     count = record.export_tsv(args.db, args.file)
-    print(f"wrote {count} current assignments to {args.file}")
+    _say(f"wrote {count} current assignments to {args.file}")
     return 0
 
 
+@_inert_errors
 def _release(args: argparse.Namespace) -> int:
     outcome = record.release(args.db, args.patient, by=args.by, note=args.note)
-    print(outcome.message())
-    return 0
+    return _changed(args, outcome)
 
 
+@_inert_errors
 def _promote(args: argparse.Namespace) -> int:
     cohorts = load_cohorts(args.cohorts) if args.cohorts else None
     outcome = record.promote(args.db, args.patient, by=args.by, note=args.note, cohorts=cohorts)
-    print(outcome.message())
+    return _changed(args, outcome)
+
+
+def _changed(args: argparse.Namespace, outcome: record.RecordOutcome) -> int:
+    """Say what changed, then rewrite the coordinator's views so they are never stale."""
+    _say(outcome.message())
+    results = results_folder(args.db, args.results)
+    try:
+        written = write_cohort_views(args.db, results)
+    except HaicgxError as exc:
+        raise HaicgxError(
+            f"the record was changed ({outcome.message()}), but the views in {results} were "
+            f"not rewritten: {exc}"
+        ) from exc
+    _say("rewrote " + " and ".join(str(path) for path in written))
     return 0
 
 
 def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
-    """An aligned plain-text table; booleans as yes or blank, None as blank.
+    """An aligned plain-text table; booleans as yes or blank, None as blank, control and
+    bidirectional override characters escaped (``haicgx.terminal.printable``).
 
     >>> print(format_table([{"a": "x", "b": True}], [("A", "a"), ("flag", "b")]))
     A  flag
@@ -150,4 +243,4 @@ def _text(value: Any) -> str:
         return ""
     if value is True:
         return "yes"
-    return " ".join(str(value).split())
+    return printable(" ".join(str(value).split()))

@@ -282,15 +282,14 @@ def failed_patients(
 
 
 def finish_run(*, config: dict[str, Any], root: str, patient_ids: list[str]) -> dict[str, str]:
-    """Record every completed patient, then write results/cohort_record.tsv and
-    results/cohort_report.html; return the failures.
+    """Record every completed patient, then write results/cohort_record.tsv,
+    results/cohort_report.html and results/failed_patients.json; return the failures.
 
     Called at the end of every run, successful or not (rule cohort, and Snakemake's onerror), so
     every patient that completed is recorded even when others failed, from one process and one
-    host.
+    host. A record file cut to 0 bytes stops this step with one line (haicgx.record).
     """
-    from haicgx.record import RECORD_EXPORT_COLUMNS, export_tsv
-    from haicgx.report import write_cohort_report
+    from haicgx.cohort_views import write_cohort_views
 
     settings = load_settings(config, workdir=Path.cwd(), root=Path(root))
     results = Path("results")
@@ -298,11 +297,7 @@ def finish_run(*, config: dict[str, Any], root: str, patient_ids: list[str]) -> 
     changed = record_patients(settings, patient_ids, results)
     log.info("cohort record %s: %d assignments added or changed", settings.record, changed)
     failures = failed_patients(patient_ids, results, Path("logs"), settings.patients_per_job)
-    if settings.record.exists():
-        export_tsv(settings.record, results / "cohort_record.tsv")
-    else:
-        (results / "cohort_record.tsv").write_text("\t".join(RECORD_EXPORT_COLUMNS) + "\n")
-    write_cohort_report(results, html_path=results / "cohort_report.html", failures=failures)
+    write_cohort_views(settings.record, results, failures=failures)
     for pid, message in failures.items():
         print(f"haicgx: {pid} failed: {message}", file=sys.stderr)
     return failures

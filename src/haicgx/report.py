@@ -20,7 +20,6 @@ import csv
 import json
 import logging
 import os
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,6 +33,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from haicgx.atomic import write_atomically
 from haicgx.errors import InputError
 from haicgx.vocab import (
     MATCH_COLUMNS,
@@ -824,29 +824,6 @@ def render_pdf(html: str) -> bytes:
     return document.write_pdf(font_config=_font_config())
 
 
-def _write_atomically(outputs: Mapping[Path, bytes]) -> None:
-    """Write each file to a temporary file beside it, then move them all into place.
-
-    Nothing is replaced until every file is written, so a failure leaves no partial output.
-    """
-    temporaries: dict[Path, Path] = {}
-    try:
-        for path, data in outputs.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            temporaries[path] = Path(name)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(name, 0o644)  # mkstemp makes 0600; reports are meant to be shared
-        for path, temporary in temporaries.items():
-            os.replace(temporary, path)
-    finally:
-        for temporary in temporaries.values():
-            temporary.unlink(missing_ok=True)
-
-
 def write_patient_report(patient_dir: Path, *, html_path: Path, pdf_path: Path) -> None:
     """Write the tumour-board report of one patient as self-contained HTML and as PDF.
 
@@ -858,7 +835,7 @@ def write_patient_report(patient_dir: Path, *, html_path: Path, pdf_path: Path) 
     context = _patient_context(patient_dir)
     html = _render_html(context)
     pdf = render_pdf(_render_print_html(context))
-    _write_atomically({html_path: html.encode("utf-8"), pdf_path: pdf})
+    write_atomically({html_path: html.encode("utf-8"), pdf_path: pdf})
     log.info("wrote %s and %s", html_path, pdf_path)
 
 
@@ -888,18 +865,28 @@ def _pgx_flags(recommendation: Mapping[str, Any]) -> list[str]:
     return flags
 
 
-def _assignments(results_dir: Path) -> dict[str, str]:
-    """Each patient's current assignment status, from the record's TSV export when it exists."""
-    path = results_dir / "cohort_record.tsv"
-    if not path.exists():
-        return {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = csv.DictReader(handle, delimiter="\t")
-        return {row["patient_id"]: row.get("status", "") for row in rows if row.get("patient_id")}
+def _assignment_text(assignment: Mapping[str, Any] | None) -> str:
+    """A patient's assignment in a few words: status, queue place or the pending review.
+
+    >>> _assignment_text({"status": "waitlisted", "waitlist_position": 2, "needs_review": False,
+    ...   "withdrawn": False, "version": 1})
+    'waitlisted (#2 in the queue), version 1'
+    """
+    if not assignment:
+        return ""
+    if assignment["withdrawn"]:
+        return f"released (version {assignment['version']})"
+    text = str(assignment["status"])
+    if assignment.get("waitlist_position"):
+        text += f" (#{assignment['waitlist_position']} in the queue)"
+    text += f", version {assignment['version']}"
+    if assignment["needs_review"]:
+        text = f"needs review: {text}, new proposal version {assignment['pending_version']}"
+    return text
 
 
 def _cohort_patient(
-    recommendation: dict[str, Any], link: str, assignment: str = ""
+    recommendation: dict[str, Any], link: str, assignment: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """One patient's line in the cohort report."""
     regimens = sorted(recommendation.get("regimens") or [], key=lambda item: item.get("rank", 0))
@@ -913,8 +900,33 @@ def _cohort_patient(
         "top_status_class": status_class(top.get("status", "")),
         "flags": _pgx_flags(recommendation),
         "generated_at": (recommendation.get("provenance") or {}).get("generated_at", ""),
-        "assignment": assignment,
+        "assignment": _assignment_text(assignment),
+        "needs_review": bool(assignment and assignment["needs_review"]),
         "link": link,
+    }
+
+
+def _record_context(record: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The record's part of the cohort report: reviews, places and waitlists, its check."""
+    if record is None:
+        return {"record": None, "review": [], "places": []}
+    review = [a for a in record["assignments"] if a["needs_review"]]
+    places = []
+    for cohort_id, cohort in sorted(record["cohorts"].items()):
+        limit = cohort["max_patients"]
+        full = limit is not None and cohort["taken"] >= limit
+        places.append({"cohort_id": cohort_id, **cohort, "full": full})
+    verification = record["verification"]
+    return {
+        "record": {
+            "intact": verification.intact,
+            "summary": verification.summary(),
+            "problems": list(verification.problems),
+            "head": verification.head,
+            "source": record.get("source", ""),
+        },
+        "review": review,
+        "places": places,
     }
 
 
@@ -955,15 +967,22 @@ def _relative_link(target: Path, html_path: Path) -> str:
 
 
 def build_cohort_context(
-    results_dir: Path, html_path: Path, failures: Mapping[str, str]
+    results_dir: Path,
+    html_path: Path,
+    failures: Mapping[str, str],
+    record: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Patients by cohort, rank-1 regimens, PGx flags and failures, for the cohort template.
+    """Patients by cohort, rank-1 regimens, PGx flags, failures and the record's state (needs
+    review, cohort places and waitlists, its verification), for the cohort template.
 
-    A patient listed in ``failures`` is shown only as failed, even if an older
-    recommendation.json is still on disk. An unreadable recommendation.json counts as a failure.
+    ``record``: ``assignments`` (haicgx.record.current_assignments), ``cohorts``
+    (haicgx.record.cohort_places) and ``verification`` (haicgx.record.verify), or None when
+    there is no record yet. A patient listed in ``failures`` is shown only as failed, even if
+    an older recommendation.json is still on disk. An unreadable recommendation.json counts
+    as a failure.
     """
     failed = dict(failures)
-    assignments = _assignments(results_dir)
+    assignments = {a["patient_id"]: a for a in (record or {}).get("assignments", [])}
     patients = []
     for path in sorted((results_dir / "patients").glob(f"*/{RECOMMENDATION_FILE}")):
         if path.parent.name in failed:
@@ -974,7 +993,7 @@ def build_cohort_context(
             failed[path.parent.name] = str(exc)
             continue
         link = _relative_link(path.parent / "report.html", html_path)
-        assignment = assignments.get(path.parent.name, "")
+        assignment = assignments.get(path.parent.name)
         patients.append(_cohort_patient(recommendation, link, assignment))
     by_cohort: dict[str, list[dict[str, Any]]] = {}
     for patient in patients:
@@ -989,18 +1008,36 @@ def build_cohort_context(
         "flagged": [p for p in patients if p["flags"]],
         "failures": sorted(failed.items()),
         "newest": max(times, default=""),
+        **_record_context(record),
     }
 
 
-def write_cohort_report(results_dir: Path, *, html_path: Path, failures: dict[str, str]) -> None:
-    """Write the cohort overview HTML from every ``results_dir/patients/*/recommendation.json``.
+def render_cohort_report(
+    results_dir: Path,
+    *,
+    html_path: Path,
+    failures: Mapping[str, str],
+    record: Mapping[str, Any] | None = None,
+) -> str:
+    """The cohort overview HTML (see ``build_cohort_context``)."""
+    context = build_cohort_context(Path(results_dir), Path(html_path), failures, record)
+    template = _environment().get_template(COHORT_TEMPLATE)
+    return template.render(css=_stylesheet(), **context)
+
+
+def write_cohort_report(
+    results_dir: Path,
+    *,
+    html_path: Path,
+    failures: Mapping[str, str],
+    record: Mapping[str, Any] | None = None,
+) -> None:
+    """Write the cohort overview HTML from every ``results_dir/patients/*/recommendation.json``
+    and, when given, the record's state (haicgx.cohort_views gathers it).
 
     ``failures`` maps a patient id to the one-line reason its run failed; they are listed even
     when no patient succeeded.
     """
-    results_dir, html_path = Path(results_dir), Path(html_path)
-    context = build_cohort_context(results_dir, html_path, failures)
-    template = _environment().get_template(COHORT_TEMPLATE)
-    html = template.render(css=_stylesheet(), **context)
-    _write_atomically({html_path: html.encode("utf-8")})
+    html = render_cohort_report(results_dir, html_path=html_path, failures=failures, record=record)
+    write_atomically({Path(html_path): html.encode("utf-8")})
     log.info("wrote %s", html_path)

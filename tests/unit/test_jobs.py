@@ -1,8 +1,22 @@
-"""Which patients completed, and what a failed one is told (haicgx.jobs)."""
+"""Which patients completed, what a failed one is told, and the run's end (haicgx.jobs)."""
 
 from __future__ import annotations
 
-from haicgx.jobs import ERROR_PREFIX, PATIENT_FILES, completed_patients, failed_patients
+import json
+
+import pytest
+from conftest import REPO
+from record_helpers import recommendation, sha
+
+from haicgx import record
+from haicgx.errors import HaicgxError
+from haicgx.jobs import (
+    ERROR_PREFIX,
+    PATIENT_FILES,
+    completed_patients,
+    failed_patients,
+    finish_run,
+)
 
 
 def test_a_patient_completes_only_with_every_output(tmp_path):
@@ -24,3 +38,49 @@ def test_failures_name_the_publish_message_or_the_analysis_log(tmp_path):
         "B": "patient B: b.vcf: unsorted",
         "C": f"did not complete (see {logs / 'analyse' / 'batch002'}.log)",
     }
+
+
+def completed_patient(results, rec):
+    folder = results / "patients" / rec["patient_id"]
+    folder.mkdir(parents=True)
+    for name in PATIENT_FILES:
+        (folder / name).write_text("x")
+    (folder / "recommendation.json").write_text(json.dumps(rec), encoding="utf-8")
+
+
+def finish_in(tmp_path, monkeypatch, patient_ids):
+    monkeypatch.chdir(tmp_path)
+    sheet = tmp_path / "patients.tsv"
+    sheet.write_text("patient_id\tvcf\tprimary_site\n", encoding="utf-8")
+    return finish_run(config={"patients": str(sheet)}, root=str(REPO), patient_ids=patient_ids)
+
+
+def test_the_run_records_and_writes_the_views(tmp_path, monkeypatch):
+    rec = recommendation("P1")
+    rec["provenance"].update(vcf_sha256=sha("vcf"), knowledge_sha256=sha("kb"))
+    completed_patient(tmp_path / "results", rec)
+    failures = finish_in(tmp_path, monkeypatch, ["P1", "P2"])
+    results = tmp_path / "results"
+    assert list(failures) == ["P2"]
+    assert json.loads((results / "failed_patients.json").read_text()) == failures
+    assert (results / "cohort_record.tsv").read_text().splitlines()[1].startswith("P1\t1\tproposed")
+    assert "P2" in (results / "cohort_report.html").read_text()
+    db = results / "cohort_record.sqlite"
+    assert record.verify(db).intact and record.noted_results_folder(db) == results.resolve()
+
+
+@pytest.mark.parametrize("with_patient", [True, False])
+def test_the_runs_recording_step_refuses_a_record_cut_to_zero_bytes(
+    tmp_path, monkeypatch, with_patient
+):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "cohort_record.sqlite").touch()
+    if with_patient:
+        rec = recommendation("P1")
+        rec["provenance"].update(vcf_sha256=sha("vcf"), knowledge_sha256=sha("kb"))
+        completed_patient(results, rec)
+    with pytest.raises(HaicgxError, match=r"cohort_record\.sqlite is empty \(0 bytes\): restore"):
+        finish_in(tmp_path, monkeypatch, ["P1"])
+    assert (results / "cohort_record.sqlite").stat().st_size == 0
+    assert not (results / "cohort_record.tsv").exists()

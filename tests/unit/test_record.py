@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import multiprocessing
 import random
@@ -12,70 +11,23 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from record_helpers import (
+    COHORTS,
+    NOW,
+    RANKED,
+    current,
+    put,
+    recommendation,
+    sha,
+    statuses,
+    write_recommendation,
+)
 
-from haicgx import cli, record, vocab
+from haicgx import cli, record, tsv, vocab
 from haicgx.cohorts import Cohort, Cohorts
 from haicgx.errors import HaicgxError
-
-COHORTS = Cohorts(
-    "test",
-    (
-        Cohort("CRC", "Colorectal", ("colorectal",), max_patients=2),
-        Cohort("UGI", "Upper GI", ("gastric", "biliary")),
-    ),
-)
-RANKED = ("haic_folfox", "haic_fuop", "haic_raltitrexed")
-NOW = "2026-11-25T10:00:00Z"
-
-
-def sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def recommendation(
-    patient: str,
-    site: str = "colorectal",
-    *,
-    ranked: tuple[str, ...] = RANKED,
-    cohort: str | None = None,
-    generated_at: str = NOW,
-) -> dict[str, Any]:
-    cohort = cohort or {"colorectal": "CRC", "gastric": "UGI"}.get(site)
-    # Ranks listed out of order on purpose: the record must use rank, not position.
-    regimens = [{"rank": i + 1, "regimen_id": r} for i, r in enumerate(ranked)][::-1]
-    return {
-        "patient_id": patient,
-        "primary_site": site,
-        "cohort": cohort,
-        "regimens": regimens,
-        "provenance": {"pipeline_version": "0.1.0", "generated_at": generated_at},
-    }
-
-
-def put(db: Path, patient: str, vcf: str = "v1", **kwargs: Any) -> record.RecordOutcome:
-    cohorts = kwargs.pop("cohorts", COHORTS)
-    rec = recommendation(patient, **kwargs)
-    return record.record_recommendation(
-        db,
-        recommendation=rec,
-        vcf_sha256=sha(f"{patient}-{vcf}"),
-        recommendation_sha256=record.recommendation_digest(rec),
-        knowledge_sha256=sha("knowledge"),
-        pipeline_version="0.1.0",
-        cohorts=cohorts,
-        now=NOW,
-    )
-
-
-def statuses(db: Path, patient: str) -> list[tuple[int, str]]:
-    return [(row["version"], row["status"]) for row in record.history(db, patient)]
-
-
-def current(db: Path, patient: str) -> dict[str, Any]:
-    return next(row for row in record.current_assignments(db) if row["patient_id"] == patient)
 
 
 def row_count(db: Path) -> tuple[int, int]:
@@ -185,6 +137,68 @@ def test_regimen_outside_the_ranking_is_refused(db: Path) -> None:
         record.confirm(db, "P1", by="Dr Ada", regimen_id="haic_tace", note="why not")
 
 
+def test_contraindicated_regimen_needs_the_acknowledgement(db: Path) -> None:
+    put(db, "P1", contraindicated=("haic_fuop",))
+    with pytest.raises(HaicgxError, match=r"haic_fuop is contraindicated for patient P1 .*"
+                       r"DPYD activity score 0.*--acknowledge-contraindication"):  # fmt: skip
+        record.confirm(db, "P1", by="Dr Ada", regimen_id="haic_fuop", note="only option")
+    assert statuses(db, "P1") == [(1, "proposed")]
+    outcome = record.confirm(
+        db,
+        "P1",
+        by="Dr Ada",
+        regimen_id="haic_fuop",
+        note="only option",
+        acknowledge_contraindication=True,
+    )
+    assert outcome.contraindication_acknowledged
+    assert outcome.message().endswith("; contraindication acknowledged")
+    row = current(db, "P1")
+    assert (row["status"], row["contraindication_acknowledged"]) == ("overridden", True)
+    decision = record.events(db, "P1")[-1]
+    assert (
+        decision["event"],
+        decision["regimen_id"],
+        decision["contraindication_acknowledged"],
+    ) == (
+        "overridden",
+        "haic_fuop",
+        1,
+    )
+
+
+def test_a_recommended_regimen_is_confirmed_without_acknowledgement(db: Path) -> None:
+    put(db, "P1", contraindicated=("haic_fuop",))
+    record.confirm(db, "P1", by="Dr Ada", regimen_id=None, note=None)
+    assert current(db, "P1")["contraindication_acknowledged"] is False
+    # A contraindicated rank 1 (every regimen unusable) needs it too.
+    put(db, "P2", contraindicated=RANKED)
+    with pytest.raises(HaicgxError, match="haic_folfox is contraindicated"):
+        record.confirm(db, "P2", by="Dr Ada", regimen_id=None, note=None)
+
+
+def test_confirm_checks_the_recommendation_it_decides_on(db: Path, tmp_path: Path) -> None:
+    put(db, "P1")
+    path = record.recommendation_path(db, "P1")
+    original = path.read_text(encoding="utf-8")
+    # A newer recommendation published but not yet recorded: not the one of version 1.
+    write_recommendation(db, recommendation("P1", contraindicated=("haic_fuop",)))
+    with pytest.raises(HaicgxError, match=r"is not the recommendation of patient P1 version 1"):
+        record.confirm(db, "P1", by="Dr Ada", regimen_id=None, note=None)
+    path.unlink()
+    with pytest.raises(HaicgxError, match=r"recommendation\.json not found .*--results"):
+        record.confirm(db, "P1", by="Dr Ada", regimen_id=None, note=None)
+    # Found through --results when the record is kept elsewhere.
+    elsewhere = tmp_path / "run" / "patients" / "P1" / "recommendation.json"
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_text(original, encoding="utf-8")
+    outcome = record.confirm(
+        db, "P1", by="Dr Ada", regimen_id=None, note=None, results_dir=tmp_path / "run"
+    )
+    assert outcome.status == "confirmed"
+    assert statuses(db, "P1") == [(1, "confirmed")]
+
+
 def test_confirming_twice_or_an_unknown_patient_is_refused(db: Path) -> None:
     put(db, "P1")
     record.confirm(db, "P1", by="Dr Ada", regimen_id=None, note=None)
@@ -289,19 +303,27 @@ def test_tsv_export_equals_current_assignments(db: Path, tmp_path: Path) -> None
     record.confirm(db, "A", by="Dr Ada", regimen_id="haic_fuop", note="a\tb\nc")
     put(db, "A", vcf="v2")
     out = tmp_path / "export" / "cohort_record.tsv"
+    out.parent.mkdir()
     assert record.export_tsv(db, out) == 4
     with out.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     expected = record.current_assignments(db)
-
-    def cell(value: Any) -> str:
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        return "" if value is None else " ".join(str(value).split())
-
     assert list(rows[0]) == list(record.RECORD_EXPORT_COLUMNS)
-    assert rows == [{k: cell(v) for k, v in row.items()} for row in expected]
+    assert rows == [{k: tsv.cell(v) for k, v in row.items()} for row in expected]
     assert rows[0]["decision_note"] == "a b c"
+    # The decision and the new proposal side by side.
+    a = rows[0]
+    assert (a["status"], a["decision_regimen_id"], a["needs_review"]) == (
+        "overridden",
+        "haic_fuop",
+        "yes",
+    )
+    assert (a["pending_version"], a["pending_status"], a["pending_regimen_id"]) == (
+        "2",
+        "proposed",
+        "haic_folfox",
+    )
+    assert [r["waitlist_position"] for r in rows] == ["", "", "1", ""]
     assert [p.name for p in out.parent.iterdir()] == ["cohort_record.tsv"]  # no temp file left
 
 
@@ -342,20 +364,13 @@ def schema_version(db: Path) -> int:
     return int(row[0])
 
 
-def test_empty_file_is_migrated_to_the_current_schema(db: Path) -> None:
-    db.parent.mkdir(parents=True)
-    db.touch()
-    assert record.current_assignments(db) == []
-    assert schema_version(db) == record.SCHEMA_VERSION == 1
-
-
 def test_version_zero_record_is_migrated(db: Path) -> None:
     db.parent.mkdir(parents=True)
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         conn.execute("INSERT INTO meta VALUES ('schema_version', '0')")
     assert put(db, "P1").status == "proposed"
-    assert schema_version(db) == 1
+    assert schema_version(db) == record.SCHEMA_VERSION == 2
 
 
 def test_record_from_a_newer_haicgx_is_refused(db: Path) -> None:
@@ -505,7 +520,8 @@ def test_parallel_writers_never_lose_or_duplicate_a_row(tmp_path: Path) -> None:
 
 
 KILL_WRITER = """
-import hashlib, sys
+import hashlib, json, sys
+from pathlib import Path
 from haicgx import record
 from haicgx.cohorts import Cohort, Cohorts
 from haicgx.errors import HaicgxError
@@ -517,9 +533,12 @@ i = 0
 while True:
     patient = f"K{i % 5}"
     rec = {"patient_id": patient, "primary_site": "colorectal", "cohort": "CRC",
-           "regimens": [{"rank": 1, "regimen_id": "haic_folfox"},
-                        {"rank": 2, "regimen_id": "haic_fuop"}],
+           "regimens": [{"rank": 1, "regimen_id": "haic_folfox", "status": "recommended"},
+                        {"rank": 2, "regimen_id": "haic_fuop", "status": "recommended"}],
            "provenance": {"run": run, "i": i}}
+    folder = Path(db).parent / "patients" / patient
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "recommendation.json").write_text(json.dumps(rec))
     record.record_recommendation(
         db, recommendation=rec, vcf_sha256=sha(f"{run}-{i}"),
         recommendation_sha256=record.recommendation_digest(rec),
