@@ -36,6 +36,7 @@ from haicgx.consequence import (
     vep_fields,
 )
 from haicgx.errors import HaicgxError
+from haicgx.findings import Candidate, findings_for
 from haicgx.genotype import SampleCall
 from haicgx.knowledge import KnowledgeBase
 from haicgx.match import Match, Variant, match_variant
@@ -45,6 +46,7 @@ from haicgx.qc import QcTally, SupportReader, germline_check, qc_reason
 from haicgx.rank import PatientContext, cited_evidence, rank_regimens, summary_line
 from haicgx.settings import Patient, Settings
 from haicgx.transcripts import TranscriptIndex
+from haicgx.tsv import inert
 from haicgx.vcf import open_quietly
 
 log = logging.getLogger(__name__)
@@ -220,6 +222,10 @@ def evaluate_patient(
         collector.structural(sv.chrom, sv.pos, sv.end, sv.alt)
     tally = QcTally()
     matches: list[Match] = []
+    candidates: list[Candidate] = []  # variants of genes that can give a finding
+    finding_genes = kb.findings.genes
+    referral_genes = kb.findings.germline_referral.genes
+    germline_filters = kb.findings.germline_referral.caller_filters | {"PASS"}
     temporaries = [
         p.with_name(p.name + ".tmp") for p in (variants_path, matches_path, recommendation_path)
     ]
@@ -284,6 +290,14 @@ def evaluate_patient(
                 )
                 if reason is None and copies == 0:
                     reason = "not_in_tumour"  # the tumour's genotype carries no ALT copy
+                annotations = None
+                if reason == "filter_not_pass" and set(filters) <= germline_filters:
+                    # A germline carrier of a BRCA/PALB2/mismatch-repair truncation, filtered by
+                    # the caller as germline, is who the platinum evidence is about: kept.
+                    annotations = tuple(consequences.read(record))
+                    if any(a.gene in referral_genes for a in annotations):
+                        reason = None
+                        tally.germline_kept += 1
                 if reason is not None:
                     tally.filtered[reason] += 1
                     continue
@@ -293,7 +307,7 @@ def evaluate_patient(
                     pos,
                     ref,
                     alt,
-                    tuple(consequences.read(record)),
+                    annotations if annotations is not None else tuple(consequences.read(record)),
                     _gt_text(gt, phased),
                     copies,
                     support.depth,
@@ -304,6 +318,11 @@ def evaluate_patient(
                 found = match_variant(
                     variant, kb, build=settings.build, primary_site=patient.primary_site
                 )
+                candidates += [
+                    Candidate(a, variant.vaf, variant.filters)
+                    for a in variant.annotations
+                    if a.gene in finding_genes
+                ]
                 germline = ""
                 if found:
                     matches.extend(found)
@@ -332,7 +351,7 @@ def evaluate_patient(
             "regimens": [r.as_dict() for r in ranked],
             "pgx": {gene: call.as_dict() for gene, call in pgx.items()},
             "evidence": cited_evidence(ranked, kb),
-            "findings": [],
+            "findings": findings_for(candidates, kb.findings, patient.primary_site),
             "qc": _qc(prepared, tally),
             "provenance": _provenance(patient, prepared, settings, kb, now),
         }
@@ -362,20 +381,21 @@ def evaluate_patient(
 def _variant_cells(v: Variant, germline: str = "") -> tuple[str, ...]:
     a = v.primary
     values = {
-        "chrom": v.chrom,
+        "chrom": inert(v.chrom),
         "pos": str(v.pos),
         "ref": v.ref,
         "alt": v.alt,
-        "gene": a.gene if a else "",
-        "consequence": a.consequence if a else "",
-        "transcript": a.transcript if a else "",
-        "protein_change": a.protein_change if a else "",
+        # annotation text comes from the input file: never a spreadsheet formula
+        "gene": inert(a.gene) if a else "",
+        "consequence": inert(a.consequence) if a else "",
+        "transcript": inert(a.transcript) if a else "",
+        "protein_change": inert(a.protein_change) if a else "",
         "exon": "" if a is None or a.exon is None else str(a.exon),
         "vaf": "" if v.vaf is None else f"{v.vaf:.4g}",
         "depth": "" if v.depth is None else str(v.depth),
         "alt_reads": "" if v.alt_reads is None else str(v.alt_reads),
         "genotype": v.genotype,
-        "filter": ";".join(v.filters) or "PASS",
+        "filter": inert(";".join(v.filters)) or "PASS",
         "germline_check": germline,
     }
     return _VARIANT_CELLS(values)
@@ -418,7 +438,7 @@ def _write_matches(path: Path, matches: list[Match]) -> None:
             "tumour_context_fit": m.context_fit,
             "source": m.row.source,
         }
-        rows.append([_cell(values[c]) for c in vocab.MATCH_COLUMNS])
+        rows.append([inert(_cell(values[c])) for c in vocab.MATCH_COLUMNS])
     rows.sort(key=lambda r: (r[0], r[3], int(r[4]), r[5], r[6]))
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out, delimiter="\t", lineterminator="\n")
@@ -439,6 +459,7 @@ def _qc(prepared: PreparedVcf, tally: QcTally) -> dict[str, Any]:
         "records_read": prepared.facts.records_read,
         "alleles_after_split": tally.alleles_seen,
         "records_passing": tally.passing,
+        "germline_filtered_kept": tally.germline_kept,
         "structural_left_out": prepared.facts.structural_records,
         "filtered": dict(sorted(tally.filtered.items())),
         "unknown_values_kept": unknown,

@@ -47,7 +47,7 @@ def load_run(
         raise HaicgxError("no configuration: pass --configfile config/config.yaml (and your own)")
     settings = load_settings(config, workdir=workdir, root=root, source=source)
     patients = load_patients(settings.patients_file)
-    knowledge = load_knowledge(settings.biomarkers, settings.regimens)
+    knowledge = load_knowledge(settings.biomarkers, settings.regimens, settings.findings)
     cohorts = load_cohorts(settings.cohorts)
     return Run(settings, {p.patient_id: p for p in patients}, knowledge, cohorts)
 
@@ -96,7 +96,7 @@ def _fail(handler: logging.Handler, message: str) -> None:
 
 def _run_from(config: dict[str, Any], root: str) -> tuple[Settings, KnowledgeBase]:
     settings = load_settings(config, workdir=Path.cwd(), root=Path(root))
-    return settings, load_knowledge(settings.biomarkers, settings.regimens)
+    return settings, load_knowledge(settings.biomarkers, settings.regimens, settings.findings)
 
 
 # -- jobs ---------------------------------------------------------------------------------------

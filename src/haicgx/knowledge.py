@@ -270,6 +270,7 @@ class KnowledgeBase:
     version: str
     sha256: str
     paths: dict[str, str] = field(default_factory=dict)
+    findings: Any = None  # haicgx.findings.FindingRules
 
     @cached_property
     def by_id(self) -> dict[str, KnowledgeRow]:
@@ -620,8 +621,12 @@ def knowledge_sha256(*paths: Path) -> str:
     return digest.hexdigest()
 
 
-def load_knowledge(biomarkers: Path, regimens: Path) -> KnowledgeBase:
-    """Load, validate and cross-check the knowledge set."""
+def load_knowledge(biomarkers: Path, regimens: Path, findings: Path | None = None) -> KnowledgeBase:
+    """Load, validate and cross-check the knowledge set (`findings`: default the bundled one)."""
+    from haicgx.findings import BUNDLED_FINDINGS, parse_findings  # it builds on this module
+
+    findings = findings or BUNDLED_FINDINGS
+    finding_rules = parse_findings(findings)
     rows, version = parse_biomarkers(biomarkers)
     regimen_list, base_order, renal, regimen_version = parse_regimens(regimens)
     if regimen_version != version:
@@ -643,6 +648,7 @@ def load_knowledge(biomarkers: Path, regimens: Path) -> KnowledgeBase:
         base_order=base_order,
         renal_rules=renal,
         version=version,
-        sha256=knowledge_sha256(biomarkers, regimens),
-        paths={"biomarkers": str(biomarkers), "regimens": str(regimens)},
+        sha256=knowledge_sha256(biomarkers, regimens, findings),
+        paths={"biomarkers": str(biomarkers), "regimens": str(regimens), "findings": str(findings)},
+        findings=finding_rules,
     )

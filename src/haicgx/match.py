@@ -112,6 +112,7 @@ def match_variant(
         rows = kb.gene_index.get(annotation.gene)
         if not rows:
             continue
+        benign = kb.findings is not None and kb.findings.benign_entry(annotation) is not None
         codon = _codon_of(annotation.protein_change)
         for row in rows:
             a = row.alteration
@@ -119,6 +120,8 @@ def match_variant(
                 add(row, "protein", annotation)
             elif a.level == "codon" and codon == a.codon and annotation.variant_class:
                 add(row, "codon", annotation)
+            elif benign and a.variant_class == "truncating":
+                continue  # a curated benign truncation is not loss of function (findings.yaml)
             elif (
                 a.level == "exon"
                 and annotation.exon == a.exon

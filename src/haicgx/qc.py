@@ -250,6 +250,7 @@ class QcTally:
 
     alleles_seen: int = 0
     passing: int = 0
+    germline_kept: int = 0  # records filtered as germline, kept for the HR/MMR marker rows
     filtered: Counter = field(default_factory=Counter)
     unknown: Counter = field(default_factory=Counter)
 

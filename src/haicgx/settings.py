@@ -48,6 +48,7 @@ class Settings:
     annotation: str
     biomarkers: Path
     regimens: Path
+    findings: Path
     cohorts: Path
     record: Path
     filters: dict[str, Any]
@@ -171,6 +172,7 @@ def load_settings(
         annotation=annotation,
         biomarkers=find(data["knowledge"]["biomarkers"], "knowledge.biomarkers"),  # type: ignore[arg-type]
         regimens=find(data["knowledge"]["regimens"], "knowledge.regimens"),  # type: ignore[arg-type]
+        findings=find(data["knowledge"]["findings"], "knowledge.findings"),  # type: ignore[arg-type]
         cohorts=find(data["cohorts"], "cohorts"),  # type: ignore[arg-type]
         record=resolve_path(data["record"], workdir=workdir, root=workdir),  # type: ignore[arg-type]
         filters=data["filters"],

@@ -33,6 +33,10 @@ def reasons(rec, regimen_id, kind):
     return [r for r in regimen(rec, regimen_id)["reasons"] if r["kind"] == kind]
 
 
+def finding_kinds(rec):
+    return {(f["kind"], f["gene"]) for f in rec["findings"]}
+
+
 def order(rec):
     return [r["regimen_id"] for r in rec["regimens"]]
 
@@ -89,6 +93,7 @@ def test_demo02_hapb3_heterozygous(demo):
     # (a caution, fluorouracil at 50%), tied with TOMOX-HAI (raltitrexed is not a DPD substrate:
     # recommended). The tegafur (S-1) regimen is a caution (DPWG: avoid tegafur or start low).
     rec = recommendation(demo, "DEMO02")
+    assert ("targetable", "BRAF") in finding_kinds(rec)  # BRAF V600E: BEACON, ranks nothing
     dpyd = rec["pgx"]["DPYD"]
     assert (dpyd["status"], dpyd["activity_score"], dpyd["genotype_source"]) == (
         "assessed",
@@ -124,6 +129,8 @@ def test_demo03_brca2_pancreatic(demo):
     assert reasons(rec, "haic_gemox", "prior_failure")
     assert rec["pgx"]["DPYD"]["status"] == "assessed"
     assert any("<NON_REF>" in w for w in rec["qc"]["warnings"])
+    # E1593* at allele fraction 0.42, as a germline allele would show: a referral, not a rank
+    assert ("germline_referral", "BRCA2") in finding_kinds(rec)
 
 
 def test_demo04_dpyd_star2a_heterozygous_gastric(demo):
@@ -196,6 +203,7 @@ def test_demo07_breast_multiallelic_prior_paclitaxel(demo):
         "hai_paclitaxel",
     ]
     assert rec["pgx"]["DPYD"]["status"] == "not_assessed"
+    assert ("targetable", "PIK3CA") in finding_kinds(rec)  # SOLAR-1 (breast)
     assert statuses(rec)["hai_fluorouracil_doxorubicin_mitomycin"] == "caution"
     assert "test DPYD" in rec["summary"]
     assert regimen(rec, "hai_paclitaxel")["failed_classes"] == 1

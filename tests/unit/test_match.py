@@ -315,3 +315,16 @@ def test_label_reads_like_a_person_would_write_it(kb):
         matched(variant("chr1", 97450058, "C", "T"), kb)["T-DPYD-2A"].label
         == "DPYD c.1905+1G>A (*2A)"
     )
+
+
+def test_variant_cells_from_the_input_are_never_spreadsheet_formulas():
+    from haicgx.evaluate import _variant_cells
+    from haicgx.vocab import VARIANT_COLUMNS
+
+    ann = Annotation("=HYPERLINK(1)", "@SUM(A1)", "+ENST", "-p.X")
+    v = Variant("chr1", 10, "A", "T", (ann,), "0/1", 1, 50, 10, -0.0, ("=bad",))
+    cells = dict(zip(VARIANT_COLUMNS, _variant_cells(v), strict=True))
+    assert cells["gene"] == "'=HYPERLINK(1)" and cells["consequence"] == "'@SUM(A1)"
+    assert cells["transcript"] == "'+ENST" and cells["protein_change"] == "'-p.X"
+    assert cells["filter"] == "'=bad"
+    assert cells["vaf"] == "-0"  # a number stays a number
