@@ -177,9 +177,7 @@ def test_nadir_is_tracked_over_complete_sums_only():
 
 
 def test_new_lesion_is_progression_whatever_the_sums():
-    assessed = recist.assess_time_points(
-        {"T1": D(30)}, set(), [Measured({"T1": D(10)}, {}, True)]
-    )
+    assessed = recist.assess_time_points({"T1": D(30)}, set(), [Measured({"T1": D(10)}, {}, True)])
     assert assessed[0].target == PR
     assert assessed[0].response == PD
 

@@ -66,6 +66,8 @@ def _common(result: Endpoints, item: SubjectResult) -> dict[str, Any]:
 def adrs(result: Endpoints) -> pd.DataFrame:
     evaluator = result.options.evaluator.title()
     rows: list[dict[str, Any]] = []
+    if "response" in result.skipped:  # no TU/TR or RS: no response to tabulate
+        return _frame(rows, ADRS_COLUMNS)
     for item in _ordered(result):
         base = _common(result, item)
         base["STARTDT"] = iso(item.subject.start)
@@ -177,7 +179,7 @@ def _ordered(result: Endpoints) -> list[SubjectResult]:
 
 
 def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(columns))
+    frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
     return frame.fillna("")
 
 
