@@ -1,4 +1,4 @@
-"""RECIST 1.1 rules, worked by hand from the paper (Eisenhauer et al., Eur J Cancer 2009;45:228-247).
+"""RECIST 1.1 rules, worked by hand from the paper (Eisenhauer et al., EJC 2009;45:228-247).
 
 Every row of tables 1-3, confirmation, nadir-based progression, new lesions, missing
 assessments, lymph nodes under 10 mm, target lesion selection and the SD minimum.

@@ -80,7 +80,7 @@ FILES: dict[str, list[list[str]]] = {
         ["S2", "T01", "LDIAM", "50", "50", "mm", "INVESTIGATOR", "1", "BASELINE", "2023-12-30"],
         ["S2", "T01", "LDIAM", "45", "45", "mm", "INVESTIGATOR", "2", "WEEK 6", "2024-02-10"],
         ["S2", "T01", "LDIAM", "44", "44", "mm", "INVESTIGATOR", "3", "WEEK 12", "2024-03-26"],
-    ],  # fmt: skip
+    ],
     "rs.tsv": [
         ["USUBJID", "RSTESTCD", "RSSTRESC", "RSEVAL", "VISIT", "RSDTC"],
         ["S3", "OVRLRESP", "SD", "INVESTIGATOR", "WEEK 6", "2024-02-20"],
@@ -146,7 +146,7 @@ FILES: dict[str, list[list[str]]] = {
             "NONE",
             "1",
         ],
-    ],  # fmt: skip
+    ],
     "ds.csv": [
         ["USUBJID", "DSDECOD", "DSSTDTC"],
         ["S2", "DEATH", "2024-05-10"],
