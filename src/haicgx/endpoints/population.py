@@ -169,7 +169,13 @@ def from_record(
             )
         )
     for patient_id in sorted(set(assignments) - matched):
-        excluded.append((patient_id, "in the cohort record but not in DM (no follow-up data)"))
+        status = assignments[patient_id].status
+        where = (
+            f"{status} in the cohort record"
+            if status in ("waitlisted", "withdrawn")
+            else ("in the cohort record")
+        )
+        excluded.append((patient_id, f"{where}, not in DM (no follow-up data)"))
     if differing_start:
         notes.append(
             f"{differing_start} subject(s) have a DM.RFSTDTC other than their assignment date in "
