@@ -314,6 +314,67 @@ def run_endpoints(
     return [*describe(result), *(f"wrote {path}" for path in paths)]
 
 
+@dataclass(frozen=True)
+class WorkflowEndpoints:
+    """The ``endpoints`` config section, validated and resolved (rules/endpoints.smk)."""
+
+    sdtm: Path
+    files: tuple[Path, ...]
+    record: Path | None
+    chosen: dict[str, str]
+    options: Options
+
+
+def workflow_endpoints(
+    section: Mapping[str, object], *, record: Path, cwd: Path, root: Path = PROJECT_ROOT
+) -> WorkflowEndpoints:
+    """Resolve the config's ``endpoints`` section; the domain files are found at once, so an
+    ambiguous folder stops the run before any job. ``cwd`` (not ``workdir``, a Snakemake
+    keyword at the start of a line) is the working directory."""
+    from haicgx.settings import resolve_path
+
+    sdtm = resolve_path(str(section["sdtm"]), workdir=cwd, root=root)
+    chosen = {str(k): str(v) for k, v in dict(section.get("domains") or {}).items()}  # type: ignore[arg-type]
+    located = locate_domains(sdtm, {k: Path(v) for k, v in chosen.items()})  # type: ignore[arg-type]
+    options = Options(
+        evaluator=str(section.get("evaluator", "INVESTIGATOR")),
+        sd_min_days=round(float(section.get("sd_min_weeks", 6)) * 7),  # type: ignore[arg-type]
+        confirm_days=round(float(section.get("confirm_weeks", 4)) * 7),  # type: ignore[arg-type]
+    )
+    joined = section.get("join", "record") == "record"
+    return WorkflowEndpoints(
+        sdtm=sdtm,  # type: ignore[arg-type]
+        files=tuple(
+            located.files[c]
+            for c in ("DM", "DS", "TU", "TR", "RS", "AE", "EX")
+            if c in located.files
+        ),
+        record=record if joined else None,
+        chosen=chosen,
+        options=options,
+    )
+
+
+def endpoints_job(
+    *,
+    sdtm: str,
+    out_dir: str,
+    record: str | None,
+    chosen: Mapping[str, str],
+    options: Mapping[str, object],
+) -> None:
+    """The workflow's endpoints job (scripts/endpoints.py): compute, write, log what was done."""
+    lines = run_endpoints(
+        Path(sdtm),
+        out_dir=Path(out_dir),
+        db=Path(record) if record else None,
+        chosen={k: Path(v) for k, v in chosen.items()},
+        options=Options(**options),  # type: ignore[arg-type]
+    )
+    for line in lines:
+        log.info(line)
+
+
 def describe(result: Endpoints) -> list[str]:
     """What was read, what is absent and skipped, and who is analysed."""
     lines = []

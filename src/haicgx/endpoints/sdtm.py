@@ -131,7 +131,7 @@ def locate_domains(folder: Path, chosen: Mapping[str, Path] | None = None) -> Lo
         elif len(exact[code]) > 1:
             raise HaicgxError(
                 f"{folder}: {' and '.join(exact[code])} are both the {code} domain: "
-                f"keep one, or name it with --domain {code}=FILE"
+                f"keep one, or name it with --domain {code}=FILE (workflow: endpoints.domains)"
             )
         elif exact[code]:
             located.files[code] = folder / exact[code][0]
@@ -185,7 +185,7 @@ def _settle_by_partner(folder: Path, code: str, names: list[str], located: Locat
             return
     raise HaicgxError(
         f"{folder}: {len(names)} files could be the {code} domain ({', '.join(names)}): "
-        f"name one with --domain {code}=FILE"
+        f"name one with --domain {code}=FILE (workflow: endpoints.domains)"
     )
 
 
