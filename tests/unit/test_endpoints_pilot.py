@@ -6,7 +6,9 @@ Read in place; skipped with the reason when the shared test data is not beside t
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -28,9 +30,6 @@ def read_csv(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
 def pilot(tmp_path_factory) -> tuple[Path, Path, str]:
     folder = shared_data("pharmaversesdtm-onco")
     out = tmp_path_factory.mktemp("pilot") / "endpoints"
-    import contextlib
-    import io
-
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         assert main(["endpoints", "--sdtm", str(folder), "--out", str(out)]) == 0

@@ -117,7 +117,7 @@ def _patient(
     pid = e.patient_id
     lesions = _lesions(rng, complete=course == "complete")
     scans = _scan_days(rng)
-    progression_at = _progression_visit(rng, course, len(scans))
+    progression_at = _progression_visit(rng, course)
     final = len(scans) - 1
     last_scan = final if progression_at is None else min(progression_at, final)
     died = course == "progressor" or (course == "stable" and rng.random() < 0.5)
@@ -173,7 +173,7 @@ def _scan_days(rng: random.Random) -> list[int]:
     return days
 
 
-def _progression_visit(rng: random.Random, course: str, visits: int) -> int | None:
+def _progression_visit(rng: random.Random, course: str) -> int | None:
     if course == "progressor":
         return rng.randint(1, 2)
     if course == "stable":

@@ -428,12 +428,10 @@ class Best:
     point: TimePoint | None
 
 
-def stable_label(points: Sequence[TimePoint], *, non_target_only: bool) -> str:
-    """SD, or NON-CR/NON-PD for a subject followed on non-target lesions only (table 2 note:
+def stable_label(*, non_target_only: bool) -> str:
+    """SD, or NON-CR/NON-PD for a subject followed on non-target lesions only (table 2's note:
     non-CR/non-PD is preferred over SD there)."""
-    if non_target_only:
-        return NON_CR_NON_PD
-    return SD
+    return NON_CR_NON_PD if non_target_only else SD
 
 
 def best_overall_response(
@@ -456,7 +454,7 @@ def best_overall_response(
             return Best(wanted, hit)
     stable = _first_stable(counted, start, sd_min_days)
     if stable is not None:
-        return Best(stable_label(counted, non_target_only=non_target_only), stable)
+        return Best(stable_label(non_target_only=non_target_only), stable)
     progression = next((p for p in counted if p.response == PD), None)
     if progression is not None:
         return Best(PD, progression)
@@ -513,7 +511,7 @@ def confirmed_best_overall_response(
             return Best(PR, point)
     stable = _first_stable(counted, start, sd_min_days)
     if stable is not None:
-        return Best(stable_label(counted, non_target_only=non_target_only), stable)
+        return Best(stable_label(non_target_only=non_target_only), stable)
     progression = next((p for p in counted if p.response == PD), None)
     if progression is not None:
         return Best(PD, progression)

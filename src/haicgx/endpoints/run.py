@@ -135,7 +135,7 @@ def compute(
     alive = last_known_alive(domains)
     died = deaths(dm, domains.get("DS"), alive)
     dosed = {row.subject for row in domains["EX"].rows} if "EX" in domains else None
-    evaluators: dict[str, list[str]] = {}
+    evaluators: dict[str, set[str]] = {}
     results: list[SubjectResult] = []
     found: list[Disagreement] = []
     groups = {code: domains[code].by_subject() for code in ("TU", "TR", "RS") if code in domains}

@@ -32,10 +32,19 @@ RESPONDERS = frozenset({recist.CR, recist.PR})
 DISEASE_CONTROL = frozenset({recist.CR, recist.PR, recist.SD, recist.NON_CR_NON_PD})
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def _proportion(count: int, n: int) -> dict[str, Any]:
     p = clopper_pearson(count, n)
-    rnd = lambda x: None if x is None else round(x, 4)  # noqa: E731
-    return {"count": count, "n": n, "rate": rnd(p.rate), "low": rnd(p.low), "high": rnd(p.high)}
+    return {
+        "count": count,
+        "n": n,
+        "rate": _rounded(p.rate),
+        "low": _rounded(p.low),
+        "high": _rounded(p.high),
+    }
 
 
 def _response(members: Sequence[SubjectResult]) -> dict[str, Any]:
