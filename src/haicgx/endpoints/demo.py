@@ -3,10 +3,10 @@
 SYNTHETIC DATA for trying ``haicgx endpoints`` on the demo: no real patient, no real outcome.
 Each patient's course is drawn from a generator seeded by the seed and the patient id, so the
 same enrolments give the same files. Lesions are measured at baseline (up to two weeks before
-the start) and every six weeks until progression, death or 24 months; the courses mix responders
-(one reaching CR, with a lymph node that shrinks under 10 mm), stable and progressing disease,
-a missed lesion measurement (an NE time point), a new lesion at progression, deaths, and one
-patient followed through the site's RS responses only. Adverse events carry CTCAE grades,
+the start) and every six weeks until progression, death or about 24 months; the courses mix
+responders (one reaching CR, with a lymph node that shrinks under 10 mm), stable and progressing
+disease, a missed lesion measurement (an NE time point), a new lesion at progression, deaths, and
+one patient followed through the site's RS responses only. Adverse events carry CTCAE grades,
 seriousness and relation.
 
 ``resources/demo/make_followup.py`` writes them for the patients of a cohort record.
@@ -24,7 +24,7 @@ from haicgx.endpoints.population import read_record
 
 STUDY = "HAICGX-DEMO"
 SCAN_DAYS = 42
-HORIZON_DAYS = 730  # 24 months of follow-up
+HORIZON_DAYS = 750  # a little over 24 months, so that the 24-month rates can be estimated
 CYCLE_DAYS = 21
 COLUMNS: dict[str, tuple[str, ...]] = {
     "dm": ("STUDYID", "DOMAIN", "USUBJID", "SUBJID", "RFSTDTC", "RFPENDTC", "DTHDTC", "DTHFL",
