@@ -60,6 +60,13 @@ def register(subparsers: Any) -> None:
         metavar="W",
         help="minimum time to confirm a CR or PR (default: 4)",
     )
+    parser.add_argument(
+        "--teae-window-days",
+        type=int,
+        metavar="D",
+        help="an AE is treatment-emergent only up to D days after the last dose "
+        "(default: no limit)",
+    )
     parser.add_argument("--cohorts", type=Path, metavar="PATH", help="cohort names (with --db)")
     parser.add_argument("--regimens", type=Path, metavar="PATH", help="regimen names (with --db)")
     parser.set_defaults(handler=_endpoints)
@@ -89,11 +96,18 @@ def _days(weeks: float, option: str) -> int:
     return round(weeks * 7)
 
 
+def _non_negative(days: int | None, option: str) -> int | None:
+    if days is not None and days < 0:
+        raise HaicgxError(f"{option}: must not be negative")
+    return days
+
+
 def _endpoints(args: argparse.Namespace) -> int:
     options = Options(
         evaluator=args.evaluator,
         sd_min_days=_days(args.sd_min_weeks, "--sd-min-weeks"),
         confirm_days=_days(args.confirm_weeks, "--confirm-weeks"),
+        teae_window_days=_non_negative(args.teae_window_days, "--teae-window-days"),
     )
     lines = run_endpoints(
         args.sdtm,

@@ -152,6 +152,16 @@ def test_adverse_events_count_patients_not_events(pilot):
     assert row["groups"]["Xan_Hi"]["any"] == len(patients)
 
 
+def test_treatment_emergent_flags_equal_the_pilots_own(pilot):
+    """Every ADAE TRTEMFL equals the sponsor's SUPPAE AETRTEM (partial start dates included)."""
+    folder, out, _ = pilot
+    sponsor = {(r["USUBJID"], r["IDVARVAL"]): r["QVAL"] for r in read_csv(folder / "suppae.csv")}
+    adae = read_csv(out / "adae.tsv", "\t")
+    assert len(adae) == 1191
+    differ = [r for r in adae if r["TRTEMFL"] != sponsor[(r["USUBJID"], r["AESEQ"])]]
+    assert differ == []
+
+
 def test_summary_is_valid_and_shows_n_beside_rates(pilot):
     data = json.loads((pilot[1] / "endpoints.json").read_text(encoding="utf-8"))
     schema = json.loads(schema_path("endpoints.schema.json").read_text(encoding="utf-8"))

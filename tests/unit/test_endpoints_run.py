@@ -12,7 +12,7 @@ import pytest
 
 from haicgx.cli import main
 from haicgx.endpoints import sdtm
-from haicgx.endpoints.run import compute, run_endpoints
+from haicgx.endpoints.run import Options, compute, run_endpoints
 from haicgx.errors import HaicgxError
 from haicgx.paths import schema_path
 
@@ -136,6 +136,17 @@ FILES: dict[str, list[list[str]]] = {
         ],
         ["S3", "1", "Tired", "FATIGUE", "GENERAL DISORDERS", "2023-12-20", "N", "", "1"],
         [
+            "S1",
+            "3",
+            "Rash",
+            "RASH",
+            "SKIN DISORDERS",
+            "2024-04-15",
+            "N",
+            "POSSIBLE",
+            "1",
+        ],
+        [
             "S3",
             "2",
             "=cmd|' /C calc'!A0",
@@ -227,6 +238,16 @@ def test_adae_flags_and_inert_cells(outputs):
     assert by[("S3", "1")]["TRTEMFL"] == "N"  # before the start
     assert by[("S3", "1")]["AERELFL"] == "Y"  # missing relation counts as related
     assert by[("S3", "2")]["AETERM"].startswith("'=")
+    assert by[("S1", "3")]["TRTEMFL"] == "Y"  # no limit after the last dose by default
+
+
+def test_teae_window_after_the_last_dose(tmp_path):
+    result = compute(write_sdtm(tmp_path / "sdtm"), options=Options(teae_window_days=30))
+    late = next(e for e in result.events if (e.usubjid, e.seq) == ("S1", "3"))
+    assert not late.emergent  # 45 days after S1's last dose (EX 2024-03-01)
+    result = compute(write_sdtm(tmp_path / "sdtm"), options=Options(teae_window_days=45))
+    late = next(e for e in result.events if (e.usubjid, e.seq) == ("S1", "3"))
+    assert late.emergent
 
 
 def test_summary_counts_patients_not_events(outputs):

@@ -2,7 +2,10 @@
 tables by system organ class and preferred term, counting patients (not events).
 
 Treatment-emergent
-    An event starting on or after the start date; a partial start date is imputed to its first
+    An event starting on or after the start date; with ``--teae-window-days D``, also no later
+    than D days after the last dose (the last EX date, else DM.RFXENDTC). No upper limit by
+    default: late immune-related events of an anti-PD-1 backbone count, and the CDISC pilot's
+    own flag (SUPPAE AETRTEM) is derived that way. A partial start date is imputed to its first
     day but not before the start date (haicgx.endpoints.dates), so an event in the month
     treatment started counts; an event without a start date counts too (the conservative side).
 
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from haicgx.endpoints.sdtm import Domain, Row
@@ -67,7 +70,13 @@ def grading(ae: Domain) -> str:
     return "CTCAE" if any(row.get("AETOXGR") for row in ae.rows) else "severity"
 
 
-def adverse_events(ae: Domain, starts: Mapping[str, date]) -> list[AdverseEvent]:
+def adverse_events(
+    ae: Domain,
+    starts: Mapping[str, date],
+    last_doses: Mapping[str, date] | None = None,
+    *,
+    window_days: int | None = None,
+) -> list[AdverseEvent]:
     """The ADAE rows of the analysed subjects (those in ``starts``), in file order."""
     mode = grading(ae)
     events = []
@@ -75,11 +84,13 @@ def adverse_events(ae: Domain, starts: Mapping[str, date]) -> list[AdverseEvent]
         start = starts.get(row.subject)
         if start is None:
             continue
-        events.append(_event(ae, row, start, mode))
+        last = (last_doses or {}).get(row.subject)
+        until = last + timedelta(days=window_days) if last and window_days is not None else None
+        events.append(_event(ae, row, start, until, mode))
     return events
 
 
-def _event(ae: Domain, row: Row, start: date, mode: str) -> AdverseEvent:
+def _event(ae: Domain, row: Row, start: date, until: date | None, mode: str) -> AdverseEvent:
     onset = ae.date(row, "AESTDTC")
     begins = onset.impute(not_before=start) if onset else None
     finish = ae.date(row, "AEENDTC")
@@ -100,7 +111,7 @@ def _event(ae: Domain, row: Row, start: date, mode: str) -> AdverseEvent:
         start=begins,
         start_flag=onset.flag if onset else "",
         end=finish.first_day() if finish else None,
-        emergent=begins is None or begins >= start,
+        emergent=begins is None or (begins >= start and (until is None or begins <= until)),
         grade=grade,
         severity=severity,
         serious=row.get("AESER") == "Y",
@@ -109,6 +120,22 @@ def _event(ae: Domain, row: Row, start: date, mode: str) -> AdverseEvent:
         fatal=fatal,
         line=row.line,
     )
+
+
+def last_doses(dm: Domain, ex: Domain | None) -> dict[str, date]:
+    """Per subject, the last dose: the latest EX start or end date, else DM.RFXENDTC."""
+    out: dict[str, date] = {}
+    if ex is not None:
+        for row in ex.rows:
+            for column in ("EXSTDTC", "EXENDTC"):
+                moment = ex.date(row, column)
+                if moment is not None and moment.first_day() > out.get(row.subject, date.min):
+                    out[row.subject] = moment.first_day()
+    for row in dm.rows:
+        moment = dm.date(row, "RFXENDTC")
+        if row.subject not in out and moment is not None:
+            out[row.subject] = moment.first_day()
+    return out
 
 
 def _flags(event: AdverseEvent) -> dict[str, bool]:

@@ -17,7 +17,12 @@ from pathlib import Path
 
 from haicgx.cohorts import load_cohorts
 from haicgx.endpoints import adam, recist, report, summary
-from haicgx.endpoints.adverse import AdverseEvent, adverse_events, grading
+from haicgx.endpoints.adverse import (
+    AdverseEvent,
+    adverse_events,
+    grading,
+    last_doses,
+)
 from haicgx.endpoints.population import (
     Population,
     Subject,
@@ -68,6 +73,7 @@ class Options:
     sd_min_days: int = recist.SD_MIN_DAYS
     confirm_days: int = recist.CONFIRM_DAYS
     max_ne: int = recist.MAX_NE_BETWEEN
+    teae_window_days: int | None = None  # no upper limit after the last dose
 
 
 @dataclass
@@ -175,7 +181,12 @@ def compute(
     mode = None
     if "AE" in domains:
         starts = {r.subject.usubjid: r.subject.start for r in results}
-        events = adverse_events(domains["AE"], starts)
+        events = adverse_events(
+            domains["AE"],
+            starts,
+            last_doses(domains["DM"], domains.get("EX")),
+            window_days=options.teae_window_days,
+        )
         mode = grading(domains["AE"])
     return Endpoints(
         sdtm_dir=Path(sdtm_dir),
@@ -340,6 +351,7 @@ def workflow_endpoints(
         evaluator=str(section.get("evaluator", "INVESTIGATOR")),
         sd_min_days=round(float(section.get("sd_min_weeks", 6)) * 7),  # type: ignore[arg-type]
         confirm_days=round(float(section.get("confirm_weeks", 4)) * 7),  # type: ignore[arg-type]
+        teae_window_days=section.get("teae_window_days"),  # type: ignore[arg-type]
     )
     joined = section.get("join", "record") == "record"
     return WorkflowEndpoints(

@@ -139,6 +139,7 @@ def build(result: Endpoints, *, generated_at: str) -> dict[str, Any]:
             "sd_min_days": options.sd_min_days,
             "confirm_days": options.confirm_days,
             "max_ne_between": options.max_ne,
+            "teae_window_days": options.teae_window_days,
             "month_days": round(MONTH_DAYS, 4),
             "rate_months": list(RATE_MONTHS),
             "at_risk_months": list(AT_RISK_MONTHS),
