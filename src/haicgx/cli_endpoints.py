@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="CODE=FILE",
-        help="take FILE (in DIR, or a path) as the domain CODE; repeatable",
+        help="take FILE (a name in DIR, else a path) as the domain CODE; repeatable",
     )
     parser.add_argument(
         "--evaluator",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema
@@ -286,11 +287,15 @@ def test_report_escapes_input_text(outputs):
         assert f'id="{section}"' in html
 
 
-def test_same_input_same_files(tmp_path, outputs):
+def test_same_input_same_files(tmp_path):
     sdtm_dir = write_sdtm(tmp_path / "sdtm")
-    run_endpoints(sdtm_dir, out_dir=tmp_path / "out")
-    for name in ("adrs.tsv", "adtte.tsv", "adae.tsv"):
-        assert (tmp_path / "out" / name).read_bytes() == (outputs / name).read_bytes()
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    run_endpoints(sdtm_dir, out_dir=tmp_path / "one", now=when)
+    run_endpoints(sdtm_dir, out_dir=tmp_path / "two", now=when)
+    for name in ("adrs.tsv", "adtte.tsv", "adae.tsv", "endpoints.json", "endpoints.html"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    data = json.loads((tmp_path / "one" / "endpoints.json").read_text(encoding="utf-8"))
+    assert data["generated_at"] == "2026-01-02T03:04:05Z"
 
 
 # ------------------------------------------------------------------------ domain files

@@ -123,7 +123,9 @@ def locate_domains(folder: Path, chosen: Mapping[str, Path] | None = None) -> Lo
     pending: list[str] = []
     for code in DOMAINS:
         if code in chosen:
-            path = chosen[code] if chosen[code].is_absolute() else folder / chosen[code]
+            path = chosen[code]
+            if not path.is_absolute() and (folder / path).is_file():
+                path = folder / path  # a name in the folder, else a path from here
             if not path.is_file():
                 raise HaicgxError(f"--domain {code}={chosen[code]}: file not found")
             located.files[code] = path
