@@ -242,6 +242,37 @@ def test_adae_flags_and_inert_cells(outputs):
     assert by[("S1", "3")]["TRTEMFL"] == "Y"  # no limit after the last dose by default
 
 
+def test_equivocal_new_lesion_is_dated_back_once_confirmed(tmp_path):
+    # RECIST 1.1 section 4.3.5: S2's bone lesion, equivocal at week 6, unequivocal at week 12:
+    # progression is dated at week 6. Before the confirmation, an equivocal one is no PD.
+    files = {k: [list(r) for r in v] for k, v in FILES.items()}
+    files["tu.csv"] = [r for r in files["tu.csv"] if r[1] != "NEW01"]
+    files["tu.csv"].append(["S2", "NEW01", "TUMIDENT", "NEW", "BONE", "INVESTIGATOR", "2", ""])
+    header = files["tr.csv"][0]
+
+    def new_row(visit: str, label: str, day: str, state: str) -> list[str]:
+        values = {"USUBJID": "S2", "TRLNKID": "NEW01", "TRTESTCD": "TUMSTATE",
+                  "TRSTRESC": state, "TREVAL": "INVESTIGATOR", "VISITNUM": visit,
+                  "VISIT": label, "TRDTC": day}  # fmt: skip
+        return [values.get(column, "") for column in header]
+
+    files["tr.csv"] += [
+        new_row("2", "WEEK 6", "2024-02-10", "EQUIVOCAL"),
+        new_row("3", "WEEK 12", "2024-03-26", "PRESENT"),
+    ]
+    result = compute(write_sdtm(tmp_path / "confirmed", files))
+    s2 = next(r for r in result.results if r.subject.usubjid == "S2")
+    assert [(p.response, p.new_lesion) for p in s2.responses.points] == [
+        ("PD", True),
+        ("PD", True),
+    ]
+    assert s2.pfs.end.isoformat() == "2024-02-10"
+    files["tr.csv"] = files["tr.csv"][:-1]  # not confirmed (yet)
+    result = compute(write_sdtm(tmp_path / "equivocal", files))
+    s2 = next(r for r in result.results if r.subject.usubjid == "S2")
+    assert [p.response for p in s2.responses.points] == ["SD", "SD"]
+
+
 def test_teae_window_after_the_last_dose(tmp_path):
     result = compute(write_sdtm(tmp_path / "sdtm"), options=Options(teae_window_days=30))
     late = next(e for e in result.events if (e.usubjid, e.seq) == ("S1", "3"))

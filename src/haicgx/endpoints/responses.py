@@ -161,6 +161,8 @@ class _Visit:
     values: dict[str, tuple[Decimal | None, Row]] = field(default_factory=dict)
     states: dict[str, tuple[str | None, Row]] = field(default_factory=dict)
     new_lesion: bool = False
+    new_seen: set[str] = field(default_factory=set)  # NEW lesions seen, unequivocal
+    new_equivocal: set[str] = field(default_factory=set)  # NEW lesions seen, equivocal
     flagged_baseline: bool = False
 
     @property
@@ -222,8 +224,9 @@ def _visits(
 def _add_result(tr: Domain, row: Row, test: str, lesion: Lesion, visit: _Visit) -> None:
     if lesion.role == "NEW":
         state = _state(tr, row) if test == STATE_TEST else recist.PRESENT
-        if state in (recist.PRESENT, recist.PROGRESSION) and _new_is_unequivocal(row):
-            visit.new_lesion = True
+        if state in (recist.PRESENT, recist.PROGRESSION):
+            seen = visit.new_seen if _new_is_unequivocal(row) else visit.new_equivocal
+            seen.add(lesion.lesion_id)
         return
     if test == STATE_TEST:
         state = _state(tr, row)
@@ -241,6 +244,22 @@ def _add_result(tr: Domain, row: Row, test: str, lesion: Lesion, visit: _Visit) 
     if known_value is not None and known_value[0] != value:
         _duplicate(tr, row, lesion, known_value[1])
     visit.values.setdefault(slot, (value, row))
+
+
+def date_back_new_lesions(ordered: Sequence[_Visit]) -> None:
+    """Mark each visit that shows a new lesion, dating an equivocal one back once confirmed.
+
+    RECIST 1.1 section 4.3.5: an equivocal new lesion is not progression; if a later scan
+    confirms it, progression is dated at the scan where it was first seen.
+    """
+    confirmed = set().union(*(v.new_seen for v in ordered)) if ordered else set()
+    first_seen: set[str] = set()
+    for visit in ordered:
+        if visit.new_seen:
+            visit.new_lesion = True
+        for lesion_id in (visit.new_seen | visit.new_equivocal) & confirmed - first_seen:
+            visit.new_lesion = True
+            first_seen.add(lesion_id)
 
 
 def _new_is_unequivocal(row: Row) -> bool:
@@ -339,6 +358,7 @@ def from_measurements(
         out.notes.append("no lesion measurement")
         return out
     ordered = sorted(visits.values(), key=lambda v: (v.date, v.key))
+    date_back_new_lesions(ordered)
     baseline = _baseline_visit(ordered, start)
     if baseline is None:
         out.notes.append("no baseline measurement on or before the start date")
@@ -386,11 +406,13 @@ def from_measurements(
 def _add_new_lesions(
     tu: Domain, rows: list[Row], lesions: dict[str, Lesion], visits: dict[str, _Visit], start: date
 ) -> None:
-    """TU rows identifying a NEW lesion put a new lesion on their visit (RECIST section 4.3.5)."""
+    """TU rows identifying a NEW lesion put a new lesion on their visit (RECIST section 4.3.5),
+    unless TR follows that lesion: then TR's states say whether and when it is unequivocal."""
+    in_tr = set().union(*(v.new_seen | v.new_equivocal for v in visits.values()))
     for row in rows:
         if row.get("TUTESTCD") != "TUMIDENT":
             continue
-        if (row.get("TUSTRESC") or row.get("TUORRES")) != "NEW":
+        if (row.get("TUSTRESC") or row.get("TUORRES")) != "NEW" or row.get("TULNKID") in in_tr:
             continue
         moment = tu.date(row, "TUDTC")
         key = row.get("VISITNUM") or row.get("VISIT") or (moment and moment.first_day().isoformat())
