@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from haicgx.cohorts import load_cohorts
@@ -41,6 +41,7 @@ from haicgx.endpoints.responses import (
 )
 from haicgx.endpoints.sdtm import NEEDED_FOR, Domain, Located, locate_domains, read_domains
 from haicgx.endpoints.survival import (
+    Death,
     TimeToEvent,
     deaths,
     last_known_alive,
@@ -151,30 +152,16 @@ def compute(
         )
         found.extend(disagreed)
         notes.extend(f"{subject.usubjid}: {note}" for note in responses.notes)
-        non_target_only = responses.non_target_only
-        bor = recist.best_overall_response(
-            responses.points, subject.start, sd_min_days=options.sd_min_days,
-            non_target_only=non_target_only,
-        )  # fmt: skip
-        cbor = recist.confirmed_best_overall_response(
-            responses.points, subject.start, sd_min_days=options.sd_min_days,
-            confirm_days=options.confirm_days, max_ne=options.max_ne,
-            non_target_only=non_target_only,
-        )  # fmt: skip
         death = died.get(subject.usubjid)
         if death is not None and death.date < subject.start:
             notes.append(f"{subject.usubjid}: death date {death.date} before the start date")
-        pfs = (
-            progression_free_survival(subject.start, responses.points, death)
-            if has_response_data
-            else None
-        )
-        os_ = overall_survival(subject.start, death, alive.get(subject.usubjid))
         results.append(
-            SubjectResult(
-                subject, responses, bor, cbor, pfs, os_, dosed is None or subject.usubjid in dosed
+            _subject_result(
+                subject, responses, options, death, alive.get(subject.usubjid),
+                dosed=dosed is None or subject.usubjid in dosed,
+                with_pfs=has_response_data,
             )
-        )
+        )  # fmt: skip
     if not has_response_data:
         skipped["response"] = "ORR, DCR, ADRS and PFS: no TU/TR or RS file"
     events = None
@@ -203,6 +190,31 @@ def compute(
         notes=notes,
         evaluators={k: sorted(v) for k, v in evaluators.items()},
     )
+
+
+def _subject_result(
+    subject: Subject,
+    responses: SubjectResponses,
+    options: Options,
+    death: Death | None,
+    alive: date | None,
+    *,
+    dosed: bool,
+    with_pfs: bool,
+) -> SubjectResult:
+    """Best responses (RECIST 1.1 section 4.4.3, table 3), PFS and OS of one subject."""
+    bor = recist.best_overall_response(
+        responses.points, subject.start, sd_min_days=options.sd_min_days,
+        non_target_only=responses.non_target_only,
+    )  # fmt: skip
+    cbor = recist.confirmed_best_overall_response(
+        responses.points, subject.start, sd_min_days=options.sd_min_days,
+        confirm_days=options.confirm_days, max_ne=options.max_ne,
+        non_target_only=responses.non_target_only,
+    )  # fmt: skip
+    pfs = progression_free_survival(subject.start, responses.points, death) if with_pfs else None
+    os_ = overall_survival(subject.start, death, alive)
+    return SubjectResult(subject, responses, bor, cbor, pfs, os_, dosed)
 
 
 def _population(
