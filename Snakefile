@@ -8,6 +8,7 @@ min_version("9.0")
 include: "rules/common.smk"
 include: "rules/analyse.smk"
 include: "rules/record.smk"
+include: "rules/endpoints.smk"
 
 
 rule all:
@@ -16,6 +17,7 @@ rule all:
         expand("results/patients/{patient}/report.pdf", patient=PATIENTS),
         "results/cohort_record.tsv",
         "results/cohort_report.html",
+        ENDPOINT_FILES,
 
 
 onerror:

@@ -6,6 +6,7 @@ from pathlib import Path
 # The package is importable from the source tree even when haicgx is not installed.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from haicgx.endpoints.run import OUTPUT_FILES, workflow_endpoints
 from haicgx.errors import HaicgxError
 from haicgx.jobs import (
     ERROR_PREFIX,
@@ -24,6 +25,22 @@ try:
     RUN = load_run(config, workdir=Path.cwd(), root=Path(ROOT), source=CONFIG_FILES)
 except HaicgxError as error:
     sys.exit(f"haicgx: {error}")
+
+# The trial endpoints (rules/endpoints.smk) only when the config names the SDTM follow-up; its
+# domain files are found now, so an ambiguous folder stops the run before any job.
+ENDPOINTS = None
+ENDPOINT_FILES = []
+if config.get("endpoints"):
+    try:
+        ENDPOINTS = workflow_endpoints(
+            config["endpoints"],
+            record=RUN.settings.record,
+            cwd=Path.cwd(),
+            root=Path(ROOT),
+        )
+    except HaicgxError as error:
+        sys.exit(f"haicgx: {error}")
+    ENDPOINT_FILES = [f"results/endpoints/{name}" for name in OUTPUT_FILES]
 
 PATIENTS = list(RUN.patients)
 SETTINGS = RUN.settings
@@ -71,3 +88,8 @@ def memory(base_mb):
         return base_mb * attempt
 
     return mem_mb
+
+
+def sdtm_folder(wildcards):
+    """The SDTM folder, where the domain files not chosen by hand are found."""
+    return str(ENDPOINTS.sdtm)

@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "haicgx.cli_kb",
     "haicgx.cli_explain",
     "haicgx.cli_record",
+    "haicgx.cli_endpoints",
 )
 
 

@@ -138,3 +138,39 @@ def test_bad_knowledge_stops(tmp_path, broken):
     target.write_text(text, encoding="utf-8")
     result = run_with_extra(tmp_path, f"knowledge:\n  {broken}: {target}\n")
     assert_stopped(result, tmp_path, str(target))
+
+
+def endpoints_config(tmp_path: Path, sdtm: Path, extra: str = "") -> Path:
+    config = tmp_path / "endpoints.yaml"
+    config.write_text(f"endpoints:\n  sdtm: {sdtm}\n{extra}", encoding="utf-8")
+    return config
+
+
+def test_endpoints_rule_only_when_configured(tmp_path):
+    sdtm = tmp_path / "sdtm"
+    sdtm.mkdir()
+    (sdtm / "dm.csv").write_text("USUBJID,RFSTDTC,ARM\nS1,2024-01-01,A\n", encoding="utf-8")
+    config = str(endpoints_config(tmp_path, sdtm))
+    result = snakemake("-n", "--configfile", CONFIG, config, "--cores", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout + result.stderr
+    assert "rule endpoints:" in out and "results/endpoints/endpoints.html" in out
+    lint = snakemake("--lint", "--configfile", CONFIG, config, cwd=tmp_path)
+    assert "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
+    plain = snakemake("-n", "--configfile", CONFIG, "--cores", "1", cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert "rule endpoints" not in plain.stdout + plain.stderr
+    assert "results/endpoints/" not in plain.stdout + plain.stderr
+
+
+def test_endpoints_ambiguous_folder_stops_before_any_job(tmp_path):
+    sdtm = tmp_path / "sdtm"
+    sdtm.mkdir()
+    for name in ("dm.csv", "dm.tsv"):
+        (sdtm / name).write_text("USUBJID\nS1\n", encoding="utf-8")
+    config = endpoints_config(tmp_path, sdtm)
+    result = snakemake("-n", "--configfile", CONFIG, str(config), "--cores", "1", cwd=tmp_path)
+    assert_stopped(result, tmp_path, "dm.csv and dm.tsv are both the DM domain")
+    config = endpoints_config(tmp_path, sdtm, "  join: board\n")
+    result = snakemake("-n", "--configfile", CONFIG, str(config), "--cores", "1", cwd=tmp_path)
+    assert_stopped(result, tmp_path, "endpoints.join")
