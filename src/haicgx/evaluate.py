@@ -335,7 +335,13 @@ def evaluate_patient(
         _write_matches(temporaries[1], matches)
         ranked = rank_regimens(
             kb,
-            patient=PatientContext(patient.primary_site, patient.prior_drugs, patient.crcl_ml_min),
+            patient=PatientContext(
+                patient.primary_site,
+                patient.prior_drugs,
+                patient.crcl_ml_min,
+                patient.bilirubin_x_uln,
+                patient.child_pugh,
+            ),
             matches=matches,
             pgx=pgx,
             weights=settings.ranking,
@@ -347,6 +353,8 @@ def evaluate_patient(
             "cohort": cohort,
             "prior_drugs": list(patient.prior_drugs),
             "crcl_ml_min": patient.crcl_ml_min,
+            "bilirubin_x_uln": patient.bilirubin_x_uln,
+            "child_pugh": patient.child_pugh,
             "summary": summary_line(ranked, patient.primary_site),
             "regimens": [r.as_dict() for r in ranked],
             "pgx": {gene: call.as_dict() for gene, call in pgx.items()},

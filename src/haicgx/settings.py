@@ -33,6 +33,8 @@ class Patient:
     crcl_ml_min: float | None
     sheet_row: int
     normal_sample: str | None = None
+    bilirubin_x_uln: float | None = None
+    child_pugh: str | None = None
 
 
 @dataclass(frozen=True)
@@ -264,11 +266,17 @@ def load_patients(path: Path) -> list[Patient]:
                 crcl_ml_min=float(crcl) if crcl is not None else None,
                 sheet_row=line,
                 normal_sample=row.get("normal_sample"),
+                bilirubin_x_uln=_number(row.get("bilirubin_x_uln")),
+                child_pugh=row.get("child_pugh"),
             )
         )
     if not patients:
         raise ConfigError(str(path), "", "no patients in the sheet")
     return patients
+
+
+def _number(text: str | None) -> float | None:
+    return float(text) if text is not None else None
 
 
 def analysis_batches(patient_ids: list[str], patients_per_job: int) -> dict[str, list[str]]:
