@@ -365,7 +365,9 @@ def evaluate_patient(
         }
         validate_recommendation(recommendation, patient=patient.patient_id)
         temporaries[2].write_text(
-            json.dumps(recommendation, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            # strict JSON: a NaN or an infinity anywhere is a bug to stop on, not an output
+            json.dumps(recommendation, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+            encoding="utf-8",
         )
         for tmp, final in zip(
             temporaries, (variants_path, matches_path, recommendation_path), strict=True

@@ -9,6 +9,7 @@ import copy
 import csv
 import difflib
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ def validate_config(config: dict[str, Any], *, source: str = "config") -> dict[s
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is None:
+        _check_finite(data, source)
         return data
     where = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "additionalProperties":
@@ -98,6 +100,23 @@ def validate_config(config: dict[str, Any], *, source: str = "config") -> dict[s
     if error.validator == "required":
         raise ConfigError(source, f"key {where or 'top level'!r}", error.message)
     raise ConfigError(source, f"key {where!r}", error.message)
+
+
+def _check_finite(data: Any, source: str, where: str = "") -> None:
+    """Every number of the config finite: NaN passes JSON Schema's minimum and maximum (every
+    comparison with it is false), and it or an infinity would reach the outputs."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _check_finite(value, source, f"{where}.{key}" if where else str(key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _check_finite(value, source, f"{where}[{i}]")
+    elif isinstance(data, float) and not math.isfinite(data):
+        raise ConfigError(source, f"key {where!r}", f"{data!r} is not a finite number")
+
+
+# Sheet values beyond these are typing errors, not patients (a CrCl of 1e400 mL/min is infinite).
+PLAUSIBLE = {"crcl_ml_min": 300.0, "bilirubin_x_uln": 100.0}
 
 
 def resolve_path(value: str | None, *, workdir: Path, root: Path = PROJECT_ROOT) -> Path | None:
@@ -255,6 +274,13 @@ def load_patients(path: Path) -> list[Patient]:
                     f"regimen acronyms such as FOLFOX or CAPOX){hint}",
                 )
             drugs += [inn for inn in named if inn not in drugs]
+        for column, limit in PLAUSIBLE.items():
+            if column in row and not float(row[column]) <= limit:
+                raise ConfigError(
+                    str(path),
+                    f"{where}, column {column}",
+                    f"{row[column][:20]} is beyond {limit:g}: not a plausible value",
+                )
         crcl = row.get("crcl_ml_min")
         patients.append(
             Patient(
