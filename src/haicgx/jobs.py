@@ -304,7 +304,11 @@ def finish_run(*, config: dict[str, Any], root: str, patient_ids: list[str]) -> 
 
 
 def finish_after_error(*, config: dict[str, Any], root: str, patient_ids: list[str]) -> None:
-    """`finish_run` for Snakemake's onerror: never raises, so the real error stays visible."""
+    """`finish_run` for Snakemake's onerror: never raises, so the real error stays visible.
+
+    Then the analysis folders that hold a patient's failure are removed: a failure marker never
+    outlives the run that wrote it, so the next run analyses those patients again (a full disk
+    freed, a file fixed) instead of publishing the old failure."""
     try:
         finish_run(config=config, root=root, patient_ids=patient_ids)
     except Exception as exc:
@@ -313,3 +317,12 @@ def finish_after_error(*, config: dict[str, Any], root: str, patient_ids: list[s
             f"after the failure: {exc}",
             file=sys.stderr,
         )
+    clear_failures(Path("results") / "work")
+
+
+def clear_failures(work: Path) -> list[Path]:
+    """Remove every analysis job's folder under `work` that holds a FAILED marker; return them."""
+    cleared = sorted({marker.parents[1] for marker in work.glob(f"*/*/{FAILED}")})
+    for folder in cleared:
+        shutil.rmtree(folder, ignore_errors=True)
+    return cleared

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import re
 import zlib
 from collections.abc import Iterator
@@ -170,6 +171,8 @@ def _lines(patient: str, path: Path) -> Iterator[tuple[int, str]]:
     try:
         with _open_text(path) as raw, io.TextIOWrapper(raw, "utf-8", newline="\n") as handle:
             for lineno, line in enumerate(handle, start=1):
+                if "\x00" in line:
+                    raise _fail(patient, path, f"line {lineno} holds a NUL byte: not VCF text")
                 if line.endswith("\r\n"):
                     raise _fail(
                         patient,
@@ -478,6 +481,12 @@ def open_variant_file(patient: str, path: Path) -> pysam.VariantFile:
 def _check_exists(patient: str, path: Path) -> None:
     if not path.exists():
         raise _fail(patient, path, "file not found")
+    if path.is_dir():
+        raise _fail(patient, path, "a folder, not a VCF file")
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise _fail(patient, path, "not a regular file (a pipe or a device?): give the VCF itself")
+    if not os.access(path, os.R_OK):
+        raise _fail(patient, path, "cannot be read: permission denied")
     if path.stat().st_size == 0:
         raise _fail(patient, path, "empty file")
 

@@ -131,3 +131,10 @@ def test_a_bad_patient_fails_alone(tmp_path):
     assert recorded == {row["patient_id"] for row in rows}
     cohort_html = (tmp_path / "results" / "cohort_report.html").read_text(encoding="utf-8")
     assert "BROKEN1" in cohort_html and "truncated or corrupt" in cohort_html
+    # The failure does not outlive its run: once the file is fixed, a rerun analyses it again.
+    assert not list((tmp_path / "results" / "work").glob("*/*/FAILED"))
+    bad.write_bytes(gzip.compress(good_vcf.read_bytes()))
+    again = run_workflow(tmp_path, "--keep-going", configs=(extra,))
+    assert again.returncode == 0, again.stderr[-2000:]
+    recorded = {r["patient_id"] for r in read_tsv(tmp_path / "results" / "cohort_record.tsv")}
+    assert "BROKEN1" in recorded
