@@ -275,6 +275,7 @@ class QcTally:
     def invalid_value(self, name: str, value: object, where: str) -> None:
         self.invalid[name] += 1
         self.invalid_first.setdefault(name, f"{where} ({value!r})")
+
     germline_kept: int = 0  # records filtered as germline, kept for the HR/MMR marker rows
     filtered: Counter = field(default_factory=Counter)
     unknown: Counter = field(default_factory=Counter)
