@@ -657,6 +657,7 @@ def _dose_row(
         "schedule_not_verified": bool(card and card["schedule_not_verified"]),
         "adjusted": adjusted,
         "avoid": effect == "contraindication",
+        "renal": renal,
         "kb_id": rule.get("kb_id", ""),
         "anchor": anchor,
         "basis": basis,
@@ -705,8 +706,14 @@ def _banners(
     if isinstance(score, int | float) and score <= DPYD_CONTRAINDICATED_AT_MOST:
         rules = next(g["rules"] for g in pgx_genes if g["gene"] == "DPYD")
         avoid = [d for r in rules if r["effect"] == "contraindication" for d in r["drugs"]]
-        status = "" if dpyd.get("status") == "assessed" else f" ({dpyd.get('status')})"
-        text = f"DPYD activity score {format_number(score)}{status}: {dpyd.get('phenotype', '')}."
+        if dpyd.get("status") == "assessed":
+            text = f"DPYD activity score {format_number(score)}: {dpyd.get('phenotype', '')}."
+        else:  # the missing positions can only lower the score the alleles found give
+            text = (
+                f"DPYD activity score {format_number(score)} from the alleles found (the call is "
+                f"{str(dpyd.get('status', '')).replace('_', ' ')}: positions without a call can "
+                "only lower it)."
+            )
         if avoid:
             text += f" Contraindicated by guideline: {', '.join(dict.fromkeys(avoid))}."
         banners.append(text + " Do not start a fluoropyrimidine before the pharmacist's review.")
@@ -926,11 +933,26 @@ def reason_head(text: str) -> str:
     'The disease progressed on oxaliplatin.'
     >>> reason_head("x" * 100)
     ''
+    >>> reason_head("DPYD indeterminate (Indeterminate (activity score 0: Poor)): test DPYD.")
+    'DPYD indeterminate (Indeterminate (activity score 0: Poor))'
     """
-    head = text.split(": ", 1)[0]
+    head = _head_of(text)
     if head != text and len(head) <= REASON_HEAD_MAX:
         return head
     return text if len(text) <= REASON_HEAD_MAX else ""
+
+
+def _head_of(text: str) -> str:
+    """The text before its first ": " outside brackets (the whole text if there is none)."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth = max(depth - 1, 0)
+        elif char == ":" and depth == 0 and text[index + 1 : index + 2] == " ":
+            return text[:index]
+    return text
 
 
 def reason_summary(text: str) -> str:

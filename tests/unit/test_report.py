@@ -493,8 +493,11 @@ def test_indeterminate_and_genotype_evidence_are_shown(tmp_path: Path) -> None:
     assert "Reading rule GT and allele fraction both read" in text
     assert '<p class="banner" role="alert">Rank 1, HAIC-RALOX: test DPYD first</p>' in html
     printed = _visible_text(report.render_print_html(tmp_path, kb=bundled_kb()))
-    assert "DPYD (indeterminate)" in printed and "Before the first dose: test DPYD first" in printed
-    assert "Rank 1, HAIC-RALOX: test DPYD first" in printed
+    assert "DPYD (indeterminate)" in printed and "Rank 1, HAIC-RALOX: test DPYD first" in printed
+    assert (
+        "DPYD (fluorouracil, capecitabine, tegafur; floxuridine by inference): INDETERMINATE · "
+        "activity score 1 at most"
+    ) in printed
     assert "2 called, 33 missing" in printed
     assert "Missing positions (2): 1:97450065 (DPYD c.1898delC (*3)); 1:97082391" in printed
 

@@ -141,12 +141,16 @@ def test_standard_and_adjusted_starting_doses_side_by_side(page: str) -> None:
     assert "RALTITREXED-CRCL-25_54 CrCl 48 mL/min" in ralox
     assert "fluorouracil 400 mg/m2 bolus then 2400 mg/m2 over 46 hours" in folfox
     assert "200 mg/m2 bolus then 1200 mg/m2 over 46 hours (50% of the standard" in folfox
-    assert "DPYD activity score 1 (Intermediate Metabolizer)" in folfox
+    assert (
+        "Rules applied on: DPYD activity score 1 (Intermediate Metabolizer); UGT1A1 *28/*28 "
+        in (_text(section(page, "pgx")))
+    )
     assert "standard dose: per centre protocol (not in the knowledge set)" in fudr
     assert "Caution with hepatic-arterial floxuridine: no guideline percentage" in fudr
     assert "200 mg/m2 by hepatic-arterial infusion" in irinotecan
     assert "140 mg/m2 by hepatic-arterial infusion over 30 minutes every 3 weeks (70%" in irinotecan
     assert all("verify before prescribing" in row for row in rows)
+    assert "CrCl 48 mL/min" not in folfox  # the basis of a pharmacogene row is said above
 
 
 def test_a_contraindicating_rule_says_do_not_give(tmp_path: Path) -> None:
@@ -168,6 +172,7 @@ def test_a_contraindicating_rule_says_do_not_give(tmp_path: Path) -> None:
     html = _render(tmp_path, recommendation)
     folfox = next(row for row in _dose_rows(html) if "fluorouracil" in row)
     assert "Do not give: contraindicated by the rule" in folfox
+    assert "verify before prescribing" not in folfox  # nothing to prescribe
     assert "fluorouracil 400 mg/m2 bolus" in folfox  # the standard dose stays beside it
     banners = re.findall(r'<p class="banner" role="alert">(.*?)</p>', html)
     assert banners == [
@@ -298,7 +303,10 @@ def test_demo05_dpyd_score_0_indeterminate_gets_the_red_banners(
 ) -> None:
     html = demo_reports["DEMO05"]["html"]
     banners = [_text(b) for b in re.findall(r'<p class="banner"[^>]*>(.*?)</p>', html)]
-    assert banners[0].startswith("DPYD activity score 0 (indeterminate)")
+    assert banners[0].startswith(
+        "DPYD activity score 0 from the alleles found (the call is indeterminate: positions "
+        "without a call can only lower it)."
+    )
     assert "Contraindicated by guideline: fluorouracil, capecitabine, tegafur" in banners[0]
     assert any(b.startswith("Rank 1, ") and "test DPYD" in b for b in banners)
     pgx = _text(section(html, "pgx"))
