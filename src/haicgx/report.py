@@ -900,6 +900,7 @@ def build_patient_context(
         "ugt1a1": pgx.get("UGT1A1") or {"status": "not_assessed", "phenotype": "not reported"},
         "pgx_genes": pgx_genes,
         "dose_groups": _dose_table(ranked, pgx_genes, known, crcl),
+        "untested_genes": [g["gene"] for g in pgx_genes if g["call"].get("status") != "assessed"],
         "banners": _banners(dpyd, pgx_genes, top),
         "findings": _findings(findings, known, anchors),
         "finding_count": len(findings),

@@ -324,6 +324,8 @@ def test_demo07_breast_pik3ca_findings_and_untested_genes(
     pgx = _text(section(html, "pgx"))
     assert "None applied: DPYD was not assessed" in pgx
     assert "Test DPYD before the first dose of" in pgx
+    assert "DPYD and UGT1A1 were not assessed or indeterminate without a rule to apply" in pgx
+    assert "No other pharmacogene rule or renal band changes a starting dose." in pgx
     printed = _text(demo_reports["DEMO07"]["print"])
     assert "TARGETABLE ALTERATIONS — PIK3CA" in printed
 
