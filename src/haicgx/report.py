@@ -69,6 +69,8 @@ PGX_GENE_DRUGS: dict[str, str] = {
 DPYD_NORMAL_ACTIVITY = 2.0
 # CPIC and DPWG: at activity score 0 or 0.5 avoid fluoropyrimidines; the report shows a red banner.
 DPYD_CONTRAINDICATED_AT_MOST = 0.5
+# A tie names the other regimens up to this many; beyond, it gives their ranks.
+TIE_NAMES_MAX = 3
 # The findings section, in this order (recommendation.schema.json `findings[].kind`).
 FINDING_KINDS: tuple[tuple[str, str], ...] = (
     ("targetable", "Targetable alterations"),
@@ -509,6 +511,7 @@ def _regimen_rows(
     """The ranked regimens, sorted by rank: reasons with their grades and sources, ties by name,
     and the regimen's definition (``card``: None without a knowledge set)."""
     names = {r.get("regimen_id"): r.get("name") for r in regimens}
+    ranks = {r.get("regimen_id"): r.get("rank") for r in regimens}
     rows = []
     for regimen in sorted(regimens, key=lambda item: item.get("rank", 0)):
         reasons = []
@@ -542,10 +545,37 @@ def _regimen_rows(
                 # a pharmacogene to test before the first dose (CONTRACT section 4)
                 "tests_first": [r["text"] for r in reasons if r["test_first"]],
                 "tied_names": [names.get(i) or i for i in regimen.get("tied_with") or []],
+                "tie": tie_text(regimen.get("tied_with") or [], names, ranks),
                 "card": definition,
             }
         )
     return rows
+
+
+def tie_text(
+    tied_with: list[str], names: Mapping[Any, Any], ranks: Mapping[Any, Any]
+) -> str:
+    """What a regimen's tie says: the others by name, or by rank when there are many.
+
+    >>> names, ranks = {"a": "A", "b": "B", "c": "C", "d": "D"}, {"a": 1, "b": 2, "c": 3, "d": 4}
+    >>> tie_text(["b"], names, ranks)
+    'Tied with B: only the base order separates them.'
+    >>> tie_text(["d", "b", "c", "x"], names, ranks)
+    'Tied with 4 regimens (ranks 2, 3, 4 and x): only the base order separates them.'
+    """
+    if not tied_with:
+        return ""
+    ordered = sorted(tied_with, key=lambda i: (ranks.get(i) is None, ranks.get(i) or 0, i))
+    if len(ordered) <= TIE_NAMES_MAX:
+        who = _and([str(names.get(i) or i) for i in ordered])
+    else:
+        who = f"{len(ordered)} regimens (ranks {_and([str(ranks.get(i) or i) for i in ordered])})"
+    return f"Tied with {who}: only the base order separates them."
+
+
+def _and(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _reason_gene(reason: Mapping[str, Any]) -> str | None:

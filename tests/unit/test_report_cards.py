@@ -346,3 +346,15 @@ def test_the_print_edition_keeps_the_cards_compact(
     assert len(blocks) == 18
     usable = [b for b in blocks if "status-contraindicated" not in b.split(">", 1)[0]]
     assert all("Schedule" in b and "Evidence in colorectal" in b for b in usable)
+
+
+def test_a_tie_with_many_regimens_names_their_ranks(tmp_path: Path) -> None:
+    recommendation = sample_recommendation()
+    ids = [r["regimen_id"] for r in recommendation["regimens"]]
+    for regimen in recommendation["regimens"]:
+        regimen["tied_with"] = [i for i in ids if i != regimen["regimen_id"]]
+    recommendation["regimens"][0]["tied_with"].append("hai_paclitaxel")  # not ranked here
+    html = _render(tmp_path, recommendation)
+    expected = "Tied with 4 regimens (ranks 2, 3, 4 and hai_paclitaxel): only the base order"
+    assert expected in _card(html, 1)
+    assert "Tied with HAIC-RALOX, HAIC-FOLFOX and HAI-FUDR: only the base order" in _card(html, 4)
