@@ -552,9 +552,7 @@ def _regimen_rows(
     return rows
 
 
-def tie_text(
-    tied_with: list[str], names: Mapping[Any, Any], ranks: Mapping[Any, Any]
-) -> str:
+def tie_text(tied_with: list[str], names: Mapping[Any, Any], ranks: Mapping[Any, Any]) -> str:
     """What a regimen's tie says: the others by name, or by rank when there are many.
 
     >>> names, ranks = {"a": "A", "b": "B", "c": "C", "d": "D"}, {"a": 1, "b": 2, "c": 3, "d": 4}
