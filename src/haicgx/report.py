@@ -1,17 +1,19 @@
 """The tumour-board reports: one HTML + PDF per patient, one HTML for the cohort.
 
 The patient report is rendered from the three per-patient outputs (``recommendation.json``,
-``variants.tsv``, ``matches.tsv``) through autoescaped Jinja2 templates. The HTML is the full
-report, self-contained (inline CSS and SVG, nothing to load). The PDF is its print edition: the
-same data through a second, compact template (``patient_report_print.html.j2``), because
-WeasyPrint's time grows with every box and line it lays out. It states every reason at least
-once (reasons shared by several regimens once, in their own block), cites the evidence as a
-list and leaves out the plot and the long tables, so it renders in about a tenth of the time
-and on 1-3 pages. WeasyPrint runs with a URL fetcher that refuses everything. Both files are
-written atomically.
+``variants.tsv``, ``matches.tsv``) and the knowledge set the recommendation was made with (the
+regimens' doses, schedules and trials, the findings' sources) through autoescaped Jinja2
+templates. The HTML is the full report, self-contained (inline CSS and SVG, nothing to load). The
+PDF is its print edition: the same data through a second, compact template
+(``patient_report_print.html.j2``), because WeasyPrint's time grows with every box and line it
+lays out. It states every reason at least once (reasons shared by several regimens once, in their
+own block), prints the pharmacist section in full, cites the evidence as a list and leaves out the
+plot, the variant table and the folded details. WeasyPrint runs with a URL fetcher that refuses
+everything. Both files are written atomically. docs/outputs.md describes every section.
 
-Python only shapes the data (joins, numbers, plot coordinates); the template does all markup, so
-every input-derived string passes through Jinja's autoescaping.
+Python only shapes the data (joins, numbers, plot coordinates, doses read from the curated text by
+haicgx.doses); the template does all markup, so every input-derived string passes through Jinja's
+autoescaping.
 """
 
 from __future__ import annotations
