@@ -328,11 +328,14 @@ def run_child(kind: str, spec: str, work: str) -> None:
         t = haicgx_patient(inputs, inputs["wgs"], Path(work), report=False)
         print(json.dumps({**{k: round(v, 2) for k, v in t.items()}, "vmhwm": _vmhwm()}))
     else:
+        from haicgx.knowledge import load_knowledge
         from haicgx.report import write_patient_report
 
         out = Path(work) / "results" / "patients" / "BENCH"
+        knowledge = ROOT / "resources" / "knowledge"  # config.yaml's, as bench_config keeps it
+        kb = load_knowledge(knowledge / "biomarkers.tsv", knowledge / "regimens.yaml")
         start = time.perf_counter()
-        write_patient_report(out, html_path=out / "report.html", pdf_path=out / "report.pdf")
+        write_patient_report(out, html_path=out / "report.html", pdf_path=out / "report.pdf", kb=kb)
         print(json.dumps({"report": round(time.perf_counter() - start, 2), "vmhwm": _vmhwm()}))
 
 

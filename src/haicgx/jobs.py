@@ -220,7 +220,7 @@ def analyse_patient(
 
         start = time.perf_counter()
         write_patient_report(
-            folder, html_path=folder / "report.html", pdf_path=folder / "report.pdf"
+            folder, html_path=folder / "report.html", pdf_path=folder / "report.pdf", kb=kb
         )
         times["report"] = time.perf_counter() - start
 

@@ -1,17 +1,19 @@
 """The tumour-board reports: one HTML + PDF per patient, one HTML for the cohort.
 
 The patient report is rendered from the three per-patient outputs (``recommendation.json``,
-``variants.tsv``, ``matches.tsv``) through autoescaped Jinja2 templates. The HTML is the full
-report, self-contained (inline CSS and SVG, nothing to load). The PDF is its print edition: the
-same data through a second, compact template (``patient_report_print.html.j2``), because
-WeasyPrint's time grows with every box and line it lays out. It states every reason at least
-once (reasons shared by several regimens once, in their own block), cites the evidence as a
-list and leaves out the plot and the long tables, so it renders in about a tenth of the time
-and on 1-3 pages. WeasyPrint runs with a URL fetcher that refuses everything. Both files are
-written atomically.
+``variants.tsv``, ``matches.tsv``) and the knowledge set the recommendation was made with (the
+regimens' doses, schedules and trials, the findings' sources) through autoescaped Jinja2
+templates. The HTML is the full report, self-contained (inline CSS and SVG, nothing to load). The
+PDF is its print edition: the same data through a second, compact template
+(``patient_report_print.html.j2``), because WeasyPrint's time grows with every box and line it
+lays out. It states every reason at least once (reasons shared by several regimens once, in their
+own block), prints the pharmacist section in full, cites the evidence as a list and leaves out the
+plot, the variant table and the folded details. WeasyPrint runs with a URL fetcher that refuses
+everything. Both files are written atomically. docs/outputs.md describes every section.
 
-Python only shapes the data (joins, numbers, plot coordinates); the template does all markup, so
-every input-derived string passes through Jinja's autoescaping.
+Python only shapes the data (joins, numbers, plot coordinates, doses read from the curated text by
+haicgx.doses); the template does all markup, so every input-derived string passes through Jinja's
+autoescaping.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ from datetime import datetime
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
 
 from haicgx.atomic import write_atomically
+from haicgx.doses import drug_dose, first_sentence, rule_percent, says_not_verified, scale_dose
 from haicgx.errors import InputError
+from haicgx.record import recommendation_digest
 from haicgx.vocab import (
     MATCH_COLUMNS,
     REASON_KINDS,
@@ -42,6 +46,9 @@ from haicgx.vocab import (
     USABLE_STATUSES,
     VARIANT_COLUMNS,
 )
+
+if TYPE_CHECKING:
+    from haicgx.knowledge import KnowledgeBase, Regimen
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +61,31 @@ COHORT_TEMPLATE = "cohort_report.html.j2"
 STYLESHEET = "report.css"
 PRINT_STYLESHEET = "report_print.css"
 
-# Pharmacogenes whose rules drive dose guidance in the report's PGx section.
+# Pharmacogenes whose rules drive dose guidance in the report's PGx section, with their drugs.
 PGX_GENES: tuple[str, ...] = ("DPYD", "UGT1A1")
-# Reason kinds that carry dosing guidance when they cite a pharmacogene row.
-DOSING_REASON_KINDS: frozenset[str] = frozenset({"dose_adjustment", "toxicity"})
+PGX_GENE_DRUGS: dict[str, str] = {
+    "DPYD": "fluorouracil, capecitabine, tegafur; floxuridine by inference",
+    "UGT1A1": "irinotecan",
+}
 # CPIC: an activity score below 2 means reduced DPD activity.
 DPYD_NORMAL_ACTIVITY = 2.0
+# CPIC and DPWG: at activity score 0 or 0.5 avoid fluoropyrimidines; the report shows a red banner.
+DPYD_CONTRAINDICATED_AT_MOST = 0.5
+# A tie names the other regimens up to this many; beyond, it gives their ranks.
+TIE_NAMES_MAX = 3
+# The findings section, in this order (recommendation.schema.json `findings[].kind`).
+FINDING_KINDS: tuple[tuple[str, str], ...] = (
+    ("targetable", "Targetable alterations"),
+    ("germline_referral", "Germline referral"),
+    ("msi_dmmr", "Possible MSI-H / dMMR"),
+    ("resistance_marker", "Resistance markers"),
+    ("other", "Other notes (e.g. known benign alleles)"),
+)
+# The HTML table of passing variants shows at most this many rows (an exome has tens of thousands;
+# the rest are counted, and variants.tsv has them all); it is open when there are at most
+# VARIANT_TABLE_OPEN_UP_TO variants, else folded (a <details>, no script).
+VARIANT_TABLE_MAX_ROWS = 500
+VARIANT_TABLE_OPEN_UP_TO = 40
 
 # Geometry of the VAF strip plot (SVG user units = CSS px).
 VAF_PLOT_LABEL_WIDTH = 120
@@ -228,67 +254,110 @@ def _read_recommendation(path: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- patient context
 
 
-def _gene_of_kb_ids(matches: list[dict[str, str]], pgx: Mapping[str, Any]) -> dict[str, str]:
-    """Map knowledge-row ids to their gene, from matches.tsv and the PGx allele calls."""
-    genes = {row["kb_id"]: row["gene"] for row in matches if row["kb_id"]}
-    for gene in PGX_GENES:
-        for allele in (pgx.get(gene) or {}).get("alleles") or []:
-            if allele.get("kb_id"):
-                genes.setdefault(allele["kb_id"], gene)
-    return genes
+def _known_rows(
+    cited: list[dict[str, Any]] | None,
+    matches: list[dict[str, str]],
+    kb: KnowledgeBase | None,
+) -> dict[str, dict[str, Any]]:
+    """Every knowledge row the report can cite, by kb_id: gene, drugs, effect, grade, source, note.
 
-
-def _is_pgx_row(kb_id: str, genes: Mapping[str, str]) -> bool:
-    """Whether a knowledge row is about DPYD or UGT1A1.
-
-    Phenotype rules (e.g. an activity-score row) cite no variant, so they may be absent from
-    matches.tsv; their ids start with the gene symbol by curation convention.
+    recommendation.json's own ``evidence`` (rule rows, renal bands, regimen cautions, with the
+    full note) wins over matches.tsv, which wins over the findings file of the knowledge set.
     """
-    if kb_id in genes:
-        return genes[kb_id] in PGX_GENES
-    return any(kb_id.upper().startswith(f"{gene}-") for gene in PGX_GENES)
+    rows: dict[str, dict[str, Any]] = {}
+    if kb is not None and kb.findings is not None:
+        for entry_id, entry in kb.findings.by_id().items():
+            gene = getattr(entry, "gene", "") or ", ".join(sorted(getattr(entry, "genes", ())))
+            rows[entry_id] = {
+                "kb_id": entry_id,
+                "gene": gene,
+                "drugs": [],
+                "effect": "finding",
+                "evidence_level": entry.evidence_level,
+                "source": entry.source,
+                "note": entry.text,
+            }
+    for match in matches:
+        if match["kb_id"]:
+            rows[match["kb_id"]] = {
+                "kb_id": match["kb_id"],
+                "gene": match["gene"],
+                "drugs": [d for d in match["drug"].split(";") if d],
+                "effect": match["effect"],
+                "evidence_level": match["evidence_level"],
+                "source": match["source"],
+                "note": "",
+            }
+    for item in cited or []:
+        rows[item["kb_id"]] = {"note": "", **item, "drugs": list(item.get("drugs") or [])}
+    return rows
 
 
 def _evidence(
     regimens: list[dict[str, Any]],
-    matches: list[dict[str, str]],
-    cited: list[dict[str, Any]] | None = None,
+    known: Mapping[str, Mapping[str, Any]],
+    pgx: Mapping[str, Any],
+    findings: list[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Every knowledge row cited by a reason, in order of first citation, with its anchor id.
+    """Every knowledge row the report cites, in order of first citation, with its anchor id.
 
-    Anchors are ``ev-N`` rather than the kb_id itself, so an id with odd characters can never
-    break the HTML ``id`` attribute.
+    Cited by the regimens' reasons (in rank order), the pharmacogene rules applied, and the
+    findings. Anchors are ``ev-N`` rather than the kb_id itself, so an id with odd characters
+    can never break the HTML ``id`` attribute.
     """
-    by_kb: dict[str, dict[str, str]] = {}
-    for item in cited or []:  # recommendation.json's own list covers rule rows and renal rules
-        by_kb[item["kb_id"]] = {**item, "drug": ";".join(item.get("drugs") or [])}
-    for row in matches:
-        by_kb.setdefault(row["kb_id"], row)
-    anchors: dict[str, str] = {}
     cited_by: dict[str, list[str]] = {}
-    for regimen in regimens:
+
+    def cite(kb_id: str, by: str) -> None:
+        names = cited_by.setdefault(kb_id, [])
+        if by not in names:
+            names.append(by)
+
+    for regimen in sorted(regimens, key=lambda item: item.get("rank", 0)):
         for reason in regimen.get("reasons") or []:
             for kb_id in reason.get("kb_ids") or []:
-                anchors.setdefault(kb_id, f"ev-{len(anchors) + 1}")
-                names = cited_by.setdefault(kb_id, [])
-                if regimen.get("name") not in names:
-                    names.append(regimen.get("name"))
+                cite(kb_id, str(regimen.get("name", "")))
+    for gene in PGX_GENES:
+        for kb_id in (pgx.get(gene) or {}).get("rules") or []:
+            cite(kb_id, f"pharmacogenomics ({gene})")
+    for finding in findings:
+        for kb_id in finding.get("kb_ids") or []:
+            cite(kb_id, f"finding ({finding.get('gene') or 'no gene'})")
+    anchors = {kb_id: f"ev-{number}" for number, kb_id in enumerate(cited_by, start=1)}
     rows = []
     for kb_id, anchor in anchors.items():
-        match = by_kb.get(kb_id, {})
+        row = known.get(kb_id, {})
         rows.append(
             {
                 "kb_id": kb_id,
                 "anchor": anchor,
-                "gene": match.get("gene", ""),
-                "drug": match.get("drug", ""),
-                "effect": match.get("effect", ""),
-                "evidence_level": match.get("evidence_level", ""),
-                "source": match.get("source", ""),
+                "gene": row.get("gene", ""),
+                "drug": ";".join(row.get("drugs") or []),
+                "effect": row.get("effect", ""),
+                "evidence_level": row.get("evidence_level", ""),
+                "source": row.get("source", ""),
                 "cited_by": cited_by[kb_id],
             }
         )
     return rows, anchors
+
+
+def _cites(
+    kb_ids: Iterable[str], known: Mapping[str, Mapping[str, Any]], anchors: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The knowledge rows a reason or finding cites, each with its anchor, grade and source."""
+    out = []
+    for kb_id in kb_ids:
+        row = known.get(kb_id, {})
+        out.append(
+            {
+                "kb_id": kb_id,
+                "anchor": anchors.get(kb_id),
+                "evidence_level": row.get("evidence_level", ""),
+                "effect": row.get("effect", ""),
+                "source": row.get("source", ""),
+            }
+        )
+    return out
 
 
 @dataclass
@@ -296,7 +365,8 @@ class VariantDigest:
     """What the report needs of variants.tsv, gathered in one pass with bounded memory.
 
     Matched variants are kept whole; of the others only the first VAF_PLOT_MAX_DOTS points and a
-    VAF histogram are kept, so a genome-size variants.tsv never has to fit in memory.
+    VAF histogram are kept, and the table of passing variants keeps its first
+    VARIANT_TABLE_MAX_ROWS rows, so a genome-size variants.tsv never has to fit in memory.
     """
 
     total: int = 0
@@ -305,6 +375,7 @@ class VariantDigest:
     other_count: int = 0
     bins: list[int] = field(default_factory=lambda: [0] * VAF_PLOT_BINS)
     without_vaf: int = 0
+    table: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -315,6 +386,8 @@ class VariantDigest:
         for variant in variants:
             digest.total += 1
             key = _variant_key(variant)
+            if len(digest.table) < VARIANT_TABLE_MAX_ROWS:
+                digest.table.append(_table_variant(variant, key in matched_keys))
             if key in matched_keys:
                 digest.matched[key] = dict(variant)
                 continue
@@ -329,6 +402,24 @@ class VariantDigest:
                 label = variant.get("protein_change") or f"{variant['chrom']}:{variant['pos']}"
                 digest.others.append({"vaf": vaf, "gene": variant.get("gene", ""), "label": label})
         return digest
+
+
+def _table_variant(variant: Mapping[str, str], matched: bool) -> dict[str, Any]:
+    """One row of the passing-variant table (variants.tsv text, numbers parsed)."""
+    return {
+        "genomic": f"{variant['chrom']}:{variant['pos']} {variant['ref']}>{variant['alt']}",
+        "gene": variant.get("gene", ""),
+        "protein_change": variant.get("protein_change", ""),
+        "consequence": variant.get("consequence", ""),
+        "transcript": variant.get("transcript", ""),
+        "exon": variant.get("exon", ""),
+        "vaf": _float_or_none(variant.get("vaf")),
+        "depth": _int_or_none(variant.get("depth")),
+        "alt_reads": _int_or_none(variant.get("alt_reads")),
+        "genotype": variant.get("genotype", ""),
+        "germline_check": variant.get("germline_check", ""),
+        "matched": matched,
+    }
 
 
 def _matched_variants(
@@ -359,47 +450,94 @@ def _matched_variants(
     return rows
 
 
-def _dosing_guidance(
-    regimens: list[dict[str, Any]], genes: Mapping[str, str], anchors: Mapping[str, str]
-) -> list[dict[str, Any]]:
-    """Dose-adjustment and toxicity reasons that cite a DPYD/UGT1A1 row, once per text."""
-    guidance: dict[tuple[str, str], dict[str, Any]] = {}
-    for regimen in regimens:
-        for reason in regimen.get("reasons") or []:
-            kb_ids = reason.get("kb_ids") or []
-            if reason.get("kind") not in DOSING_REASON_KINDS:
-                continue
-            if not any(_is_pgx_row(kb_id, genes) for kb_id in kb_ids):
-                continue
-            item = guidance.setdefault(
-                (reason["kind"], reason["text"]),
-                {
-                    "kind": reason["kind"],
-                    "text": reason["text"],
-                    "cites": [(kb_id, anchors.get(kb_id)) for kb_id in kb_ids],
-                    "regimens": [],
-                },
-            )
-            if regimen.get("name") not in item["regimens"]:
-                item["regimens"].append(regimen.get("name"))
-    return list(guidance.values())
+def _study(regimen: Regimen, key: str) -> dict[str, Any]:
+    """One source of a regimen (regimens.yaml `sources`), as the evidence card shows it."""
+    source = regimen.source(key)
+    return {
+        "key": key,
+        "citation": source.get("source", ""),
+        "design": source.get("design", ""),
+        "n": source.get("n"),
+        "finding": source.get("finding", ""),
+        "verified_at": source.get("verified_at", ""),
+        "unverified": list(source.get("unverified") or []),
+    }
+
+
+def _definition(regimen: Regimen | None, site: str) -> dict[str, Any] | None:
+    """What regimens.yaml says of a regimen: doses and schedule, evidence in the patient's site.
+
+    None when the report was given no knowledge set or the regimen is not in it.
+    """
+    if regimen is None:
+        return None
+    evidence = regimen.evidence_for(site)
+    here = None
+    if evidence is not None:
+        key = _study(regimen, evidence.sources[0])
+        here = {
+            "level": evidence.level,
+            "n": evidence.n,
+            "orr": evidence.orr,
+            "pfs": evidence.pfs,
+            "os": evidence.os,
+            "note": evidence.note,
+            "unverified": list(evidence.unverified),
+            "key": key,
+            # what the curators could not verify, of the site entry or of its key study
+            "not_verified": list(dict.fromkeys([*key["unverified"], *evidence.unverified])),
+            "others": [_study(regimen, key) for key in evidence.sources[1:]],
+        }
+    return {
+        "schedule": regimen.schedule,
+        "schedule_not_verified": says_not_verified(regimen.schedule),
+        "doses": [{"drug": d, "dose": drug_dose(regimen.schedule, d)} for d in regimen.drugs],
+        "site": site,
+        "evidence": here,
+        "elsewhere": [
+            {"site": other, "level": e.level, "n": e.n}
+            for other, e in regimen.site_evidence.items()
+            if other != site
+        ],
+        "notes": regimen.notes,
+    }
 
 
 def _regimen_rows(
-    regimens: list[dict[str, Any]], anchors: Mapping[str, str]
+    regimens: list[dict[str, Any]],
+    known: Mapping[str, Mapping[str, Any]],
+    anchors: Mapping[str, str],
+    definitions: Mapping[str, Regimen] | None,
+    site: str,
 ) -> list[dict[str, Any]]:
-    """The ranked table, sorted by rank, with citation anchors resolved."""
+    """The ranked regimens, sorted by rank: reasons with their grades and sources, ties by name,
+    and the regimen's definition (``card``: None without a knowledge set)."""
+    names = {r.get("regimen_id"): r.get("name") for r in regimens}
+    ranks = {r.get("regimen_id"): r.get("rank") for r in regimens}
     rows = []
     for regimen in sorted(regimens, key=lambda item: item.get("rank", 0)):
-        reasons = [
-            {
-                "kind": reason.get("kind", ""),
-                "text": reason.get("text", ""),
-                "cites": [(kb_id, anchors.get(kb_id)) for kb_id in reason.get("kb_ids") or []],
-            }
-            for reason in regimen.get("reasons") or []
-        ]
+        reasons = []
+        for reason in regimen.get("reasons") or []:
+            kb_ids = reason.get("kb_ids") or []
+            cited = _cites(kb_ids, known, anchors)
+            # The grade of a reason is its rule's (an allele-definition row only names an allele).
+            ruling = [c for c in cited if c["effect"] != "allele_function"] or cited
+            grades = list(dict.fromkeys(c["evidence_level"] for c in ruling if c["evidence_level"]))
+            reasons.append(
+                {
+                    "kind": reason.get("kind", ""),
+                    "text": reason.get("text", ""),
+                    "summary": reason_summary(reason.get("text", "")),
+                    "test_first": bool(reason.get("test_first")),
+                    "cites": [(kb_id, anchors.get(kb_id)) for kb_id in kb_ids],
+                    "cited": cited,
+                    "grades": grades,
+                }
+            )
         status = regimen.get("status", "")
+        definition = None
+        if definitions is not None:
+            definition = _definition(definitions.get(regimen.get("regimen_id", "")), site)
         rows.append(
             {
                 **regimen,
@@ -407,12 +545,245 @@ def _regimen_rows(
                 "status_class": status_class(status),
                 "usable": status in USABLE_STATUSES,
                 # a pharmacogene to test before the first dose (CONTRACT section 4)
-                "tests_first": [
-                    r.get("text", "") for r in regimen.get("reasons") or [] if r.get("test_first")
-                ],
+                "tests_first": [r["text"] for r in reasons if r["test_first"]],
+                "tied_names": [names.get(i) or i for i in regimen.get("tied_with") or []],
+                "tie": tie_text(regimen.get("tied_with") or [], names, ranks),
+                "card": definition,
             }
         )
     return rows
+
+
+def tie_text(tied_with: list[str], names: Mapping[Any, Any], ranks: Mapping[Any, Any]) -> str:
+    """What a regimen's tie says: the others by name, or by rank when there are many.
+
+    >>> names, ranks = {"a": "A", "b": "B", "c": "C", "d": "D"}, {"a": 1, "b": 2, "c": 3, "d": 4}
+    >>> tie_text(["b"], names, ranks)
+    'Tied with B: only the base order separates them.'
+    >>> tie_text(["d", "b", "c", "x"], names, ranks)
+    'Tied with 4 regimens (ranks 2, 3, 4 and x): only the base order separates them.'
+    """
+    if not tied_with:
+        return ""
+    ordered = sorted(tied_with, key=lambda i: (ranks.get(i) is None, ranks.get(i) or 0, i))
+    if len(ordered) <= TIE_NAMES_MAX:
+        who = _and([str(names.get(i) or i) for i in ordered])
+    else:
+        who = f"{len(ordered)} regimens (ranks {_and([str(ranks.get(i) or i) for i in ordered])})"
+    return f"Tied with {who}: only the base order separates them."
+
+
+def _and(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _reason_gene(reason: Mapping[str, Any]) -> str | None:
+    """The pharmacogene a reason is about: by its knowledge rows' ids, else by its first word."""
+    for gene in PGX_GENES:
+        if any(kb_id.upper().startswith(f"{gene}-") for kb_id, _ in reason["cites"]):
+            return gene
+    first = str(reason["text"]).split(" ", 1)[0]
+    return first if first in PGX_GENES else None
+
+
+def _pgx_basis(gene: str, call: Mapping[str, Any]) -> str:
+    """What a pharmacogene rule was applied on, in a few words.
+
+    >>> _pgx_basis("DPYD", {"activity_score": 1.5, "phenotype": "Intermediate Metabolizer"})
+    'DPYD activity score 1.5 (Intermediate Metabolizer)'
+    >>> _pgx_basis("UGT1A1", {"diplotype": "*28/*28", "phenotype": "Poor Metabolizer"})
+    'UGT1A1 *28/*28 (Poor Metabolizer)'
+    """
+    phenotype = call.get("phenotype", "")
+    if call.get("activity_score") is not None:
+        return f"{gene} activity score {format_number(call['activity_score'])} ({phenotype})"
+    return f"{gene} {call.get('diplotype') or 'no diplotype'} ({phenotype})"
+
+
+def _pgx_genes(
+    pgx: Mapping[str, Any],
+    known: Mapping[str, Mapping[str, Any]],
+    anchors: Mapping[str, str],
+    ranked: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Per pharmacogene: the call, its alleles, the full text of each rule applied and the
+    regimens that need the gene tested before the first dose."""
+    genes = []
+    for gene in PGX_GENES:
+        call = pgx.get(gene) or {"status": "not_assessed", "phenotype": "not reported"}
+        rules = []
+        for kb_id in call.get("rules") or []:
+            row = known.get(kb_id, {})
+            rules.append(
+                {
+                    "kb_id": kb_id,
+                    "anchor": anchors.get(kb_id),
+                    "drugs": list(row.get("drugs") or []),
+                    "effect": row.get("effect", ""),
+                    "evidence_level": row.get("evidence_level", ""),
+                    "source": row.get("source", ""),
+                    "note": row.get("note", ""),
+                }
+            )
+        tests = [
+            {"rank": row.get("rank"), "name": row.get("name"), "text": reason["text"]}
+            for row in ranked
+            for reason in row["reasons"]
+            if reason["test_first"] and _reason_gene(reason) == gene
+        ]
+        genes.append(
+            {
+                "gene": gene,
+                "drugs": PGX_GENE_DRUGS[gene],
+                "call": call,
+                "basis": _pgx_basis(gene, call),
+                "rules": rules,
+                "tests_first": tests,
+            }
+        )
+    return genes
+
+
+def _dose_row(
+    regimen: Mapping[str, Any],
+    drug: str,
+    rule: Mapping[str, Any],
+    anchor: str | None,
+    basis: str,
+    *,
+    renal: bool = False,
+) -> dict[str, Any]:
+    """One line of the dosing table: a drug of a regimen, its standard and adjusted start.
+
+    The adjusted start: the rule's percentage of the standard dose when both are known; the
+    band's text for a renal band; else the rule's own words in short (its text is shown in full
+    above the table).
+    """
+    card = regimen.get("card")
+    standard = drug_dose(card["schedule"], drug) if card else None
+    note = str(rule.get("note") or rule.get("text") or "")
+    effect = rule.get("effect", "")
+    percent = rule_percent(note) if effect == "dose_adjustment" else None
+    if effect == "contraindication":
+        adjusted = "Do not give: contraindicated by the rule"
+    elif percent is not None and standard:
+        adjusted = f"{scale_dose(standard, percent)} ({percent}% of the standard starting dose)"
+    elif percent is not None:
+        adjusted = f"{percent}% of the centre's standard starting dose"
+    elif renal:
+        adjusted = first_sentence(note)  # the band's own text
+    else:
+        head = first_sentence(note).split(": ", 1)[0]
+        adjusted = f"{head}: no guideline percentage (see the rule's text)"
+    return {
+        "rank": regimen.get("rank"),
+        "name": regimen.get("name"),
+        "status": regimen.get("status", ""),
+        "status_class": regimen["status_class"],
+        "drug": drug,
+        "standard": standard,
+        "known": card is not None,
+        "schedule_not_verified": bool(card and card["schedule_not_verified"]),
+        "adjusted": adjusted,
+        "avoid": effect == "contraindication",
+        "renal": renal,
+        "kb_id": rule.get("kb_id", ""),
+        "anchor": anchor,
+        "basis": basis,
+    }
+
+
+def _dose_table(
+    ranked: list[dict[str, Any]],
+    pgx_genes: list[dict[str, Any]],
+    known: Mapping[str, Mapping[str, Any]],
+    crcl: float | None,
+) -> list[dict[str, Any]]:
+    """The dosing table: per regimen (rank order), each drug a pharmacogene rule or a renal band
+    applies to, with the standard start (regimens.yaml) beside the adjusted one (the rule).
+
+    One group per regimen (its rows under ``doses``), so the regimen is named once.
+    """
+    groups = []
+    for regimen in ranked:
+        rows: list[dict[str, Any]] = []
+        for gene in pgx_genes:
+            for rule in gene["rules"]:
+                for drug in rule["drugs"]:
+                    if drug in regimen.get("drugs", []):
+                        rows.append(_dose_row(regimen, drug, rule, rule["anchor"], gene["basis"]))
+        for reason in regimen["reasons"]:
+            if reason["kind"] != "renal" or crcl is None:
+                continue  # without a CrCl no band applies: the reasons ask for it
+            for kb_id, anchor in reason["cites"]:
+                rule = {"kb_id": kb_id, **known.get(kb_id, {})}
+                for drug in rule.get("drugs") or []:
+                    if drug in regimen.get("drugs", []):
+                        basis = f"CrCl {format_number(crcl)} mL/min"
+                        rows.append(_dose_row(regimen, drug, rule, anchor, basis, renal=True))
+        if rows:
+            groups.append({**rows[0], "doses": rows})
+    return groups
+
+
+def _banners(
+    dpyd: Mapping[str, Any], pgx_genes: list[dict[str, Any]], top: Mapping[str, Any] | None
+) -> list[str]:
+    """Red banners: DPYD activity score 0 to 0.5, and a rank-1 regimen that needs a test first."""
+    banners = []
+    score = dpyd.get("activity_score")
+    if isinstance(score, int | float) and score <= DPYD_CONTRAINDICATED_AT_MOST:
+        rules = next(g["rules"] for g in pgx_genes if g["gene"] == "DPYD")
+        avoid = [d for r in rules if r["effect"] == "contraindication" for d in r["drugs"]]
+        if dpyd.get("status") == "assessed":
+            text = f"DPYD activity score {format_number(score)}: {dpyd.get('phenotype', '')}."
+        else:  # the missing positions can only lower the score the alleles found give
+            text = (
+                f"DPYD activity score {format_number(score)} from the alleles found (the call is "
+                f"{str(dpyd.get('status', '')).replace('_', ' ')}: positions without a call can "
+                "only lower it)."
+            )
+        if avoid:
+            text += f" Contraindicated by guideline: {', '.join(dict.fromkeys(avoid))}."
+        banners.append(text + " Do not start a fluoropyrimidine before the pharmacist's review.")
+    for text in (top or {}).get("tests_first") or []:
+        banners.append(f"Rank 1, {top['name']}: {text}")  # type: ignore[index]
+    return banners
+
+
+def _findings(
+    findings: list[dict[str, Any]],
+    known: Mapping[str, Mapping[str, Any]],
+    anchors: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """The findings grouped by kind (FINDING_KINDS order; unknown kinds last, under their code)."""
+    labels = dict(FINDING_KINDS)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for finding in findings:
+        kind = str(finding.get("kind", ""))
+        groups.setdefault(kind, []).append(
+            {
+                "gene": finding.get("gene", ""),
+                "text": finding.get("text", ""),
+                "cited": _cites(finding.get("kb_ids") or [], known, anchors),
+            }
+        )
+    order = [kind for kind, _ in FINDING_KINDS] + sorted(set(groups) - set(labels))
+    return [
+        {"kind": kind, "label": labels.get(kind, kind.replace("_", " ")), "entries": groups[kind]}
+        for kind in order
+        if kind in groups
+    ]
+
+
+def _identifiers(recommendation: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Optional identifiers from the patient sheet (``identifiers``: column name to text), in
+    their order, e.g. specimen_id and assay; empty when recommendation.json has none."""
+    identifiers = recommendation.get("identifiers")
+    if not isinstance(identifiers, Mapping):
+        return []
+    return [(str(k), str(v)) for k, v in identifiers.items() if v is not None and str(v) != ""]
 
 
 def _vaf_plot(digest: VariantDigest) -> dict[str, Any]:
@@ -513,32 +884,59 @@ def build_patient_context(
     recommendation: dict[str, Any],
     variants: Iterable[Mapping[str, str]],
     matches: list[dict[str, str]],
+    *,
+    kb: KnowledgeBase | None = None,
 ) -> dict[str, Any]:
     """Everything the patient template needs, computed from the three per-patient outputs.
 
-    ``variants`` is read once, as it streams (see VariantDigest).
+    ``variants`` is read once, as it streams (see VariantDigest). ``kb``: the knowledge set the
+    recommendation was made with (its sha256 must be the one in the provenance), for the
+    regimens' doses, schedules and trials and the findings' sources; without it the report says
+    that those are not shown.
     """
+    provenance = recommendation.get("provenance") or {}
+    patient_id = str(recommendation.get("patient_id", ""))
+    expected = provenance.get("knowledge_sha256")
+    if kb is not None and expected and kb.sha256 != expected:
+        raise InputError(
+            patient_id,
+            RECOMMENDATION_FILE,
+            f"made with the knowledge set sha256 {expected}, but the report was given "
+            f"{kb.sha256} ({kb.paths.get('regimens', 'unknown files')}): the doses and trials "
+            "shown would not be those the ranking used; report with the same knowledge set",
+        )
     digest = VariantDigest.of(variants, matches)
     regimens = recommendation.get("regimens") or []
     pgx = recommendation.get("pgx") or {}
-    provenance = recommendation.get("provenance") or {}
-    evidence, anchors = _evidence(regimens, matches, recommendation.get("evidence"))
-    genes = _gene_of_kb_ids(matches, pgx)
-    ranked = _regimen_rows(regimens, anchors)
+    findings = recommendation.get("findings") or []
+    known = _known_rows(recommendation.get("evidence"), matches, kb)
+    evidence, anchors = _evidence(regimens, known, pgx, findings)
+    site = str(recommendation.get("primary_site", ""))
+    definitions = kb.regimens_by_id if kb is not None else None
+    ranked = _regimen_rows(regimens, known, anchors, definitions, site)
+    top = ranked[0] if ranked else None
+    dpyd = pgx.get("DPYD") or {"status": "not_assessed", "phenotype": "not reported"}
+    pgx_genes = _pgx_genes(pgx, known, anchors, ranked)
+    crcl = recommendation.get("crcl_ml_min")
     return {
         "rec": recommendation,
-        "top": ranked[0] if ranked else None,
+        "identifiers": _identifiers(recommendation),
+        "recommendation_sha256": recommendation_digest(recommendation),
+        "knowledge_given": kb is not None,
+        "top": top,
         "ranked": ranked,
         "any_usable": any(row["usable"] for row in ranked),
-        "dpyd": pgx.get("DPYD") or {"status": "not_assessed", "phenotype": "not reported"},
+        "dpyd": dpyd,
         "ugt1a1": pgx.get("UGT1A1") or {"status": "not_assessed", "phenotype": "not reported"},
-        "pgx_alleles": [
-            (gene, allele)
-            for gene in PGX_GENES
-            for allele in (pgx.get(gene) or {}).get("alleles") or []
-        ],
-        "dosing": _dosing_guidance(regimens, genes, anchors),
+        "pgx_genes": pgx_genes,
+        "dose_groups": _dose_table(ranked, pgx_genes, known, crcl),
+        "untested_genes": [g["gene"] for g in pgx_genes if g["call"].get("status") != "assessed"],
+        "banners": _banners(dpyd, pgx_genes, top),
+        "findings": _findings(findings, known, anchors),
+        "finding_count": len(findings),
         "matched": _matched_variants(digest, matches, anchors),
+        "variant_table": digest.table,
+        "variant_table_open": digest.total <= VARIANT_TABLE_OPEN_UP_TO,
         "evidence": evidence,
         "plot": _vaf_plot(digest),
         "variant_count": digest.total,
@@ -553,6 +951,8 @@ def build_patient_context(
 # A shared reason is recalled on each of its rows by a short head: the text before its first
 # ": " when that is at most this long, else the whole text when that is, else the kind alone.
 REASON_HEAD_MAX = 72
+# A reason without such a head is recalled in the HTML's ranked table by its first words.
+REASON_SUMMARY_WORDS = 12
 
 
 def reason_head(text: str) -> str:
@@ -564,11 +964,44 @@ def reason_head(text: str) -> str:
     'The disease progressed on oxaliplatin.'
     >>> reason_head("x" * 100)
     ''
+    >>> reason_head("DPYD indeterminate (Indeterminate (activity score 0: Poor)): test DPYD.")
+    'DPYD indeterminate (Indeterminate (activity score 0: Poor))'
     """
-    head = text.split(": ", 1)[0]
+    head = _head_of(text)
     if head != text and len(head) <= REASON_HEAD_MAX:
         return head
     return text if len(text) <= REASON_HEAD_MAX else ""
+
+
+def _head_of(text: str) -> str:
+    """The text before its first ": " outside brackets (the whole text if there is none)."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth = max(depth - 1, 0)
+        elif char == ":" and depth == 0 and text[index + 1 : index + 2] == " ":
+            return text[:index]
+    return text
+
+
+def reason_summary(text: str) -> str:
+    """A reason in short for the HTML's ranked table (in full on the regimen's card): its head
+    (see reason_head), else its first REASON_SUMMARY_WORDS words.
+
+    >>> reason_summary("Creatinine clearance not given: check renal function before oxaliplatin.")
+    'Creatinine clearance not given'
+    >>> reason_summary("Bevacizumab, given in every arm of this trial, increased the biliary "
+    ...                "toxicity of HAI floxuridine with dexamethasone in a randomised phase 2.")
+    'Bevacizumab, given in every arm of this trial, increased the biliary toxicity …'
+    """
+    head = reason_head(text)
+    if head:
+        return head
+    words = text.split()
+    more = " …" if len(words) > REASON_SUMMARY_WORDS else ""
+    return " ".join(words[:REASON_SUMMARY_WORDS]) + more
 
 
 def distinct_heads(head: str, texts: list[str]) -> list[str]:
@@ -629,7 +1062,13 @@ def _print_regimens(
         reasons = []
         for reason in row["reasons"]:
             kind, text, kb_ids = key(reason)
-            item = {"kind": kind, "text": text, "kb_ids": list(kb_ids), "ref": None}
+            item = {
+                "kind": kind,
+                "text": text,
+                "kb_ids": list(kb_ids),
+                "grades": reason["grades"],
+                "ref": None,
+            }
             if counts[(kind, text, kb_ids)] > 1:
                 block = shared.setdefault(
                     (kind, text, kb_ids),
@@ -638,6 +1077,7 @@ def _print_regimens(
                         "kind": kind,
                         "text": text,
                         "kb_ids": list(kb_ids),
+                        "grades": reason["grades"],
                         "head": reason_head(text),
                         "ranks": [],
                     },
@@ -754,13 +1194,13 @@ def _stylesheet(name: str = STYLESHEET) -> Markup:
     return Markup(css)
 
 
-def _patient_context(patient_dir: Path) -> dict[str, Any]:
+def _patient_context(patient_dir: Path, kb: KnowledgeBase | None) -> dict[str, Any]:
     """Read the three per-patient outputs in ``patient_dir`` and shape them for the templates."""
     recommendation = _read_recommendation(patient_dir / RECOMMENDATION_FILE)
     patient_id = str(recommendation.get("patient_id", patient_dir.name))
     matches = _read_tsv(patient_dir / MATCHES_FILE, MATCH_COLUMNS, patient_id)
     variants = _iter_tsv(patient_dir / VARIANTS_FILE, VARIANT_COLUMNS, patient_id)
-    return build_patient_context(recommendation, variants, matches)
+    return build_patient_context(recommendation, variants, matches, kb=kb)
 
 
 def _render_html(context: Mapping[str, Any]) -> str:
@@ -773,14 +1213,15 @@ def _render_print_html(context: Mapping[str, Any]) -> str:
     return template.render(css=_stylesheet(PRINT_STYLESHEET), **build_print_context(context))
 
 
-def render_patient_html(patient_dir: Path) -> str:
-    """Render the patient report HTML from the three per-patient outputs in ``patient_dir``."""
-    return _render_html(_patient_context(Path(patient_dir)))
+def render_patient_html(patient_dir: Path, *, kb: KnowledgeBase | None = None) -> str:
+    """Render the patient report HTML from the three per-patient outputs in ``patient_dir``
+    (``kb``: see build_patient_context)."""
+    return _render_html(_patient_context(Path(patient_dir), kb))
 
 
-def render_print_html(patient_dir: Path) -> str:
+def render_print_html(patient_dir: Path, *, kb: KnowledgeBase | None = None) -> str:
     """Render the print edition (the HTML that becomes report.pdf) of one patient's report."""
-    return _render_print_html(_patient_context(Path(patient_dir)))
+    return _render_print_html(_patient_context(Path(patient_dir), kb))
 
 
 def _refusing_fetcher() -> Any:
@@ -824,15 +1265,19 @@ def render_pdf(html: str) -> bytes:
     return document.write_pdf(font_config=_font_config())
 
 
-def write_patient_report(patient_dir: Path, *, html_path: Path, pdf_path: Path) -> None:
+def write_patient_report(
+    patient_dir: Path, *, html_path: Path, pdf_path: Path, kb: KnowledgeBase | None = None
+) -> None:
     """Write the tumour-board report of one patient as self-contained HTML and as PDF.
 
     Reads ``recommendation.json``, ``variants.tsv`` and ``matches.tsv`` from ``patient_dir``
     once. The HTML is the full report; the PDF is its print edition (same data, compact layout,
-    every reason stated at least once). Both outputs appear together or not at all.
+    every reason stated at least once). Both outputs appear together or not at all. ``kb``: the
+    knowledge set the recommendation was made with, for the regimens' doses, schedules and
+    trials and the findings' sources (see build_patient_context); the analysis job passes it.
     """
     patient_dir, html_path, pdf_path = Path(patient_dir), Path(html_path), Path(pdf_path)
-    context = _patient_context(patient_dir)
+    context = _patient_context(patient_dir, kb)
     html = _render_html(context)
     pdf = render_pdf(_render_print_html(context))
     write_atomically({html_path: html.encode("utf-8"), pdf_path: pdf})

@@ -132,9 +132,24 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A results folder with one patient report (HTML + PDF) and the cohort report."""
     fixtures = _unit_fixtures()
     root = tmp_path_factory.mktemp("browser_results")
+    kb = fixtures.bundled_kb()
     patient_dir = fixtures.write_patient_dir(root / "patients" / "PT-007")
     report.write_patient_report(
-        patient_dir, html_path=patient_dir / "report.html", pdf_path=patient_dir / "report.pdf"
+        patient_dir,
+        html_path=patient_dir / "report.html",
+        pdf_path=patient_dir / "report.pdf",
+        kb=kb,
+    )
+    # A second patient with every banner: DPYD activity score 0.5, a rank 1 to test first.
+    poor = fixtures.sample_recommendation()
+    poor["patient_id"] = "PT-011"
+    poor["pgx"]["DPYD"].update(activity_score=0.5, phenotype="Poor Metabolizer")
+    poor["regimens"][0]["reasons"].append(
+        {"kind": "toxicity", "text": "test UGT1A1 first", "kb_ids": [], "test_first": True}
+    )
+    poor_dir = fixtures.write_patient_dir(root / "patients" / "PT-011", poor)
+    report.write_patient_report(
+        poor_dir, html_path=poor_dir / "report.html", pdf_path=poor_dir / "report.pdf", kb=kb
     )
     failures = {"PT-010": 'patient PT-010: bad.vcf: <script>alert("x")</script> & more'}
     report.write_cohort_report(root, html_path=root / "cohort_report.html", failures=failures)
@@ -158,6 +173,7 @@ def test_harness_sees_console_errors_and_requests(tmp_path: Path) -> None:
     ("page", "expected"),
     [
         ("patients/PT-007/report.html", ("HAIC-RALOX", "Intermediate Metabolizer")),
+        ("patients/PT-011/report.html", ("DPYD activity score 0.5", "test UGT1A1 first")),
         ("cohort_report.html", ("HAIC-RALOX", "PT-010")),
     ],
 )
@@ -172,3 +188,44 @@ def test_report_loads_nothing_and_logs_no_error(
         assert text in dom
     assert "<script>" not in dom.split("<body", 1)[1]
     _assert_non_trivial_png(Path(str(seen["png"])))
+
+
+# The sections of a patient report, in page order, and what each must show in the browser.
+PATIENT_SECTIONS = {
+    "glance": "Recommendation at a glance",
+    "ranking": "Ranked regimens",
+    "pgx": "Pharmacogenomics and starting doses",
+    "findings": "Findings for the board",
+    "cards": "Regimen evidence cards",
+    "variants": "Variants",
+    "vaf": "Variant allele fractions",
+    "evidence": "Evidence cited",
+    "qc": "Quality control",
+    "provenance": "Provenance",
+    "signoff": "Tumour-board sign-off",
+}
+
+
+@pytest.mark.parametrize("patient", ["PT-007", "PT-011"])
+def test_every_section_of_the_patient_report_is_in_the_page(
+    results: Path, tmp_path: Path, patient: str
+) -> None:
+    seen = _open(results, f"patients/{patient}/report.html", tmp_path)
+    assert seen["console"] == []
+    dom = str(seen["dom"])
+    positions = []
+    for name, heading in PATIENT_SECTIONS.items():
+        opening = f'<section id="{name}">'
+        assert dom.count(opening) == 1, name
+        body = dom.split(opening, 1)[1].split("</section>", 1)[0]
+        assert heading in body, name
+        positions.append(dom.index(opening))
+    assert positions == sorted(positions)
+    # Four evidence cards, the starting-dose table and the table of passing variants.
+    assert len(re.findall(r'<article class="card [^"]*" id="regimen-\d"', dom)) == 4
+    assert '<table class="dose-table">' in dom and '<details class="all-variants" open="">' in dom
+    banners = re.findall(r'<p class="banner" role="alert">(.*?)</p>', dom)
+    if patient == "PT-011":
+        assert len(banners) == 2 and banners[0].startswith("DPYD activity score 0.5")
+    else:
+        assert banners == []

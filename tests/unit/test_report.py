@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import functools
 import json
 import re
 import shutil
@@ -14,21 +15,70 @@ from typing import Any
 import pytest
 
 from haicgx import report
+from haicgx.knowledge import KnowledgeBase, load_knowledge
+from haicgx.record import recommendation_digest
 from haicgx.vocab import MATCH_COLUMNS, VARIANT_COLUMNS
 
-SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "contract" / "recommendation.schema.json"
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = REPO.parent / "shared" / "contract" / "recommendation.schema.json"
 HOSTILE = '<script>alert(1)</script> "quotes" A & B'
 HOSTILE_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &#34;quotes&#34; A &amp; B"
 SHA_VCF = "a" * 64
-SHA_KB = "b" * 64
+# The DPWG clause the report must print in full (a rule's note beyond its first sentence).
+DPWG_OR_AVOID = "DPWG: start at 50% or avoid."
+
+
+@functools.cache
+def bundled_kb() -> KnowledgeBase:
+    """The curated knowledge set the sample patient's recommendation was "made with"."""
+    knowledge = REPO / "resources" / "knowledge"
+    return load_knowledge(knowledge / "biomarkers.tsv", knowledge / "regimens.yaml")
 
 
 def _reason(kind: str, text: str, *kb_ids: str) -> dict[str, Any]:
     return {"kind": kind, "text": text, "kb_ids": list(kb_ids)}
 
 
+def _rule(kb_id: str, drug: str, effect: str, level: str, note: str, source: str) -> dict[str, Any]:
+    """One row of recommendation.json's ``evidence`` (a rule row with its full note)."""
+    gene = kb_id.split("-", 1)[0]
+    return {
+        "kb_id": kb_id,
+        "gene": gene if gene in ("DPYD", "UGT1A1") else "",
+        "alteration": "rule",
+        "drugs": [drug],
+        "effect": effect,
+        "evidence_level": level,
+        "source": source,
+        "note": note,
+    }
+
+
+def sample_evidence() -> list[dict[str, Any]]:
+    return [
+        _rule("DPYD-AS1_1P5-FLUOROURACIL", "fluorouracil", "dose_adjustment", "guideline",
+              f"Start fluorouracil at 50% of the standard starting dose, then titrate on toxicity "
+              f"(CPIC as amended Nov 2018 for both 1 and 1.5). {DPWG_OR_AVOID} Applies to the "
+              "hepatic-arterial and the systemic 5-FU of a regimen.",
+              "CPIC DPYD 2017 update, PMID 29152729; DPWG DPYD guideline, PMID 31745289"),
+        _rule("DPYD-AS1_1P5-FLOXURIDINE", "floxuridine", "toxicity", "inference",
+              "Caution with hepatic-arterial floxuridine: monitor closely for systemic toxicity "
+              "(inference; no guideline covers it). Any FUDR dose change is a clinical decision.",
+              "Inference. Scope: CPIC 2017 and DPWG 2019 cover fluorouracil only"),
+        _rule("UGT1A1-PM-IRINOTECAN", "irinotecan", "dose_adjustment", "guideline",
+              "Start irinotecan at 70% of the standard dose and raise it if tolerated (DPWG). "
+              "Confirm germline genotype.",
+              "DPWG UGT1A1-irinotecan guideline, PMID 36443464"),
+        _rule("RALTITREXED-CRCL-25_54", "raltitrexed", "dose_adjustment", "guideline",
+              "Creatinine clearance 25-54 mL/min: give 50% of the 3 mg/m2 dose, every 4 weeks "
+              "instead of every 3 (Tomudex SmPC). A North American monograph scales the dose.",
+              "Tomudex (raltitrexed) SmPC section 4.2"),
+    ]  # fmt: skip
+
+
 def sample_recommendation() -> dict[str, Any]:
-    """A colorectal patient: DPYD *2A heterozygous (score 1), UGT1A1 *28/*28, KRAS G12D."""
+    """A colorectal patient: DPYD *2A heterozygous (score 1), UGT1A1 *28/*28, KRAS G12D,
+    CrCl 48 mL/min; regimen ids of the bundled knowledge set (doses, trials)."""
     dpyd_50 = "DPYD activity score 1 (intermediate metabolizer): start fluorouracil at 50% of the"
     return {
         "schema_version": "2",
@@ -41,15 +91,21 @@ def sample_recommendation() -> dict[str, Any]:
         "regimens": [
             {
                 "rank": 1,
-                "regimen_id": "haic_ralox",
+                "regimen_id": "haic_raltitrexed_oxaliplatin",
                 "name": "HAIC-RALOX",
                 "drugs": ["raltitrexed", "oxaliplatin"],
                 "status": "recommended",
                 "score": 0.62,
                 "site_evidence": "randomised",
+                "failed_classes": 0,
+                "tied_with": ["haic_folfox"],
                 "reasons": [
                     _reason("context", "Raltitrexed is not a DPD substrate.", "RALTITREXED-DPD"),
-                    _reason("renal", "CrCl 48 mL/min: give raltitrexed at 50% of dose.", "RAL-REN"),
+                    _reason(
+                        "renal",
+                        "CrCl 48 mL/min: give raltitrexed at 50% of dose.",
+                        "RALTITREXED-CRCL-25_54",
+                    ),
                 ],
             },
             {
@@ -60,11 +116,13 @@ def sample_recommendation() -> dict[str, Any]:
                 "status": "caution",
                 "score": 0.4,
                 "site_evidence": "randomised",
+                "failed_classes": 0,
+                "tied_with": ["haic_raltitrexed_oxaliplatin"],
                 "reasons": [
                     _reason(
                         "dose_adjustment",
                         f"{dpyd_50} standard dose, then titrate (CPIC, DPWG).",
-                        "DPYD-AS1-FLUOROURACIL",
+                        "DPYD-AS1_1P5-FLUOROURACIL",
                         "DPYD-RS3918290",
                     ),
                     _reason("sensitivity", "KRAS p.G12D: oxaliplatin HAI data.", "KRAS-G12D-OXA"),
@@ -72,17 +130,19 @@ def sample_recommendation() -> dict[str, Any]:
             },
             {
                 "rank": 3,
-                "regimen_id": "haic_fudr",
+                "regimen_id": "hai_floxuridine",
                 "name": "HAI-FUDR",
                 "drugs": ["floxuridine"],
                 "status": "caution",
                 "score": 0.2,
-                "site_evidence": "retrospective",
+                "site_evidence": "randomised",
+                "failed_classes": 0,
                 "reasons": [
                     _reason(
                         "toxicity",
                         "DPYD activity score 1: floxuridine is a DPD substrate, flag only.",
-                        "DPYD-AS1-FLOXURIDINE",
+                        "DPYD-AS1_1P5-FLOXURIDINE",
+                        "DPYD-RS3918290",
                     ),
                     _reason(
                         "resistance", "KRAS mutation: weaker response to HAI FUDR.", "KRAS-FUDR"
@@ -91,12 +151,13 @@ def sample_recommendation() -> dict[str, Any]:
             },
             {
                 "rank": 4,
-                "regimen_id": "haic_folfiri",
-                "name": "HAIC-FOLFIRI",
-                "drugs": ["irinotecan", "fluorouracil", "folinic acid"],
+                "regimen_id": "haic_irinotecan",
+                "name": "HAI irinotecan",
+                "drugs": ["irinotecan"],
                 "status": "excluded",
                 "score": -1.0,
-                "site_evidence": "retrospective",
+                "site_evidence": "case_series",
+                "failed_classes": 1,
                 "reasons": [
                     _reason("prior_failure", "Disease progressed on irinotecan."),
                     _reason(
@@ -115,6 +176,8 @@ def sample_recommendation() -> dict[str, Any]:
                 "genotype_source": "tumour",
                 "positions_called": 34,
                 "positions_missing": 0,
+                "missing_positions": [],
+                "reading_rule": "GT and allele fraction both read; the lower-activity reading",
                 "phenotype": "Intermediate Metabolizer",
                 "alleles": [
                     {
@@ -124,8 +187,10 @@ def sample_recommendation() -> dict[str, Any]:
                         "pos": 97450058,
                         "ref": "C",
                         "alt": "T",
+                        "sample": "tumour",
                         "genotype": "0/1",
                         "copies": 1,
+                        "other_reading_copies": None,
                         "allele_function": "no_function",
                         "activity_value": 0.0,
                         "vaf": 0.48,
@@ -133,6 +198,7 @@ def sample_recommendation() -> dict[str, Any]:
                         "germline_check": "consistent",
                     }
                 ],
+                "rules": ["DPYD-AS1_1P5-FLUOROURACIL", "DPYD-AS1_1P5-FLOXURIDINE"],
                 "notes": ["Tumour-only data: confirm germline DPYD status before dosing."],
             },
             "UGT1A1": {
@@ -140,6 +206,7 @@ def sample_recommendation() -> dict[str, Any]:
                 "genotype_source": "tumour",
                 "positions_called": 4,
                 "positions_missing": 0,
+                "missing_positions": [],
                 "diplotype": "*28/*28",
                 "phenotype": "Poor Metabolizer",
                 "alleles": [
@@ -150,8 +217,10 @@ def sample_recommendation() -> dict[str, Any]:
                         "pos": 233760233,
                         "ref": "CAT",
                         "alt": "CATAT",
+                        "sample": "tumour",
                         "genotype": "1/1",
                         "copies": 2,
+                        "other_reading_copies": 1,
                         "allele_function": "decreased_function",
                         "activity_value": None,
                         "vaf": 0.71,
@@ -159,10 +228,25 @@ def sample_recommendation() -> dict[str, Any]:
                         "germline_check": "confirm",
                     }
                 ],
+                "rules": ["UGT1A1-PM-IRINOTECAN"],
                 "notes": [],
             },
         },
-        "findings": [],
+        "evidence": sample_evidence(),
+        "findings": [
+            {
+                "gene": "PIK3CA",
+                "kind": "targetable",
+                "text": "PIK3CA helical-domain hotspot: alpelisib with fulvestrant (SOLAR-1).",
+                "kb_ids": ["FIND-PIK3CA-HOTSPOT-E545"],
+            },
+            {
+                "gene": "APC",
+                "kind": "germline_referral",
+                "text": "APC p.R1450* is truncating: refer for germline testing.",
+                "kb_ids": ["FIND-GERMLINE-REFERRAL"],
+            },
+        ],
         "qc": {
             "records_read": 12,
             "records_passing": 7,
@@ -176,7 +260,7 @@ def sample_recommendation() -> dict[str, Any]:
         "provenance": {
             "pipeline_version": "0.1.0",
             "knowledge_version": "2026.11.0",
-            "knowledge_sha256": SHA_KB,
+            "knowledge_sha256": bundled_kb().sha256,
             "vcf": "resources/demo/vcf/PT-007.vcf",
             "vcf_sha256": SHA_VCF,
             "reference_build": "GRCh38",
@@ -278,8 +362,15 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("report")
     patient_dir = write_patient_dir(folder / "patients" / "PT-007")
     html_path, pdf_path = patient_dir / "report.html", patient_dir / "report.pdf"
-    report.write_patient_report(patient_dir, html_path=html_path, pdf_path=pdf_path)
+    report.write_patient_report(
+        patient_dir, html_path=html_path, pdf_path=pdf_path, kb=bundled_kb()
+    )
     return {"dir": patient_dir, "html": html_path.read_text(encoding="utf-8"), "pdf": pdf_path}
+
+
+def section(html: str, name: str) -> str:
+    """The markup of one ``<section id=name>`` of a report."""
+    return html.split(f'<section id="{name}">', 1)[1].split("</section>", 1)[0]
 
 
 # --------------------------------------------------------------------------- the fixture itself
@@ -296,15 +387,18 @@ def test_fixture_recommendation_is_valid_against_the_contract_schema() -> None:
 
 # --------------------------------------------------------------------------- content
 
+SECTIONS = ("glance", "ranking", "pgx", "findings", "cards", "variants", "vaf", "evidence", "qc",
+            "provenance", "signoff")  # fmt: skip
+
 
 def test_report_shows_the_top_regimen_and_the_sections(rendered: dict[str, Any]) -> None:
     html = rendered["html"]
     text = _visible_text(html)
     assert "HAIC-RALOX" in text
     assert "Recommendation at a glance" in text
-    for section in ("glance", "ranking", "pgx", "variants", "vaf", "evidence", "qc", "provenance"):
-        assert f'<section id="{section}">' in html
-    assert 'id="signoff"' in html
+    for name in SECTIONS:
+        assert f'<section id="{name}">' in html, name
+        assert f'href="#{name}"' in html, name  # in the table of contents
     assert "the tumour board decides the treatment" in text
     assert "Report date 2026-11-25" in text
     assert "CRLM" in text and "colorectal" in text and "2026.11.0" in text
@@ -312,13 +406,18 @@ def test_report_shows_the_top_regimen_and_the_sections(rendered: dict[str, Any])
 
 def test_report_ranks_every_regimen_and_sets_back_the_unusable(rendered: dict[str, Any]) -> None:
     html = rendered["html"]
-    names = ["HAIC-RALOX", "HAIC-FOLFOX", "HAI-FUDR", "HAIC-FOLFIRI"]
+    names = ["HAIC-RALOX", "HAIC-FOLFOX", "HAI-FUDR", "HAI irinotecan"]
     table = html.split('<table class="ranked">', 1)[1].split("</table>", 1)[0]
     positions = [table.index(f"<b>{name}</b>") for name in names]
     assert positions == sorted(positions)
     rows = re.findall(r"<tr class=\"([^\"]*)\">", table)
     assert rows == ["top", "", "", " unusable"]
     assert "✓ RECOMMENDED" in table and "! CAUTION" in table and "– EXCLUDED" in table
+    # Each row links to its evidence card and recalls its reasons in short.
+    for rank in range(1, 5):
+        assert f'href="#regimen-{rank}"' in table and f'id="regimen-{rank}"' in html
+    assert "Creatinine clearance" not in table and "CrCl 48 mL/min" in _visible_text(table)
+    assert _visible_text(table).count("tied (base order)") == 2
 
 
 def test_reasons_link_to_the_evidence_section(rendered: dict[str, Any]) -> None:
@@ -326,27 +425,24 @@ def test_reasons_link_to_the_evidence_section(rendered: dict[str, Any]) -> None:
     links = set(re.findall(r'href="#(ev-\d+)"', html))
     anchors = set(re.findall(r'<tr id="(ev-\d+)"', html))
     assert links and links == anchors
-    evidence = html.split('<section id="evidence">', 1)[1].split("</section>", 1)[0]
+    evidence = section(html, "evidence")
     assert "CPIC 2017; DPWG 2020" in evidence  # source as given in matches.tsv
-    assert "DPYD-AS1-FLUOROURACIL" in evidence  # a rule row without a variant match
-    assert "not a variant match; see knowledge table 2026.11.0" in evidence
+    assert "DPYD-AS1_1P5-FLUOROURACIL" in evidence  # a rule row without a variant match
+    assert "PMID 29152729" in evidence  # ... with its source from recommendation.json
+    assert "not a variant match; see knowledge table 2026.11.0" in evidence  # RALTITREXED-DPD
+    assert "Andre et al., N Engl J Med 2019" in evidence  # a finding's row, from the findings
+    assert "finding (PIK3CA)" in evidence and "pharmacogenomics (UGT1A1)" in evidence
 
 
-def test_pharmacogenomics_section(rendered: dict[str, Any]) -> None:
-    pgx = rendered["html"].split('<section id="pgx">', 1)[1].split("</section>", 1)[0]
-    text = _visible_text(pgx)
-    assert "Intermediate Metabolizer" in text
-    assert "Activity score 1" in text
+def test_pharmacogenomics_section_summary(rendered: dict[str, Any]) -> None:
+    text = _visible_text(section(rendered["html"], "pgx"))
+    assert "Activity score 1 · Intermediate Metabolizer" in text
     assert "c.1905+1G&gt;A (*2A)" in text and "no function" in text and "0.48" in text
-    assert "*28/*28" in text and "Poor Metabolizer" in text
+    assert "Diplotype *28/*28 · Poor Metabolizer" in text
     assert "! confirm" in text  # UGT1A1 VAF 0.71 does not fit a germline genotype
     assert "Germline confirmation needed" in text
-    # Dosing guidance: the dose/toxicity reasons citing DPYD or UGT1A1 rows, and nothing else.
-    guidance = text.split("Dosing guidance", 1)[1]
-    assert "start fluorouracil at 50%" in guidance
-    assert "start irinotecan at 70%" in guidance
-    assert "floxuridine is a DPD substrate" in guidance
-    assert "Raltitrexed is not a DPD substrate" not in guidance
+    assert "2 copies; other reading 1" in text
+    assert "Raltitrexed is not a DPD substrate" not in text
 
 
 def test_not_assessed_is_shown_plainly(tmp_path: Path) -> None:
@@ -358,13 +454,17 @@ def test_not_assessed_is_shown_plainly(tmp_path: Path) -> None:
         "genotype_source": None,
         "positions_called": 0,
         "positions_missing": 4,
+        "missing_positions": ["2:233760233 (UGT1A1*28 (rs3064744))"],
         "reading_rule": "GT and allele fraction both read",
+        "rules": [],
     }
     write_patient_dir(tmp_path, recommendation)
-    text = _visible_text(report.render_patient_html(tmp_path))
+    text = _visible_text(report.render_patient_html(tmp_path, kb=bundled_kb()))
     assert "UGT1A1 (not assessed): Not assessed" in text
-    assert "Not assessed No diplotype could be called" in text
-    assert "Allele-defining positions: 0 called, 4 missing" in text
+    assert "Not assessed : no diplotype could be derived" in text
+    assert "Allele-defining positions 0 called, 4 missing" in text
+    assert "Missing positions 2:233760233 (UGT1A1*28 (rs3064744))" in text
+    assert "None applied: UGT1A1 was not assessed" in text
 
 
 def test_indeterminate_and_genotype_evidence_are_shown(tmp_path: Path) -> None:
@@ -376,7 +476,7 @@ def test_indeterminate_and_genotype_evidence_are_shown(tmp_path: Path) -> None:
         genotype_source="normal",
         positions_called=2,
         positions_missing=33,
-        missing_positions=["1:97450065 (DPYD c.1898delC (*3))"],
+        missing_positions=["1:97450065 (DPYD c.1898delC (*3))", "1:97082391 (DPYD c.2846A>T)"],
         reading_rule="GT and allele fraction both read; where they disagree, the lower",
     )
     top = recommendation["regimens"][0]
@@ -384,20 +484,27 @@ def test_indeterminate_and_genotype_evidence_are_shown(tmp_path: Path) -> None:
         {"kind": "toxicity", "text": "test DPYD first", "kb_ids": [], "test_first": True}
     )
     write_patient_dir(tmp_path, recommendation)
-    text = _visible_text(report.render_patient_html(tmp_path))
+    html = report.render_patient_html(tmp_path, kb=bundled_kb())
+    text = _visible_text(html)
     assert "DPYD (indeterminate)" in text
-    assert "Genotype read from the normal sample" in text
-    assert "2 called, 33 missing (1:97450065 (DPYD c.1898delC (*3)))" in text
-    assert "Reading rule: GT and allele fraction both read" in text
-    assert "Before the first dose: test DPYD first" in text
-    printed = _visible_text(report.render_print_html(tmp_path))
-    assert "DPYD (indeterminate)" in printed and "Before the first dose: test DPYD first" in printed
-    assert "DPYD 2/33" in printed
+    assert "Genotype source normal (matched normal sample)" in text
+    assert "2 called, 33 missing" in text
+    assert "1:97450065 (DPYD c.1898delC (*3)) 1:97082391 (DPYD c.2846A&gt;T)" in text
+    assert "Reading rule GT and allele fraction both read" in text
+    assert '<p class="banner" role="alert">Rank 1, HAIC-RALOX: test DPYD first</p>' in html
+    printed = _visible_text(report.render_print_html(tmp_path, kb=bundled_kb()))
+    assert "DPYD (indeterminate)" in printed and "Rank 1, HAIC-RALOX: test DPYD first" in printed
+    assert (
+        "DPYD (fluorouracil, capecitabine, tegafur; floxuridine by inference): INDETERMINATE · "
+        "activity score 1 at most"
+    ) in printed
+    assert "2 called, 33 missing" in printed
+    assert "Missing positions (2): 1:97450065 (DPYD c.1898delC (*3)); 1:97082391" in printed
 
 
 def test_matched_variants_join_vaf_and_depth(rendered: dict[str, Any]) -> None:
-    section = rendered["html"].split('<section id="variants">', 1)[1].split("</section>", 1)[0]
-    rows = re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)
+    matched = section(rendered["html"], "variants").split("<details", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", matched, flags=re.S)
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S) for row in rows]
     cells = [row for row in cells if row]  # drop the header row
     kras = next(c for c in cells if "KRAS" in c[0] and "sensitivity" in c[6])
@@ -418,11 +525,22 @@ def test_qc_and_provenance(rendered: dict[str, Any]) -> None:
     assert "Records read 12" in text and "Records passing 7" in text
     assert "filter not pass: 2; low depth: 2; low vaf: 1" in text
     assert "REF checked against reference yes" in text
-    assert SHA_VCF in text and SHA_KB in text
+    assert SHA_VCF in text and bundled_kb().sha256 in text
+    assert f"Recommendation sha256 {recommendation_digest(sample_recommendation())}" in text
     assert "resources/demo/vcf/PT-007.vcf" in text
     assert "bcftools 1.22; htslib 1.22; pysam 0.24.1" in text
     assert "min_depth = 20" in text and "pass_only = yes" in text
     assert "2026-11-25T10:00:00Z" in text
+
+
+def test_sign_off_asks_the_oncologist_and_the_pharmacist(rendered: dict[str, Any]) -> None:
+    signoff = _visible_text(section(rendered["html"], "signoff"))
+    assert "Oncologist (tumour-board chair): name" in signoff
+    assert "Pharmacist (pharmacogenomics and starting doses): name" in signoff
+    assert "Accept the rank-1 regimen: HAIC-RALOX" in signoff
+    assert "Pharmacist: genotype, rules and doses checked" in _visible_text(
+        section(rendered["html"], "pgx")
+    )
 
 
 def test_annotation_none_is_said(tmp_path: Path) -> None:
@@ -492,7 +610,10 @@ def test_a_failure_leaves_no_partial_output(
     monkeypatch.setattr(report, "render_pdf", broken)
     with pytest.raises(RuntimeError):
         report.write_patient_report(
-            tmp_path, html_path=tmp_path / "report.html", pdf_path=tmp_path / "report.pdf"
+            tmp_path,
+            html_path=tmp_path / "report.html",
+            pdf_path=tmp_path / "report.pdf",
+            kb=bundled_kb(),
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "matches.tsv",
@@ -527,6 +648,14 @@ def hostile_recommendation() -> dict[str, Any]:
     recommendation["qc"]["warnings"] = [HOSTILE]
     recommendation["provenance"]["vcf"] = HOSTILE
     recommendation["provenance"]["tools"] = {HOSTILE: HOSTILE}
+    recommendation["pgx"]["DPYD"]["reading_rule"] = HOSTILE
+    recommendation["pgx"]["DPYD"]["missing_positions"] = [HOSTILE]
+    recommendation["pgx"]["UGT1A1"]["rules"].append(HOSTILE)
+    recommendation["evidence"][0]["note"] = HOSTILE
+    recommendation["evidence"][0]["source"] = HOSTILE
+    recommendation["findings"][0].update(gene=HOSTILE, text=HOSTILE, kind=HOSTILE)
+    recommendation["regimens"][1]["tied_with"] = [HOSTILE]
+    recommendation["identifiers"] = {HOSTILE: HOSTILE}
     return recommendation
 
 
@@ -539,10 +668,10 @@ def test_input_text_is_escaped_in_the_patient_report(tmp_path: Path) -> None:
     matches[0]["drug"] = HOSTILE
     write_patient_dir(tmp_path, hostile_recommendation(), variants, matches)
     html_path, pdf_path = tmp_path / "report.html", tmp_path / "report.pdf"
-    report.write_patient_report(tmp_path, html_path=html_path, pdf_path=pdf_path)
+    report.write_patient_report(tmp_path, html_path=html_path, pdf_path=pdf_path, kb=bundled_kb())
     html = html_path.read_text(encoding="utf-8")
     assert "<script>" not in html and '"quotes"' not in html and "A & B" not in html
-    assert html.count(HOSTILE_ESCAPED) >= 15
+    assert html.count(HOSTILE_ESCAPED) >= 30
     assert "<title>HAIC regimen report · " + HOSTILE_ESCAPED + "</title>" in html
     _assert_self_contained(html)
     assert pdf_path.read_bytes().startswith(b"%PDF")
