@@ -10,6 +10,7 @@ Every allele of every record is checked, in the tumour and in the normal column.
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -131,11 +132,14 @@ def usable(name: str, folder: Path, work: Path) -> Path:
     return copy
 
 
-def raw_truth(path: Path, tumour: str, normal: str, truth) -> dict:
-    """(chrom, pos, REF, ALT) -> (tumour truth, normal truth), from the text of the file."""
+def raw_truth(path: Path, samples: tuple[str, ...], truth) -> dict:
+    """(chrom, pos, REF, ALT) -> the truth of each sample column, from the text of the file."""
     out = {}
     columns: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        text = handle.read()
+    for line in text.splitlines():
         if line.startswith("#CHROM"):
             columns = line.split("\t")
         if line.startswith("#"):
@@ -144,14 +148,13 @@ def raw_truth(path: Path, tumour: str, normal: str, truth) -> dict:
         keys = fields[8].split(":")
         alts = fields[4].split(",")
         per_sample = {}
-        for name in (tumour, normal):
+        for name in samples:
             values = fields[columns.index(name)].split(":")
             values += ["."] * (len(keys) - len(values))  # trailing fields may be dropped
             per_sample[name] = dict(zip(keys, values, strict=True))
         for i, alt in enumerate(alts, start=1):
             out[(fields[0], int(fields[1]), fields[3], alt)] = tuple(
-                four_places(truth(per_sample[name], fields[3], alts, i))
-                for name in (tumour, normal)
+                four_places(truth(per_sample[name], fields[3], alts, i)) for name in samples
             )
     return out
 
@@ -170,8 +173,9 @@ def four_places(truth: Truth) -> Truth:
     return depth, alt, None if vaf is None else round(vaf, 4)
 
 
-def read_both(prepared) -> dict:
-    """(chrom, pos, REF, ALT as the input wrote them) -> (tumour, normal) read support."""
+def read_samples(prepared) -> tuple[dict, str | None]:
+    """(chrom, pos, REF, ALT as the input wrote them) -> read support of each sample (the tumour
+    first, then the matched normal), and the caller named."""
     out = {}
     with pysam.VariantFile(str(prepared.path)) as handle:
         reader = SupportReader(handle.header)
@@ -182,18 +186,18 @@ def read_both(prepared) -> dict:
                 value = rec.info[ORIGINAL_RECORD]
                 origin = AlleleOrigin.parse(value if isinstance(value, str) else ",".join(value))
             key = (rec.chrom, origin.pos, origin.ref, origin.alt)
-            out[key] = tuple(reader.read(rec, rec.samples[i]) for i in (0, 1))
+            out[key] = tuple(reader.read(rec, sample) for sample in rec.samples.values())
     return out, caller
 
 
-def prepare(vcf: Path, work: Path, tumour: str, normal: str):
+def prepare(vcf: Path, work: Path, tumour: str, normal: str | None, build: str = "GRCh37"):
     return prepare_vcf(
         patient="CALLER",
         vcf=vcf,
         out_bcf=work / "prepared.bcf",
         tumour_sample=tumour,
         normal_sample=normal,
-        build="GRCh37",
+        build=build,
         annotation_mode="none",
         fasta=None,
         gff3=None,
@@ -208,8 +212,8 @@ def test_read_support_is_the_callers_own_counts_for_every_allele(name, tmp_path)
     folder = shared_data("vcf2maf-tests")
     _, tumour, normal, truth, alleles = CALLERS[name]
     vcf = usable(name, folder, tmp_path)
-    expected = raw_truth(vcf, tumour, normal, truth)
-    found, caller = read_both(prepare(vcf, tmp_path, tumour, normal))
+    expected = raw_truth(vcf, (tumour, normal), truth)
+    found, caller = read_samples(prepare(vcf, tmp_path, tumour, normal))
     assert caller == name
     assert len(found) == len(expected) == alleles
     wrong = {}
@@ -220,6 +224,54 @@ def test_read_support_is_the_callers_own_counts_for_every_allele(name, tmp_path)
     assert wrong == {}
     # Not vacuous: the tumour column of every file carries counts.
     assert sum(t.alt_reads is not None for t, _ in found.values()) == alleles
+
+
+def mutect2(f: dict, ref: str, alts: list[str], i: int) -> Truth:
+    """Mutect2: AD (REF, ALT); DP where written (GATK 3.6's file below writes none: the depth is
+    then AD's sum); AF, the ALT's fraction (Number=1 in GATK 3)."""
+    ad = [_n(x) for x in f["AD"].split(",")]
+    depth = _n(f.get("DP", "."))
+    if depth is None and None not in ad:
+        depth = sum(ad)
+    return depth, ad[i], _f(f["AF"].split(",")[i - 1])
+
+
+def strelka2_germline(f: dict, ref: str, alts: list[str], i: int) -> Truth:
+    """Strelka2 germline: DP; AD per allele (Number=.); no fraction field: AD/DP."""
+    alt = _n(f["AD"].split(",")[i])
+    return _n(f["DP"]), alt, _ratio(alt, _n(f["DP"]))
+
+
+# caller -> shared folder, file, tumour column, truth, alleles read (of alleles in the file)
+SINGLE_SAMPLE = {
+    "Mutect2": (
+        "pvactools-hcc1395",
+        "HCC1395.somatic.grch38.vep95.vcf.gz",
+        "H_NJ-HCC1395-HCC1395",
+        mutect2,
+        2732,  # of 2734: two records on chr16_KI270728v1_random, a contig left out (warned)
+    ),
+    "Strelka": ("vembrane", "snpeff43t_hg38_strelka.ann.vcf", "TUMOR", strelka2_germline, 8),
+}
+
+
+@pytest.mark.parametrize("name", list(SINGLE_SAMPLE))
+def test_read_support_of_mutect2_and_strelka2_files(name, tmp_path):
+    """Compared as above, every allele read: HCC1395's GATK 3.6 MuTect2 calls (pvactools; FORMAT
+    AD and AF, no DP) and Strelka 2.9.10 germline-format calls (vembrane; FORMAT AD, DP)."""
+    folder_name, file_name, tumour, truth, alleles = SINGLE_SAMPLE[name]
+    vcf = shared_data(folder_name) / file_name
+    expected = raw_truth(vcf, (tumour,), truth)
+    found, caller = read_samples(prepare(vcf, tmp_path, tumour, None, build="GRCh38"))
+    assert caller == name
+    assert len(found) == alleles and set(found) <= set(expected)
+    wrong = {
+        key: (got, expected[key])
+        for key, got in found.items()
+        if not same((got[0].depth, got[0].alt_reads, got[0].vaf), expected[key][0])
+    }
+    assert wrong == {}
+    assert all(t.alt_reads is not None and t.depth for (t,) in found.values())
 
 
 def test_varscan_record_with_a_slash_in_alt_is_refused_by_name(tmp_path):
@@ -233,7 +285,7 @@ def test_radia_alt_fraction_is_the_alts_not_the_refs(tmp_path):
     """RADIA's AF holds REF's fraction first: the first value read as the ALT's gave 0.9 for a
     10% allele. Three-allele records read each ALT's own AD and AF after the split."""
     folder = shared_data("vcf2maf-tests")
-    found, _ = read_both(prepare(folder / "test_radia.vcf", tmp_path, "DNA_TUMOR", "DNA_NORMAL"))
+    found, _ = read_samples(prepare(folder / "test_radia.vcf", tmp_path, "DNA_TUMOR", "DNA_NORMAL"))
     tumour = {key: support for key, (support, _) in found.items()}
     first = tumour[("1", 29651735, "C", "T")]  # AD 95,11 AF 0.9,0.1 DP 106
     assert (first.depth, first.alt_reads, first.vaf) == (106, 11, 0.1)
@@ -281,7 +333,7 @@ def test_pindel_somatic_calls_with_a_reference_genotype_are_kept_by_their_reads(
     qc, rows = evaluate(vcf, tmp_path, "TUMOR", "NORMAL", settings, mini_kb)
     assert qc["caller"] == "Pindel"
     assert "not_in_tumour" not in qc["filtered"]
-    expected = raw_truth(vcf, "TUMOR", "NORMAL", pindel)
+    expected = raw_truth(vcf, ("TUMOR", "NORMAL"), pindel)
     floor = settings.filters
     passing = {
         key
