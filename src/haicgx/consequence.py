@@ -2,11 +2,21 @@
 
 Each reader returns `Annotation`s, one per gene (its chosen transcript), with the consequence in
 Sequence Ontology terms and the protein change in short HGVS form (`p.G12D`, `p.Q23*`, `p.K150fs`).
+
+One transcript per gene, by one policy for every source (`transcript_rank`; docs/outputs.md):
+entries the source says were made on a faulty transcript are left out (SnpEff's
+WARNING_TRANSCRIPT_INCOMPLETE, _NO_START_CODON, _NO_STOP_CODON, _MULTIPLE_STOP_CODONS and any
+ERROR_); then MANE Select, then canonical, then a complete CDS, then the longest CDS, each where the
+source says it (VEP's MANE_SELECT, CANONICAL, FLAGS and CDS_position length; SnpEff's CDS.length;
+the GFF3's tags and CDS lines for bcftools csq); then the most severe consequence; then the smaller
+transcript id. An intergenic allele is named `intergenic_variant`, with no gene. Of the genes, the
+variants.tsv row shows the most severe (`haicgx.match.Variant.primary`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -85,6 +95,28 @@ _CSQ_TO_SO = {
     "NMD_transcript": "NMD_transcript_variant",
     "intergenic": "intergenic_variant",
 }
+
+# SnpEff's own effect names -> Sequence Ontology terms (the others it writes are SO terms already)
+_SNPEFF_TO_SO = {
+    "intergenic_region": "intergenic_variant",
+    "conservative_inframe_insertion": "inframe_insertion",
+    "disruptive_inframe_insertion": "inframe_insertion",
+    "conservative_inframe_deletion": "inframe_deletion",
+    "disruptive_inframe_deletion": "inframe_deletion",
+    "initiator_codon_variant": "start_retained_variant",
+    "non_coding_exon_variant": "non_coding_transcript_exon_variant",
+}
+
+# SnpEff entries computed on a transcript it found faulty: their consequence cannot be trusted (a
+# synonymous change read in the wrong frame comes out as missense), so they are left out.
+SNPEFF_FAULTY_TRANSCRIPT = frozenset(
+    {
+        "WARNING_TRANSCRIPT_INCOMPLETE",
+        "WARNING_TRANSCRIPT_NO_START_CODON",
+        "WARNING_TRANSCRIPT_NO_STOP_CODON",
+        "WARNING_TRANSCRIPT_MULTIPLE_STOP_CODONS",
+    }
+)
 
 _THREE_TO_ONE = {
     "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E",
@@ -391,7 +423,9 @@ def parse_bcsq(
     ref: str = "",
     alt: str = "",
 ) -> list[Annotation]:
-    """BCSQ entries of one (split) record; `@POS` back-references carry nothing new.
+    """BCSQ entries of one (split) record; `@POS` back-references carry nothing new. Given in
+    transcript-id order: the reader keeps the first of equally ranked transcripts of a gene, and
+    the transcript policy's last tie-break is the smaller id.
 
     With `origin` (a BCSQ the input file already carried, written before haicgx split it), an
     entry is kept only if its DNA change names this allele; entries without one (splice, intron,
@@ -422,7 +456,13 @@ def parse_bcsq(
                 parts[3] if n > 3 else "",
             )
         )
+    if len(out) > 1:
+        out.sort(key=_by_transcript)
     return out
+
+
+def _by_transcript(ann: Annotation) -> str:
+    return ann.transcript
 
 
 def _bcsq_is_this_allele(
@@ -432,6 +472,58 @@ def _bcsq_is_this_allele(
         own = {f"{origin.pos}{origin.ref}>{origin.alt}", f"{pos}{ref}>{alt}"}
         return any(change in own for change in parts[6].split("+"))
     return len(origin.alts) == 1
+
+
+class TranscriptFacts(NamedTuple):
+    """What an annotation source says of a transcript; False or 0 where it says nothing."""
+
+    mane_select: bool = False
+    canonical: bool = False
+    incomplete: bool = False  # the CDS lacks its start or its end (cds_start_NF, cds_end_NF)
+    cds_length: int = 0
+
+
+NO_FACTS = TranscriptFacts()
+
+
+def transcript_rank(facts: TranscriptFacts) -> tuple[int, int, int, int]:
+    """The transcript policy's order of the facts (smaller is preferred): MANE Select, then
+    canonical, then a complete CDS, then the longest CDS. Ties go to the most severe consequence,
+    then to the smaller transcript id (`choose_per_gene`).
+
+    >>> sorted([TranscriptFacts(cds_length=900), TranscriptFacts(True), TranscriptFacts(
+    ...     canonical=True)], key=transcript_rank)[0].mane_select
+    True
+    """
+    return (
+        0 if facts.mane_select else 1,
+        0 if facts.canonical else 1,
+        1 if facts.incomplete else 0,
+        -facts.cds_length,
+    )
+
+
+def choose_per_gene(candidates: Iterable[tuple[Annotation, TranscriptFacts]]) -> list[Annotation]:
+    """One annotation per gene by the transcript policy, genes in the order first seen. The
+    gene-less intergenic annotation stands for the allele only when no gene is annotated (SnpEff
+    also writes it for an allele upstream of a gene)."""
+    best: dict[str, tuple[tuple, Annotation]] = {}
+    for ann, facts in candidates:
+        key = (*transcript_rank(facts), ann.severity, ann.transcript)
+        current = best.get(ann.gene)
+        if current is None or key < current[0]:
+            best[ann.gene] = (key, ann)
+    if "" in best and len(best) > 1:
+        del best[""]
+    return [ann for _, ann in best.values()]
+
+
+def _length(text: str) -> int:
+    """The total of a `pos/length` field (VEP --total_length, SnpEff CDS.pos / CDS.length)."""
+    if "/" in text:
+        total = text.rsplit("/", 1)[1].strip()
+        return int(total) if total.isdigit() else 0
+    return 0
 
 
 def vep_fields(description: str) -> list[str]:
@@ -457,22 +549,21 @@ def _exon_number(text: str) -> int | None:
 def parse_vep(
     entries: list[str], fields: list[str], ref: str, alt: str, origin: AlleleOrigin | None = None
 ) -> list[Annotation]:
-    """One annotation per gene from the VEP entries of this allele, chosen in VEP's --pick order.
+    """One annotation per gene from the VEP entries of this allele, by the transcript policy.
 
     `origin` is the record as VEP saw it (before haicgx split and normalised it). ALLELE_NUM, when
     VEP wrote it, identifies the allele exactly; else the Allele column's spelling does.
     """
     origin = origin or AlleleOrigin(0, ref, (alt,))
     rows = [dict(zip(fields, entry.split("|"), strict=False)) for entry in entries]
-    mine = _vep_rows_of_allele(rows, origin, ref, alt)
-    per_gene: dict[str, tuple[tuple, Annotation]] = {}
-    for values in mine:
+    candidates = []
+    for values in _vep_rows_of_allele(rows, origin, ref, alt):
         if values.get("Feature_type", "Transcript") not in ("Transcript", ""):
             continue  # regulatory and motif features
-        gene = values.get("SYMBOL") or values.get("Gene") or ""
-        if not gene:
-            continue
         terms = order_terms([t for t in (values.get("Consequence") or "").split("&") if t])
+        gene = values.get("SYMBOL") or values.get("Gene") or ""
+        if not gene and "intergenic_variant" not in terms.split("&"):
+            continue
         ann = Annotation(
             gene=gene,
             consequence=terms,
@@ -481,10 +572,8 @@ def parse_vep(
             exon=_exon_number(values.get("EXON", "")),
             biotype=values.get("BIOTYPE", ""),
         )
-        preference = _vep_preference(values, ann)
-        if gene not in per_gene or preference < per_gene[gene][0]:
-            per_gene[gene] = (preference, ann)
-    return [ann for _, ann in per_gene.values()]
+        candidates.append((ann, _vep_facts(values)))
+    return choose_per_gene(candidates)
 
 
 def _vep_rows_of_allele(
@@ -499,39 +588,20 @@ def _vep_rows_of_allele(
     return []
 
 
-_APPRIS = re.compile(r"^(principal|alternative|P|A)\D*(\d+)$", re.IGNORECASE)
-
-
-def _vep_preference(values: dict[str, str], ann: Annotation) -> tuple:
-    """VEP's default --pick_order: MANE Select, MANE Plus Clinical, canonical, APPRIS, TSL,
-    biotype, CCDS, consequence rank, length (smaller tuples win). PICK, when present, wins."""
-    appris = _APPRIS.match(values.get("APPRIS", ""))
-    appris_rank = (0 if appris[1][0].upper() == "P" else 10) + int(appris[2]) if appris else 99
-    tsl = values.get("TSL", "")
-    return (
-        0 if values.get("PICK") == "1" else 1,
-        0 if values.get("MANE_SELECT") or values.get("MANE") else 1,
-        0 if values.get("MANE_PLUS_CLINICAL") else 1,
-        0 if values.get("CANONICAL") == "YES" else 1,
-        appris_rank,
-        int(tsl) if tsl.isdigit() else 9,
-        0 if values.get("BIOTYPE") == "protein_coding" else 1,
-        0 if values.get("CCDS") else 1,
-        ann.severity,
-        -_vep_length(values),
-        ann.transcript,
+def _vep_facts(values: dict[str, str]) -> TranscriptFacts:
+    """MANE_SELECT (MANE in VEP 103), CANONICAL, FLAGS (cds_start_NF, cds_end_NF) and the CDS
+    length of CDS_position, or of Protein_position in codons (both only with --total_length).
+    VEP's own PICK, APPRIS and TSL are not used: every source follows the same policy."""
+    flags = values.get("FLAGS", "")
+    length = _length(values.get("CDS_position", "")) or 3 * _length(
+        values.get("Protein_position", "")
     )
-
-
-def _vep_length(values: dict[str, str]) -> int:
-    """Transcript length where VEP gave it (--total_length: `pos/length`); else the protein
-    position, a proxy for the longer isoform of the same gene."""
-    for key in ("cDNA_position", "CDS_position", "Protein_position"):
-        text = values.get(key, "")
-        if "/" in text and text.rsplit("/", 1)[1].isdigit():
-            return int(text.rsplit("/", 1)[1])
-    start = values.get("Protein_position", "").split("-")[0]
-    return int(start) if start.isdigit() else 0
+    return TranscriptFacts(
+        mane_select=bool(values.get("MANE_SELECT") or values.get("MANE")),
+        canonical=values.get("CANONICAL") == "YES",
+        incomplete="cds_start_NF" in flags or "cds_end_NF" in flags,
+        cds_length=length,
+    )
 
 
 def _vep_protein(values: dict[str, str], terms: tuple[str, ...]) -> str:
@@ -569,24 +639,43 @@ def protein_from_positions(position: str, amino_acids: str, terms: tuple[str, ..
 def parse_snpeff(
     entries: list[str], alt: str, origin: AlleleOrigin | None = None
 ) -> list[Annotation]:
-    """One annotation per gene from SnpEff ANN entries of this allele (SnpEff lists the most
-    severe effect first, so the first transcript seen for a gene is kept). SnpEff names the
-    allele as the input wrote it; `origin` carries that spelling for a split record."""
+    """One annotation per gene from SnpEff ANN entries of this allele, by the transcript policy
+    (SnpEff's CDS.length is the only fact it gives: ANN names no MANE or canonical transcript).
+    Entries made on a transcript SnpEff found faulty are left out (`SNPEFF_FAULTY_TRANSCRIPT`,
+    ERROR_*). SnpEff names the allele as the input wrote it; `origin` carries that spelling for a
+    split record."""
     spellings = {alt} | ({origin.alt} if origin else set())
-    per_gene: dict[str, Annotation] = {}
+    candidates = []
     for entry in entries:
         parts = entry.split("|")
         if len(parts) < 11 or parts[0] not in spellings:
             continue
-        gene = parts[3]
-        if not gene or gene in per_gene:
+        if len(parts) > 15 and parts[15] and _snpeff_faulty(parts[15]):
             continue
-        per_gene[gene] = Annotation(
+        terms = order_terms([_SNPEFF_TO_SO.get(t, t) for t in parts[1].split("&") if t])
+        intergenic = parts[5] == "intergenic_region" or "intergenic_variant" in terms.split("&")
+        if not intergenic and parts[5] not in ("transcript", ""):
+            continue  # motifs, protein interactions, regulatory features: not a gene's transcript
+        gene = "" if intergenic else parts[3]  # SnpEff names an intergenic region GENE1-GENE2
+        if not gene and not intergenic:
+            continue
+        ann = Annotation(
             gene=gene,
-            consequence=order_terms([t for t in parts[1].split("&") if t]),
-            transcript=parts[6],
+            consequence=terms,
+            transcript="" if intergenic else parts[6],
             protein_change=protein_from_hgvsp(parts[10]),
             exon=_exon_number(parts[8]),
             biotype=parts[7],
         )
-    return list(per_gene.values())
+        length = _length(parts[12]) if len(parts) > 12 else 0
+        candidates.append((ann, TranscriptFacts(cds_length=length)))
+    return choose_per_gene(candidates)
+
+
+def _snpeff_faulty(messages: str) -> bool:
+    """Whether SnpEff's ERRORS / WARNINGS / INFO field (`&`-joined) marks a faulty transcript.
+
+    >>> _snpeff_faulty("WARNING_TRANSCRIPT_NO_START_CODON"), _snpeff_faulty("INFO_REALIGN_3_PRIME")
+    (True, False)
+    """
+    return any(m in SNPEFF_FAULTY_TRANSCRIPT or m.startswith("ERROR_") for m in messages.split("&"))

@@ -42,7 +42,15 @@ from haicgx.knowledge import KnowledgeBase
 from haicgx.match import Match, Variant, match_variant
 from haicgx.paths import schema_path
 from haicgx.pgx import PgxCollector
-from haicgx.qc import QcTally, SupportReader, checked, germline_check, qc_reason
+from haicgx.qc import (
+    QcTally,
+    SupportReader,
+    checked,
+    germline_check,
+    qc_reason,
+    reads_show_alt,
+    unread_support_warning,
+)
 from haicgx.rank import PatientContext, cited_evidence, rank_regimens, summary_line
 from haicgx.settings import Patient, Settings
 from haicgx.transcripts import TranscriptIndex
@@ -297,7 +305,10 @@ def evaluate_patient(
                     filters=filters, support=support, thresholds=settings.filters, tally=tally
                 )
                 if reason is None and copies == 0:
-                    reason = "not_in_tumour"  # the tumour's genotype carries no ALT copy
+                    if reads_show_alt(support, settings.filters):
+                        copies = None  # a placeholder GT (Pindel's 0/0): the reads say it is there
+                    else:
+                        reason = "not_in_tumour"  # no ALT copy by GT, nor in the reads
                 annotations = None
                 if reason == "filter_not_pass" and set(filters) <= germline_filters:
                     # A germline carrier of a BRCA/PALB2/mismatch-repair truncation, filtered by
@@ -368,7 +379,7 @@ def evaluate_patient(
             "pgx": {gene: call.as_dict() for gene, call in pgx.items()},
             "evidence": cited_evidence(ranked, kb),
             "findings": findings_for(candidates, kb.findings, patient.primary_site),
-            "qc": _qc(prepared, tally),
+            "qc": _qc(prepared, tally, reader),
             "provenance": _provenance(patient, prepared, settings, kb, now),
         }
         validate_recommendation(recommendation, patient=patient.patient_id)
@@ -464,7 +475,7 @@ def _write_matches(path: Path, matches: list[Match]) -> None:
         writer.writerows(rows)
 
 
-def _qc(prepared: PreparedVcf, tally: QcTally) -> dict[str, Any]:
+def _qc(prepared: PreparedVcf, tally: QcTally, reader: SupportReader) -> dict[str, Any]:
     unknown = {k: v for k, v in sorted(tally.unknown.items()) if v}
     warnings = list(prepared.warnings)
     for name, count in sorted(tally.invalid.items()):
@@ -478,6 +489,8 @@ def _qc(prepared: PreparedVcf, tally: QcTally) -> dict[str, Any]:
             + ", ".join(sorted(unknown))
             + " values were kept: a threshold cannot be applied to an unknown value."
         )
+    if unread := unread_support_warning(reader, tally):
+        warnings.append(unread)
     return {
         "records_read": prepared.facts.records_read,
         "alleles_after_split": tally.alleles_seen,
@@ -487,6 +500,7 @@ def _qc(prepared: PreparedVcf, tally: QcTally) -> dict[str, Any]:
         "filtered": dict(sorted(tally.filtered.items())),
         "unknown_values_kept": unknown,
         "tumour_sample": prepared.facts.tumour_sample,
+        "caller": reader.caller,
         "annotation": prepared.annotation,
         "ref_checked": prepared.ref_checked,
         "build_check": prepared.facts.build_check,

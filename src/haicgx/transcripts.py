@@ -1,7 +1,9 @@
 """Transcript facts from an Ensembl-style GFF3: the transcript that speaks for a gene, exon numbers.
 
-bcftools csq reports every overlapping transcript; haicgx keeps one per gene, chosen by the GFF3
-tags: MANE Select, then Ensembl canonical, then the longest CDS (then the smaller id, for ties).
+bcftools csq reports every overlapping transcript; haicgx keeps one per gene by the transcript
+policy of haicgx.consequence, from the GFF3's facts: MANE Select and Ensembl canonical (tags), a
+complete CDS (no cds_start_NF or cds_end_NF tag), the longest CDS (its CDS lines); then the most
+severe consequence, then the smaller transcript id.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
+
+from haicgx.consequence import NO_FACTS, TranscriptFacts, transcript_rank
+
+_INCOMPLETE_TAGS = frozenset({"cds_start_NF", "cds_end_NF"})
 
 
 @dataclass
@@ -29,15 +35,13 @@ class Transcript:
     )
 
     @property
-    def preference(self) -> tuple[int, int, str]:
-        """Smaller is preferred."""
-        if "MANE_Select" in self.tags:
-            tier = 0
-        elif "Ensembl_canonical" in self.tags:
-            tier = 1
-        else:
-            tier = 2
-        return (tier, -self.cds_length, self.transcript_id)
+    def facts(self) -> TranscriptFacts:
+        return TranscriptFacts(
+            mane_select="MANE_Select" in self.tags,
+            canonical="Ensembl_canonical" in self.tags,
+            incomplete=not self.tags.isdisjoint(_INCOMPLETE_TAGS),
+            cds_length=self.cds_length,
+        )
 
     def exon_number(self, pos: int) -> int | None:
         """1-based exon number (in transcript order) containing a genomic position, if any."""
@@ -91,7 +95,7 @@ class TranscriptIndex:
 
     def __init__(self, transcripts: dict[str, Transcript]) -> None:
         self.transcripts = transcripts
-        self._preferences: dict[str, tuple[int, int, str]] = {}
+        self._preferences: dict[str, tuple[int, int, int, int]] = {}
 
     @classmethod
     def for_gff3(cls, path: Path) -> TranscriptIndex:
@@ -143,11 +147,14 @@ class TranscriptIndex:
             tr.gene = genes.get(parents[tid], _strip(parents[tid]))
         return cls(transcripts)
 
-    def preference(self, transcript_id: str) -> tuple[int, int, str]:
+    def preference(self, transcript_id: str) -> tuple[int, int, int, int]:
+        """`transcript_rank` of the transcript's facts (smaller is preferred); a transcript the
+        GFF3 lacks has none. The reader breaks ties by severity, then by BCSQ's order, which
+        `parse_bcsq` gives by transcript id."""
         found = self._preferences.get(transcript_id)
         if found is None:  # computed once per transcript: it is asked for every variant in it
             tr = self.transcripts.get(transcript_id)
-            found = tr.preference if tr else (3, 0, transcript_id)
+            found = transcript_rank(tr.facts if tr else NO_FACTS)
             self._preferences[transcript_id] = found
         return found
 

@@ -9,6 +9,9 @@
 - HCC1395 (VEP 95 CSQ): TP53 p.R175H and the BRCA2 stop gain.
 - vembrane: VEP under the INFO key ANN and under CSQ; SnpEff ANN.
 - PCGR: tumour support from INFO TVAF/TDP; the build named by CrossMap liftover lines.
+- The transcript policy (haicgx.consequence) on real VEP and SnpEff output: the transcript chosen
+  per record (vembrane SnpEff), a faulty-transcript entry skipped (a stated change to a copy),
+  every allele of ga4gh's SnpEff and HCC1395's VEP files named, intergenic ones included.
 
 The shared files are read in place; where a file needs a change to be usable (a header length that
 disagrees with its own reference, a sites-only file), a copy is written to a temporary folder and
@@ -27,8 +30,15 @@ import pytest
 from conftest import TESTDATA
 from conftest import testdata as shared_data
 
-from haicgx.annotate import ORIGINAL_RECORD, prepare_vcf
-from haicgx.consequence import SEVERITY, AlleleOrigin, parse_bcsq
+from haicgx.annotate import ORIGINAL_RECORD, detect_annotation, prepare_vcf
+from haicgx.consequence import (
+    SEVERITY,
+    AlleleOrigin,
+    parse_bcsq,
+    parse_snpeff,
+    parse_vep,
+    vep_fields,
+)
 from haicgx.errors import InputError
 from haicgx.evaluate import ConsequenceReader
 from haicgx.qc import SupportReader
@@ -555,3 +565,139 @@ def test_pcgr_grch37_file_is_named_by_its_liftover(tmp_path):
     assert "the header declares GRCh37" in prepared.facts.build_check  # hg38ToHg19 liftover
     with pytest.raises(InputError, match="the header declares GRCh37 but the configuration is"):
         prepare(vcf, tmp_path, build="GRCh38", annotation="none")
+
+
+# -- one transcript per gene: the same policy for VEP, SnpEff and bcftools csq ------------------
+
+
+def chosen_per_allele(vcf: Path) -> dict:
+    """(chrom, pos, REF, ALT) -> the annotations chosen for that allele, read from the file as it
+    is, each ALT with its place in the record (what the reader gets from a split record's tag)."""
+    out = {}
+    with pysam.VariantFile(str(vcf)) as handle:
+        source, key = detect_annotation(handle.header)
+        fields = vep_fields(handle.header.info[key].description) if source == "vep" else []
+        for rec in handle:
+            entries = list(rec.info[key])
+            for i, alt in enumerate(rec.alts, start=1):
+                origin = AlleleOrigin(rec.pos, rec.ref, tuple(rec.alts), i)
+                out[(rec.chrom, rec.pos, rec.ref, alt)] = (
+                    parse_vep(entries, fields, rec.ref, alt, origin)
+                    if source == "vep"
+                    else parse_snpeff(entries, alt, origin)
+                )
+    return out
+
+
+def test_snpeff_transcript_per_record():
+    """vembrane's SnpEff 4.3t file: ANN gives no MANE or canonical flag, so the longest CDS
+    decides where SnpEff gives it (variants in the CDS), else the most severe consequence, else the
+    smaller id. Every record's choice, per gene:"""
+    found = chosen_per_allele(shared_data("vembrane") / "snpeff43t_hg38_strelka.ann.vcf")
+    table = {
+        pos: {a.gene: (a.transcript, a.consequence, a.protein_change) for a in anns}
+        for (_, pos, _, _), anns in found.items()
+    }
+    assert table == {
+        # 2721 bp CDS over 2628: the longer wins
+        27963423: {"CDH2": ("NM_001792.4", "synonymous_variant", "p.A816=")},
+        # both intronic (no CDS length said): the smaller id
+        27963698: {"CDH2": ("NM_001308176.1", "intron_variant", "")},
+        # only NM_001308176.1 has the variant in its CDS, so only it says a CDS length
+        28036487: {"CDH2": ("NM_001308176.1", "stop_gained", "p.L21*")},
+        28045161: {"CDH2": ("NM_001792.4", "intron_variant", "")},
+        36126053: {
+            "ELP2": ("NM_001242875.2", "upstream_gene_variant", ""),  # 14 alike: smallest id
+            "SLC39A6": ("NM_001099406.1", "intron_variant", ""),
+        },
+        36126651: {
+            "SLC39A6": ("NM_012319.3", "missense_variant", "p.E119D"),
+            "ELP2": ("NM_001242875.2", "upstream_gene_variant", ""),
+        },
+        # 6636 bp CDS over 3345 (p.R44G) and a 5' UTR entry
+        46546946: {"LOXHD1": ("NM_144612.6", "missense_variant", "p.R1155G")},
+        47034729: {
+            "TCEB3B": ("NM_016427.2", "missense_variant", "p.R179P"),
+            "TCEB3CL": ("NM_001100817.1.3", "upstream_gene_variant", ""),
+            "TCEB3C": ("NM_145653.3.2", "upstream_gene_variant", ""),
+            "KATNAL2": ("NM_031303.2", "intron_variant", ""),
+        },
+    }
+
+
+def test_snpeff_entry_on_a_faulty_transcript_is_skipped_on_a_real_record(tmp_path):
+    """The same file with one change to a copy: CDH2 27963423's entry on NM_001792.4 flagged
+    WARNING_TRANSCRIPT_NO_START_CODON, as SnpEff flags a transcript it cannot read in frame. That
+    entry is left out: NM_001308176.1 (p.A785=) speaks for CDH2."""
+    original = shared_data("vembrane") / "snpeff43t_hg38_strelka.ann.vcf"
+    text = original.read_text(encoding="utf-8")
+    entry = "|p.Ala816Ala|2872/4335|2448/2721|816/906||"
+    assert text.count(entry) == 1
+    flagged = tmp_path / "flagged.vcf"
+    flagged.write_text(
+        text.replace(entry, entry + "WARNING_TRANSCRIPT_NO_START_CODON"), encoding="utf-8"
+    )
+    key = ("chr18", 27963423, "G", "A")
+    (before,) = chosen_per_allele(original)[key]
+    (after,) = chosen_per_allele(flagged)[key]
+    assert (before.transcript, before.protein_change) == ("NM_001792.4", "p.A816=")
+    assert (after.transcript, after.protein_change) == ("NM_001308176.1", "p.A785=")
+
+
+def test_ga4gh_snpeff_alleles_are_all_named():
+    """SnpEff 4.2 on chr1 (OR4F5, WASH7P regions): every allele gets a consequence; intergenic
+    regions are `intergenic_variant` without a gene (SnpEff names them 'FAM138A-OR4F5', which is
+    no gene), and an allele also upstream or downstream of a gene keeps that gene instead."""
+    folder = shared_data("ga4gh-brca1-grch37")
+    or4f = chosen_per_allele(folder / "brca1_OR4F_annotation.vcf")
+    wash = chosen_per_allele(folder / "brca1_WASH7P_annotation.vcf")
+    assert (len(or4f), len(wash)) == (841, 117)
+    for found in (or4f, wash):
+        assert all(anns and all(a.consequence for a in anns) for anns in found.values())
+        genes = [(a.gene, a.consequence) for anns in found.values() for a in anns]
+        assert all((g == "") == (c == "intergenic_variant") for g, c in genes)
+    intergenic = [k for k, anns in or4f.items() if anns[0].consequence == "intergenic_variant"]
+    assert len(intergenic) == 697  # the alleles whose every entry is intergenic_region
+    on_or4f5 = {k[1]: anns for k, anns in or4f.items() if any(a.gene == "OR4F5" for a in anns)}
+    coding = {
+        pos: (a.transcript, a.consequence, a.protein_change)
+        for pos, anns in on_or4f5.items()
+        for a in anns
+        if a.gene == "OR4F5" and a.protein_change
+    }
+    assert coding[69224] == ("NM_001005484.1", "missense_variant", "p.D45V")
+    assert coding[69486] == ("NM_001005484.1", "synonymous_variant", "p.N132=")
+    assert coding[69869] == ("NM_001005484.1", "stop_gained", "p.L260*")
+    assert len(coding) == 24  # 16 missense, 7 synonymous, 1 stop gained
+    (beside,) = [wash[k] for k in wash if k[1] == 30524]
+    assert {a.gene: a.consequence for a in beside} == {
+        "FAM138A": "downstream_gene_variant",
+        "FAM138F": "downstream_gene_variant",
+        "WASH7P": "upstream_gene_variant",
+    }
+
+
+def test_hcc1395_vep95_every_annotated_allele_is_named():
+    """VEP 95 (no CANONICAL, MANE or --total_length in this file: severity, then the smaller id):
+    intergenic alleles were left without a consequence; now they read `intergenic_variant`. The
+    only alleles without one are the GRCh37 file's ALTs that VEP gave no entry."""
+    folder = shared_data("pvactools-hcc1395")
+    grch38 = chosen_per_allele(folder / "HCC1395.somatic.grch38.vep95.vcf.gz")
+    assert len(grch38) == 2734 and all(grch38.values())
+    named = {k[:2]: anns[0] for k, anns in grch38.items() if not anns[0].gene}
+    assert sorted(named) == [
+        ("chr16", 51064516),
+        ("chr16_KI270728v1_random", 1010552),
+        ("chr17_GL000205v2_random", 55776),
+        ("chr2", 94202171),
+        ("chr9", 66971367),
+    ]
+    assert {(a.consequence, a.transcript) for a in named.values()} == {("intergenic_variant", "")}
+    (tp53,) = grch38[("chr17", 7675088, "C", "T")]
+    assert (tp53.transcript, tp53.protein_change) == ("ENST00000269305.8", "p.R175H")
+    grch37 = chosen_per_allele(folder / "HCC1395.grch37.vep95.vcf")
+    empty = [k for k, anns in grch37.items() if not anns]
+    assert len(empty) == 9
+    with pysam.VariantFile(str(folder / "HCC1395.grch37.vep95.vcf")) as handle:
+        alts = {(r.chrom, r.pos): len(r.alts) for r in handle}
+    assert all(alts[k[:2]] > 1 for k in empty)  # VEP annotated another ALT of the record

@@ -14,11 +14,13 @@ from conftest import REPO
 
 from haicgx.annotate import _annotation_plan, detect_annotation, prepare_vcf
 from haicgx.consequence import (
+    NO_FACTS,
     AlleleOrigin,
     parse_bcsq,
     parse_snpeff,
     parse_vep,
     protein_from_bcsq,
+    transcript_rank,
     vep_allele_spellings,
 )
 from haicgx.evaluate import ConsequenceReader
@@ -179,23 +181,32 @@ def test_vep_allele_num_wins():
     assert ann.consequence == "missense_variant"
 
 
-def test_vep_transcript_choice_follows_the_pick_order():
-    fields = [*VEP_FIELDS, "PICK", "CANONICAL", "MANE_SELECT", "TSL"]
-    row = lambda feature, pick, canonical, mane, tsl, aa: (  # noqa: E731
-        vep("T", "missense_variant", feature=feature, pos="12", aa=aa)
-        + f"|{pick}|{canonical}|{mane}|{tsl}"
-    )
-    entries = [
-        row("ENST_TSL1", "", "", "", "1", "A/V"),
-        row("ENST_CANON", "", "YES", "", "2", "G/D"),
-        row("ENST_MANE", "", "", "NM_1.1", "3", "G/V"),
-    ]
-    (ann,) = parse_vep(entries, fields, "C", "T")
-    assert ann.transcript == "ENST_MANE"
-    (ann,) = parse_vep(entries[:2], fields, "C", "T")
-    assert ann.transcript == "ENST_CANON"
-    (ann,) = parse_vep([entries[0], row("ENST_PICK", "1", "", "", "5", "G/C")], fields, "C", "T")
-    assert (ann.transcript, ann.protein_change) == ("ENST_PICK", "p.G12C")
+def test_vep_transcript_choice_is_mane_then_canonical_then_complete_then_longest_cds():
+    """The transcript policy on VEP's own fields: MANE_SELECT, CANONICAL, FLAGS, the CDS length
+    of CDS_position (--total_length). VEP's PICK, APPRIS and TSL take no part."""
+    fields = [*VEP_FIELDS, "PICK", "CANONICAL", "MANE_SELECT", "TSL", "FLAGS", "CDS_position"]
+
+    def row(feature, aa, pick="", canonical="", mane="", tsl="", flags="", cds=""):
+        entry = vep("T", "missense_variant", feature=feature, pos="12", aa=aa)
+        return entry + f"|{pick}|{canonical}|{mane}|{tsl}|{flags}|{cds}"
+
+    mane = row("ENST_MANE", "G/V", mane="NM_1.1", cds="34/600")
+    canonical = row("ENST_CANON", "G/D", canonical="YES", cds="34/300")
+    picked = row("ENST_A_PICK", "G/C", pick="1", tsl="1", cds="34/900")
+    incomplete = row("ENST_B_NF", "G/A", flags="cds_start_NF", cds="34/3000")
+    complete = row("ENST_C", "G/S", cds="34/1200")
+    shorter = row("ENST_D", "G/R", cds="34/1100")
+    choose = lambda *rows: parse_vep(list(rows), fields, "C", "T")[0].transcript  # noqa: E731
+    assert choose(picked, canonical, mane) == "ENST_MANE"
+    assert choose(picked, canonical) == "ENST_CANON"  # PICK is VEP's own order, not ours
+    assert choose(incomplete, picked, shorter, complete) == "ENST_C"  # complete, then longest
+    assert choose(incomplete) == "ENST_B_NF"  # an incomplete CDS is still a transcript of the gene
+
+
+def test_vep_intergenic_allele_is_named():
+    fields = ["Allele", "Consequence", "IMPACT", "SYMBOL", "Gene", "Feature_type", "Feature"]
+    (ann,) = parse_vep(["G|intergenic_variant|MODIFIER||||"], fields, "T", "G")
+    assert (ann.gene, ann.consequence, ann.transcript) == ("", "intergenic_variant", "")
 
 
 def test_vep_regulatory_entries_are_not_genes():
@@ -205,9 +216,84 @@ def test_vep_regulatory_entries_are_not_genes():
     assert (ann.gene, ann.consequence) == ("G", "intron_variant")
 
 
-def snpeff(allele: str, effect: str, gene: str, hgvsp: str = "") -> str:
-    transcript = "transcript|NM_1.1|protein_coding|2/5|c.1A>G"
-    return f"{allele}|{effect}|MODERATE|{gene}|{gene}|{transcript}|{hgvsp}|||||"
+def snpeff(
+    allele: str,
+    effect: str,
+    gene: str,
+    hgvsp: str = "",
+    *,
+    transcript: str = "NM_1.1",
+    cds: str = "",
+    messages: str = "",
+    feature: str = "transcript",
+) -> str:
+    """An ANN entry: Allele | Annotation | Impact | Gene_Name | Gene_ID | Feature_Type |
+    Feature_ID | BioType | Rank | HGVS.c | HGVS.p | cDNA | CDS | AA | Distance | Messages."""
+    row = f"{feature}|{transcript}|protein_coding|2/5|c.1A>G"
+    return f"{allele}|{effect}|MODERATE|{gene}|{gene}|{row}|{hgvsp}||{cds}|||{messages}"
+
+
+def test_snpeff_entries_on_a_faulty_transcript_are_left_out():
+    """A synonymous change read on a transcript without a start codon came out as missense: that
+    entry, though longer and more severe, is skipped; so are ERROR_ entries."""
+    entries = [
+        snpeff(
+            "T",
+            "missense_variant",
+            "G",
+            "p.Ala41Thr",
+            transcript="NM_NOSTART.1",
+            cds="121/3000",
+            messages="WARNING_TRANSCRIPT_NO_START_CODON",
+        ),
+        snpeff("T", "synonymous_variant", "G", "p.Ala40Ala", transcript="NM_OK.1", cds="120/900"),
+    ]
+    (ann,) = parse_snpeff(entries, "T")
+    assert (ann.transcript, ann.consequence, ann.protein_change) == (
+        "NM_OK.1",
+        "synonymous_variant",
+        "p.A40=",
+    )
+    for flag in (
+        "WARNING_TRANSCRIPT_INCOMPLETE",
+        "WARNING_TRANSCRIPT_NO_STOP_CODON",
+        "WARNING_TRANSCRIPT_MULTIPLE_STOP_CODONS",
+        "INFO_REALIGN_3_PRIME&ERROR_OUT_OF_CHROMOSOME_RANGE",
+    ):
+        flagged = snpeff("T", "stop_gained", "G", transcript="NM_X.1", cds="9/9000", messages=flag)
+        assert [a.transcript for a in parse_snpeff([flagged, entries[1]], "T")] == ["NM_OK.1"]
+    kept = snpeff("T", "stop_gained", "G", transcript="NM_X.1", messages="INFO_REALIGN_3_PRIME")
+    assert [a.transcript for a in parse_snpeff([kept], "T")] == ["NM_X.1"]
+
+
+def test_snpeff_longest_cds_then_severity_then_id():
+    """ANN names no MANE or canonical transcript: its CDS.length is the fact it gives."""
+    short = snpeff("T", "stop_gained", "G", transcript="NM_SHORT.1", cds="30/600")
+    long = snpeff("T", "missense_variant", "G", transcript="NM_LONG.1", cds="30/900")
+    intron = snpeff("T", "intron_variant", "G", transcript="NM_A.1")
+    assert parse_snpeff([short, long], "T")[0].transcript == "NM_LONG.1"
+    assert parse_snpeff([intron, short], "T")[0].transcript == "NM_SHORT.1"
+    upstream = [snpeff("T", "upstream_gene_variant", "G", transcript=f"NM_{n}.1") for n in "BA"]
+    assert parse_snpeff(upstream, "T")[0].transcript == "NM_A.1"
+
+
+def test_snpeff_names_are_read_as_sequence_ontology_terms():
+    intergenic = snpeff(
+        "T",
+        "intergenic_region",
+        "FAM138A-OR4F5",
+        transcript="FAM138A-OR4F5",
+        feature="intergenic_region",
+    )
+    (ann,) = parse_snpeff([intergenic], "T")
+    assert (ann.gene, ann.consequence, ann.transcript) == ("", "intergenic_variant", "")
+    upstream = snpeff("T", "upstream_gene_variant", "DDX11L1", transcript="NR_046018.2")
+    (ann,) = parse_snpeff([intergenic, upstream], "T")  # between genes, yet upstream of one
+    assert (ann.gene, ann.consequence) == ("DDX11L1", "upstream_gene_variant")
+    (ann,) = parse_snpeff([snpeff("T", "disruptive_inframe_deletion", "G")], "T")
+    assert (ann.consequence, ann.variant_class) == ("inframe_deletion", "inframe")
+    motif = snpeff("T", "TF_binding_site_variant", "G", transcript="MA0139.1", feature="motif")
+    assert parse_snpeff([motif], "T") == []
 
 
 def test_snpeff_entries_follow_the_inputs_spelling():
@@ -334,6 +420,9 @@ GFF3 = """##gff-version 3
 12\tt\tmRNA\t100\t2000\t.\t-\t.\tID=transcript:ENST_LONG2;Parent=gene:ENSG1;tag=basic
 12\tt\texon\t100\t2000\t.\t-\t.\tParent=transcript:ENST_LONG2
 12\tt\tCDS\t100\t900\t.\t-\t0\tParent=transcript:ENST_LONG2
+12\tt\tmRNA\t100\t2000\t.\t-\t.\tID=transcript:ENST_NF;Parent=gene:ENSG1;tag=basic,cds_start_NF
+12\tt\texon\t100\t2000\t.\t-\t.\tParent=transcript:ENST_NF
+12\tt\tCDS\t100\t2000\t.\t-\t0\tParent=transcript:ENST_NF
 """
 
 
@@ -344,12 +433,13 @@ def index(tmp_path) -> TranscriptIndex:
     return TranscriptIndex.from_gff3(path)
 
 
-def test_transcript_preference_mane_then_canonical_then_longest_cds(index):
+def test_transcript_preference_mane_then_canonical_then_complete_then_longest_cds(index):
     order = sorted(index.transcripts, key=index.preference)
-    assert order == ["ENST_MANE", "ENST_CANON", "ENST_LONG", "ENST_LONG2"]
+    assert order == ["ENST_MANE", "ENST_CANON", "ENST_LONG", "ENST_LONG2", "ENST_NF"]
     assert index.transcripts["ENST_LONG"].cds_length == 301 + 501
+    assert index.transcripts["ENST_NF"].cds_length == 1901  # the longest, but incomplete
     assert index.transcripts["ENST_MANE"].gene == "GENE1"
-    assert index.preference("ENST_NOT_IN_GFF3")[0] == 3
+    assert index.preference("ENST_NOT_IN_GFF3") == transcript_rank(NO_FACTS)
 
 
 def test_exon_numbers_follow_the_strand(index):
@@ -368,3 +458,16 @@ def test_reader_keeps_one_transcript_per_gene(index):
     ]
     (ann,) = reader._one_per_gene(parse_bcsq(entries), 350)
     assert (ann.transcript, ann.protein_change, ann.exon) == ("ENST_MANE", "p.G5D", 1)
+
+
+def test_reader_ties_go_to_the_more_severe_then_the_smaller_transcript_id(index):
+    """Transcripts the GFF3 ranks alike (here: not in it), with and without the GFF3."""
+    entries = [
+        "missense|GENE2|ENST_Z|protein_coding|+|20G>20D|1500C>T",
+        "synonymous|GENE2|ENST_B|protein_coding|+|20G|1500C>T",
+        "missense|GENE2|ENST_M|protein_coding|+|21G>21D|1500C>T",
+    ]
+    for transcripts in (index, None):
+        reader = ConsequenceReader(pysam.VariantHeader(), "csq", "BCSQ", transcripts)
+        (ann,) = reader._one_per_gene(parse_bcsq(entries), 350)
+        assert ann.transcript == "ENST_M"

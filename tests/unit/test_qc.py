@@ -18,14 +18,22 @@ from conftest import REPO
 
 from haicgx.annotate import prepare_vcf
 from haicgx.evaluate import evaluate_patient
-from haicgx.qc import QcTally, ReadSupport, SupportReader, qc_reason
+from haicgx.qc import QcTally, ReadSupport, SupportReader, qc_reason, recognise_callers
 from haicgx.settings import Patient, load_settings
 
 THRESHOLDS = {"pass_only": True, "min_depth": 20, "min_alt_reads": 4, "min_vaf": 0.05}
 
 
-def vcf(tmp_path: Path, formats: list[str], records: list[str], *, info=(), samples=("TUMOR",)):
-    lines = ["##fileformat=VCFv4.2", "##contig=<ID=chr12,length=133275309>"]
+def vcf(
+    tmp_path: Path,
+    formats: list[str],
+    records: list[str],
+    *,
+    info=(),
+    samples=("TUMOR",),
+    extra: tuple[str, ...] = (),
+):
+    lines = ["##fileformat=VCFv4.2", *extra, "##contig=<ID=chr12,length=133275309>"]
     lines += ['##FILTER=<ID=PASS,Description="All filters passed">']
     lines += ['##FILTER=<ID=LowQual,Description="Low quality">']
     lines += [f"##FORMAT=<ID={f}>" for f in formats] + [f"##INFO=<ID={i}>" for i in info]
@@ -147,7 +155,7 @@ def test_strelka2_snv_tier1_counts(tmp_path):
         samples=("NORMAL", "TUMOR"),
     )
     (got,) = support(path, tmp_path)
-    assert got == ReadSupport(102, 30, 0.3, "FORMAT AU/CU/GU/TU (Strelka2)")
+    assert got == ReadSupport(102, 30, 0.3, "FORMAT AU/CU/GU/TU (Strelka)")
 
 
 def test_strelka2_indel_tar_tir(tmp_path):
@@ -161,7 +169,7 @@ def test_strelka2_indel_tar_tir(tmp_path):
         samples=("NORMAL", "TUMOR"),
     )
     (got,) = support(path, tmp_path)
-    assert got == ReadSupport(80, 32, 0.4, "FORMAT TAR/TIR (Strelka2)")
+    assert got == ReadSupport(80, 32, 0.4, "FORMAT TAR/TIR (Strelka)")
 
 
 def test_varscan_rd_ad_freq(tmp_path):
@@ -176,7 +184,7 @@ def test_varscan_rd_ad_freq(tmp_path):
         samples=("NORMAL", "TUMOR"),
     )
     (got,) = support(path, tmp_path)
-    assert got == ReadSupport(80, 20, 0.25, "FORMAT RD/AD (VarScan), FORMAT FREQ")
+    assert got == ReadSupport(80, 20, 0.25, "FORMAT RD/AD (VarScan), FORMAT DP, FORMAT FREQ")
 
 
 def test_pcgr_info_tvaf_tdp(tmp_path):
@@ -191,9 +199,10 @@ def test_pcgr_info_tvaf_tdp(tmp_path):
     assert got == ReadSupport(144, 32, 0.2222, "INFO TVAF, INFO TDP")
 
 
-def test_ad_without_number_r_is_used_only_with_two_values(tmp_path):
-    """Strelka2 germline writes AD with Number=.: after a split it may hold every allele's count,
-    so it is read only when it holds exactly REF and this ALT."""
+def test_ad_without_number_r_is_read_by_the_allele_index_norm_kept(tmp_path):
+    """Strelka2 germline (and MuSE, RADIA, Pindel) write AD with Number=.: bcftools norm does not
+    split it, so a split record still holds every allele's count; the index that norm's
+    --old-rec-tag kept says which is this ALT's. A count that fits no allele is unknown."""
     formats = [fmt("GT", "1", "String"), fmt("AD", ".", "Integer"), fmt("DP", "1", "Integer")]
     path = vcf(
         tmp_path,
@@ -201,12 +210,14 @@ def test_ad_without_number_r_is_used_only_with_two_values(tmp_path):
         [
             "chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:AD:DP\t0/1:28,33:61",
             "chr12\t25245360\t.\tG\tA,T\t.\tPASS\t.\tGT:AD:DP\t1/2:2,30,28:60",
+            "chr12\t25245370\t.\tG\tA,T\t.\tPASS\t.\tGT:AD:DP\t1/2:2,30:60",
         ],
     )
-    biallelic, split_a, split_t = support(path, tmp_path)
+    biallelic, split_a, split_t, short_a, short_t = support(path, tmp_path)
     assert (biallelic.depth, biallelic.alt_reads) == (61, 33)
-    assert (split_a.depth, split_a.alt_reads, split_a.vaf) == (60, None, None)
-    assert (split_t.depth, split_t.alt_reads, split_t.vaf) == (60, None, None)
+    assert (split_a.depth, split_a.alt_reads, split_a.vaf) == (60, 30, 0.5)
+    assert (split_t.depth, split_t.alt_reads, split_t.vaf) == (60, 28, 0.4667)
+    assert (short_a.alt_reads, short_a.vaf) == (short_t.alt_reads, short_t.vaf) == (None, None)
 
 
 def test_zero_depth_gives_no_vaf(tmp_path):
@@ -280,6 +291,11 @@ def test_recommendation_counts_and_says_how_unknown_values_were_treated(
     assert qc["unknown_values_kept"] == {"alt_reads": 1, "depth": 1, "vaf": 1}
     assert qc["ref_checked"] is False
     assert any("without alt_reads, depth, vaf values were kept" in w for w in qc["warnings"])
+    assert qc["caller"] is None  # nothing in the header names one
+    assert (
+        "read support could not be read for 1 allele(s) (caller not recognised; fields looked "
+        "for: FORMAT AD, DP, AF, FA;" in " ".join(qc["warnings"])
+    )
     rows = (tmp_path / "variants.tsv").read_text(encoding="utf-8").splitlines()
     header = rows[0].split("\t")
     unknown = dict(zip(header, rows[-1].split("\t"), strict=True))
@@ -303,3 +319,160 @@ def test_values_a_field_cannot_hold_are_left_out_and_counted():
     assert tally.invalid_first["allele fraction"] == "chr12:1 (7.5)"
     good = ReadSupport(100, 30, 0.3, "FORMAT AF")
     assert checked(good, tally, "chr12:3") is good
+
+
+# -- callers beyond Mutect2 (their real files: tests/integration/test_callers.py) ---------------
+
+SNIPER = [fmt("GT", "1", "String"), fmt("DP", "1", "Integer"), fmt("DP4", "4", "Integer")]
+
+
+def test_somaticsniper_alt_reads_are_the_alt_base_count_not_dp4s_non_reference_reads(tmp_path):
+    """From test_sniper.vcf, 1:121484945 T>C: DP4 says 9 non-reference reads, but 2 of them are
+    A; BCOUNT (A,C,G,T) gives C its own 7. Without BCOUNT, DP4 is read for a biallelic record
+    only."""
+    record = "chr12\t{pos}\t.\tT\t{alt}\t.\tPASS\t.\tGT:DP:DP4{bc}\t0/1:39:14,16,2,7{bcv}"
+    with_bcount = vcf(
+        tmp_path,
+        [*SNIPER, fmt("BCOUNT", "4", "Integer")],
+        [record.format(pos=25245350, alt="C", bc=":BCOUNT", bcv=":2,7,0,30")],
+    )
+    (got,) = support(with_bcount, tmp_path)
+    assert got == ReadSupport(39, 7, 0.1795, "FORMAT BCOUNT, FORMAT DP")
+    dp4_only = vcf(
+        tmp_path,
+        SNIPER,
+        [
+            record.format(pos=25245350, alt="C", bc="", bcv=""),
+            record.format(pos=25245360, alt="C,A", bc="", bcv=""),
+        ],
+    )
+    biallelic, *split = support(dp4_only, tmp_path)
+    assert biallelic == ReadSupport(39, 9, 0.2308, "FORMAT DP4, FORMAT DP")
+    assert [(s.depth, s.alt_reads, s.vaf) for s in split] == [(39, None, None)] * 2
+
+
+def test_strelka1_indel_counts_left_undeclared_are_read_as_numbers(tmp_path):
+    """Strelka 1 writes TAR/TIR/TOR without declaring them; haicgx declares them as String for
+    bcftools, and the reader still takes '19,19' as tier-1 19 (test_strelka.vcf 2:102626146)."""
+    path = vcf(
+        tmp_path,
+        [fmt("DP", "1", "Integer")],  # TAR, TIR, TOR, DP2 undeclared, as in the file
+        [
+            "chr12\t25245350\t.\tCG\tC\t.\tPASS\t.\tDP:DP2:TAR:TIR:TOR"
+            "\t91:91:87,89:0,0:3,1\t89:89:19,19:57,58:12,11"
+        ],
+        samples=("NORMAL", "TUMOR"),
+    )
+    (got,) = support(path, tmp_path)
+    assert got == ReadSupport(76, 57, 0.75, "FORMAT TAR/TIR (Strelka)")
+
+
+VARDICT = [fmt("GT", "1", "String"), fmt("DP", "1", "Integer"), fmt("VD", "1", "Integer")]
+VARDICT += [fmt("ALD", "2", "Integer"), fmt("RD", "2", "Integer"), fmt("AD", "R", "Integer")]
+VARDICT += [fmt("AF", "A", "Float")]
+
+
+def test_vardict_paired_ad_vd_dp_af(tmp_path):
+    """VarDict's paired output (var2vcf_paired.pl): AD is RD,VD; RD is the reference reads by
+    strand (Number=2, not VarScan's RD); DP counts other alleles too. Without AD, VD is read."""
+    path = vcf(
+        tmp_path,
+        VARDICT,
+        [
+            "chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:DP:VD:ALD:RD:AD:AF"
+            "\t0/1:102:30:16,14:35,35:70,30:0.2941",
+            "chr12\t25245360\t.\tC\tT\t.\tPASS\t.\tGT:DP:VD:ALD:RD:AD:AF"
+            "\t0/1:102:30:16,14:35,35:.:.",
+        ],
+    )
+    with_ad, vd_only = support(path, tmp_path)
+    assert with_ad == ReadSupport(102, 30, 0.2941, "FORMAT AD, FORMAT DP, FORMAT AF")
+    assert vd_only == ReadSupport(102, 30, 0.2941, "FORMAT VD, FORMAT DP")
+
+
+def test_radia_af_is_per_allele_with_ref_first(tmp_path):
+    """RADIA's AD and AF (Number=.) hold REF's value first; bcftools norm does not split them."""
+    formats = [fmt("GT", "1", "String"), fmt("DP", "1", "Integer"), fmt("AD", ".", "Integer")]
+    formats += [fmt("AF", ".", "Float")]
+    path = vcf(
+        tmp_path,
+        formats,
+        [
+            "chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:DP:AD:AF\t0/1:106:95,11:0.9,0.1",
+            "chr12\t25245360\t.\tG\tA,C,T\t.\tPASS\t.\tGT:DP:AD:AF"
+            "\t0/1:185:159,24,1,1:0.86,0.13,0.01,0.01",
+        ],
+    )
+    got = [(s.depth, s.alt_reads, s.vaf) for s in support(path, tmp_path)]
+    assert got == [(106, 11, 0.1), (185, 24, 0.13), (185, 1, 0.01), (185, 1, 0.01)]
+
+
+@pytest.mark.parametrize(
+    ("lines", "callers"),
+    [
+        (['##GATKCommandLine=<ID=Mutect2,CommandLine="Mutect2 -R ref.fa">'], ["Mutect2"]),
+        (["##source=FilterMutectCalls"], ["Mutect2"]),
+        (['##GATKCommandLine.MuTect2=<ID=MuTect2,Version=3.6-0-gf185a75,Date="x">'], ["Mutect2"]),
+        (['##MuTect="analysis_type=MuTect input_file=[t.bam]"'], ["MuTect1"]),
+        (["##source=strelka", "##source_version=2.9.10"], ["Strelka"]),
+        (["##source=VarDict_v1.8.2"], ["VarDict"]),
+        (["##source=SomaticSniper"], ["SomaticSniper"]),
+        (['##source="RADIA pipeline v1.1.5"'], ["RADIA"]),
+        (["##source=pindel"], ["Pindel"]),
+        (["##source=VarscanSomatic", "##source=Strelka"], ["Strelka", "VarScan 2"]),
+        (["##bcftools_annotateCommand=annotate -h x /data/pindel_and_varscan.vcf"], []),
+        (["##source=HaplotypeCaller"], []),
+    ],
+)
+def test_callers_are_recognised_by_their_own_header_lines(lines, callers):
+    assert recognise_callers(lines) == callers
+
+
+# -- not_in_tumour: the genotype and the reads ------------------------------------------------
+
+
+def test_reference_genotype_is_absence_only_when_the_reads_agree(tmp_path, settings, mini_kb):
+    """Pindel-style records (tumour GT 0/0, reads in AD): kept when the reads show the ALT above
+    the QC floor; `not_in_tumour` when the reads show none, or when the GT is all there is."""
+    formats = [fmt("GT", "1", "String"), fmt("AD", ".", "Integer"), fmt("DP", "1", "Integer")]
+    records = [
+        "chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:AD:DP\t0/0:43,4:47",  # reads show it: kept
+        "chr12\t25245360\t.\tG\tA\t.\tPASS\t.\tGT:AD:DP\t0/0:47,0:47",  # no ALT read
+        "chr12\t25245370\t.\tG\tA\t.\tPASS\t.\tGT\t0/0",  # the GT only
+    ]
+    path = vcf(tmp_path, formats, records, extra=("##source=pindel",))
+    lenient = settings.filters | {"min_alt_reads": 0, "min_vaf": 0.0}
+    qc, rows = evaluate(path, tmp_path, replace(settings, filters=lenient), mini_kb)
+    assert qc["filtered"] == {"not_in_tumour": 2}
+    assert [(r["pos"], r["genotype"], r["alt_reads"]) for r in rows] == [("25245350", "0/0", "4")]
+    qc, rows = evaluate(path, tmp_path, settings, mini_kb)  # min_alt_reads 4 decides first
+    assert qc["filtered"] == {"low_alt_reads": 1, "not_in_tumour": 1}
+    assert [r["pos"] for r in rows] == ["25245350"]
+
+
+def evaluate(path: Path, tmp_path: Path, settings, kb) -> tuple[dict, list[dict]]:
+    """The rank job on one file: its QC section and variants.tsv rows."""
+    prepared = prepare_vcf(
+        patient="QC",
+        vcf=path,
+        out_bcf=tmp_path / "out.bcf",
+        tumour_sample=None,
+        build="GRCh38",
+        annotation_mode="none",
+        fasta=None,
+        gff3=None,
+    )
+    evaluate_patient(
+        patient=Patient("QC", path, "colorectal", None, (), None, 2),
+        prepared=prepared,
+        settings=replace(settings, annotation="none", fasta=None, gff3=None),
+        kb=kb,
+        cohort=None,
+        variants_path=tmp_path / "variants.tsv",
+        matches_path=tmp_path / "matches.tsv",
+        recommendation_path=tmp_path / "recommendation.json",
+    )
+    qc = json.loads((tmp_path / "recommendation.json").read_text(encoding="utf-8"))["qc"]
+    rows = (tmp_path / "variants.tsv").read_text(encoding="utf-8").splitlines()
+    header = rows[0].split("\t")
+    return qc, [dict(zip(header, row.split("\t"), strict=True)) for row in rows[1:]]
