@@ -24,6 +24,10 @@ from conftest import REPO, TESTS, vcf_text, write_vcf
 from haicgx.annotate import ORIGINAL_RECORD, prepare_vcf
 from haicgx.errors import InputError
 
+# The tests' own VCFs against the synthetic demo genome, which the pipeline refuses for any
+# file that is not a demo file (tests/unit/test_demo_reference_guard.py).
+pytestmark = pytest.mark.usefixtures("synthetic_reference_for_test_files")
+
 BAD = TESTS / "data" / "bad"
 DEMO_REF = REPO / "resources" / "demo" / "reference"
 FASTA = DEMO_REF / "demo_grch38.fa.gz"
