@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import DEMO_SHEET, REPO, demo_config
 
 from haicgx.errors import ConfigError
@@ -135,7 +134,7 @@ def test_csq_needs_reference(tmp_path):
 def test_the_demo_gene_models_go_with_the_demo_genome_only(tmp_path):
     (tmp_path / "p.tsv").write_text("x")
     gff3 = REPO / "resources" / "demo" / "reference" / "demo_grch38.gff3"
-    with pytest.raises(ConfigError, match="key 'reference.gff3': .* is the SYNTHETIC demo gene"):
+    with pytest.raises(ConfigError, match=r"key 'reference\.gff3': .* is the SYNTHETIC demo gene"):
         load_settings({"patients": "p.tsv", "reference": {"gff3": str(gff3)}}, workdir=tmp_path)
     settings = load_settings(
         {"patients": "p.tsv", "reference": {"fasta": str(DEMO_FASTA), "gff3": str(gff3)}},
