@@ -61,9 +61,15 @@ def invariant_violations(rec: dict[str, Any]) -> list[str]:
                 problems.append(f"{r['regimen_id']}: DPYD score {score} but not contraindicated")
             if "floxuridine" in drugs and r["status"] == "recommended":
                 problems.append(f"{r['regimen_id']}: floxuridine recommended at DPYD score {score}")
-        renal = any(reason["kind"] == "renal" for reason in r["reasons"])
+        # a contraindication from another rule (renal or hepatic function), not from DPYD
+        other_rule = any(
+            reason["kind"] in ("renal", "toxicity")
+            and reason["kb_ids"]
+            and not any(k.startswith("DPYD") for k in reason["kb_ids"])
+            for reason in r["reasons"]
+        )
         if score is not None and 1 <= score <= 1.5 and drugs & FLUOROPYRIMIDINES_GUIDED:
-            if r["status"] == "contraindicated" and not renal:
+            if r["status"] == "contraindicated" and not other_rule:
                 problems.append(f"{r['regimen_id']}: contraindicated at DPYD score {score}")
             if r["status"] == "recommended":
                 problems.append(f"{r['regimen_id']}: recommended at DPYD score {score}")
@@ -78,15 +84,10 @@ def invariant_violations(rec: dict[str, Any]) -> list[str]:
                 )
             if "dose_adjustment" not in kinds:
                 problems.append(f"{r['regimen_id']}: no UGT1A1 dose_adjustment reason")
-        if (
-            drugs == {"raltitrexed"} | (drugs & {"oxaliplatin"})
-            and r["status"] == "contraindicated"
-        ):
-            renal = any(reason["kind"] == "renal" for reason in r["reasons"])
-            if not renal:
-                problems.append(
-                    f"{r['regimen_id']}: raltitrexed contraindicated without a renal reason"
-                )
+        raltitrexed = drugs == {"raltitrexed"} | (drugs & {"oxaliplatin"})
+        if raltitrexed and r["status"] == "contraindicated" and not other_rule:
+            # DPYD never contraindicates raltitrexed: only a renal or hepatic rule may
+            problems.append(f"{r['regimen_id']}: raltitrexed contraindicated by no other rule")
         for drug in drugs & prior:
             if not any(
                 reason["kind"] == "prior_failure" and drug in reason["text"]

@@ -137,6 +137,12 @@ def prepare_group(
                 prepared[pid] = plan.prepared(produce(plan, folder, streamed=False))
         except HaicgxError as exc:
             prepared[pid] = exc
+        except Exception as exc:  # whatever it is, it stays this patient's
+            log.error("%s: internal error while preparing %s", pid, patient.vcf, exc_info=True)
+            prepared[pid] = HaicgxError(
+                f"patient {pid}: internal error while reading {patient.vcf} "
+                f"({type(exc).__name__}: {str(exc)[:200]}); details in the analysis job's log"
+            )
     if not pending:
         return prepared
     shared = _group_csq(list(pending.values()), work)

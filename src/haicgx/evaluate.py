@@ -42,7 +42,7 @@ from haicgx.knowledge import KnowledgeBase
 from haicgx.match import Match, Variant, match_variant
 from haicgx.paths import schema_path
 from haicgx.pgx import PgxCollector
-from haicgx.qc import QcTally, SupportReader, germline_check, qc_reason
+from haicgx.qc import QcTally, SupportReader, checked, germline_check, qc_reason
 from haicgx.rank import PatientContext, cited_evidence, rank_regimens, summary_line
 from haicgx.settings import Patient, Settings
 from haicgx.transcripts import TranscriptIndex
@@ -160,13 +160,19 @@ def _genotype(
 
 
 def _sample_call(
-    record: pysam.VariantRecord, sample, reader: SupportReader, has_ps: bool
+    record: pysam.VariantRecord,
+    sample,
+    reader: SupportReader,
+    has_ps: bool,
+    tally: QcTally | None = None,
 ) -> SampleCall:
     """One sample's genotype and read support at a record (the matched normal's, for PGx)."""
     if sample is None:
         return SampleCall(None)
     gt, phased, phase_set = _genotype(sample, has_ps)
     support = reader.read(record, sample) if record.alts else None
+    if support is not None and tally is not None:
+        support = checked(support, tally, f"{record.chrom}:{record.pos}")
     if support is None:
         depth = sample.get("DP") if "DP" in sample else None
         return SampleCall(gt, phased, phase_set, None, depth if isinstance(depth, int) else None)
@@ -261,14 +267,14 @@ def evaluate_patient(
                         collector.mark_read(
                             record.chrom,
                             record.pos,
-                            _sample_call(record, germline, reader, has_ps),
+                            _sample_call(record, germline, reader, has_ps, tally),
                             end,
                         )
                     continue
                 tally.alleles_seen += 1
                 chrom, pos, ref, alt = record.chrom, record.pos, record.ref, alts[0]
                 gt, phased, phase_set = _genotype(sample, has_ps)
-                support = reader.read(record, sample)
+                support = checked(reader.read(record, sample), tally, f"{chrom}:{pos}")
                 filters = list(record.filter.keys())
                 if collector.may_matter(chrom, pos, len(ref)):
                     tumour = SampleCall(gt, phased, phase_set, support.vaf, support.depth)
@@ -278,7 +284,9 @@ def evaluate_patient(
                         ref=ref,
                         alt=alt,
                         germline=(
-                            _sample_call(record, normal, reader, has_ps) if has_normal else tumour
+                            _sample_call(record, normal, reader, has_ps, tally)
+                            if has_normal
+                            else tumour
                         ),
                         tumour=tumour if has_normal else None,
                         filters=filters,
@@ -335,7 +343,13 @@ def evaluate_patient(
         _write_matches(temporaries[1], matches)
         ranked = rank_regimens(
             kb,
-            patient=PatientContext(patient.primary_site, patient.prior_drugs, patient.crcl_ml_min),
+            patient=PatientContext(
+                patient.primary_site,
+                patient.prior_drugs,
+                patient.crcl_ml_min,
+                patient.bilirubin_x_uln,
+                patient.child_pugh,
+            ),
             matches=matches,
             pgx=pgx,
             weights=settings.ranking,
@@ -347,6 +361,8 @@ def evaluate_patient(
             "cohort": cohort,
             "prior_drugs": list(patient.prior_drugs),
             "crcl_ml_min": patient.crcl_ml_min,
+            "bilirubin_x_uln": patient.bilirubin_x_uln,
+            "child_pugh": patient.child_pugh,
             "summary": summary_line(ranked, patient.primary_site),
             "regimens": [r.as_dict() for r in ranked],
             "pgx": {gene: call.as_dict() for gene, call in pgx.items()},
@@ -357,7 +373,9 @@ def evaluate_patient(
         }
         validate_recommendation(recommendation, patient=patient.patient_id)
         temporaries[2].write_text(
-            json.dumps(recommendation, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            # strict JSON: a NaN or an infinity anywhere is a bug to stop on, not an output
+            json.dumps(recommendation, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+            encoding="utf-8",
         )
         for tmp, final in zip(
             temporaries, (variants_path, matches_path, recommendation_path), strict=True
@@ -449,6 +467,11 @@ def _write_matches(path: Path, matches: list[Match]) -> None:
 def _qc(prepared: PreparedVcf, tally: QcTally) -> dict[str, Any]:
     unknown = {k: v for k, v in sorted(tally.unknown.items()) if v}
     warnings = list(prepared.warnings)
+    for name, count in sorted(tally.invalid.items()):
+        warnings.append(
+            f"{count} {name} value(s) outside what the field can hold were left out (first at "
+            f"{tally.invalid_first[name]}): thresholds did not use them"
+        )
     if unknown:
         warnings.append(
             "Alleles without "

@@ -145,7 +145,7 @@ def _analyse_member(
     """One patient of an analysis job; True if it failed (its folder then holds FAILED only)."""
     folder = out / patient.patient_id
     start = time.perf_counter()
-    failed = False
+    failed, why = False, ""
     try:
         prepared = ready.get(patient.patient_id)
         if isinstance(prepared, HaicgxError):
@@ -155,18 +155,26 @@ def _analyse_member(
         )
         outcome = "done"
     except HaicgxError as exc:
-        _mark_failed(folder, str(exc))
+        why = str(exc)
+        _mark_failed(folder, why)
         outcome, failed = "failed", True
     except Exception as exc:  # unforeseen: detail in the log, the other patients go on
         log.error("%s: internal error\n%s", patient.patient_id, traceback.format_exc())
-        _mark_failed(
-            folder,
+        why = (
             f"patient {patient.patient_id}: internal error ({type(exc).__name__}: {exc}); "
-            "details in the analysis job's log",
+            "details in the analysis job's log"
         )
+        _mark_failed(folder, why)
         outcome, failed = "failed", True
     elapsed = time.perf_counter() - start
     log.info("%s: %s in %.2f s (%d of %d)", patient.patient_id, outcome, elapsed, number, total)
+    # one line per patient on the console, so a long job shows its progress
+    progress = f"haicgx: {patient.patient_id} {outcome} ({number} of {total} in this job"
+    print(
+        f"{progress}, {elapsed:.1f} s)" + (f": {' '.join(why.split())}" if why else ""),
+        file=sys.stderr,
+        flush=True,
+    )
     return failed
 
 
@@ -300,11 +308,22 @@ def finish_run(*, config: dict[str, Any], root: str, patient_ids: list[str]) -> 
     write_cohort_views(settings.record, results, failures=failures)
     for pid, message in failures.items():
         print(f"haicgx: {pid} failed: {message}", file=sys.stderr)
+    completed = len(patient_ids) - len(failures)
+    print(
+        f"haicgx: {completed} of {len(patient_ids)} patients completed, {len(failures)} failed; "
+        f"reports in {results / 'patients'}/, the cohort in {results / 'cohort_report.html'} "
+        f"and {results / 'cohort_record.tsv'}",
+        file=sys.stderr,
+    )
     return failures
 
 
 def finish_after_error(*, config: dict[str, Any], root: str, patient_ids: list[str]) -> None:
-    """`finish_run` for Snakemake's onerror: never raises, so the real error stays visible."""
+    """`finish_run` for Snakemake's onerror: never raises, so the real error stays visible.
+
+    Then the analysis folders that hold a patient's failure are removed: a failure marker never
+    outlives the run that wrote it, so the next run analyses those patients again (a full disk
+    freed, a file fixed) instead of publishing the old failure."""
     try:
         finish_run(config=config, root=root, patient_ids=patient_ids)
     except Exception as exc:
@@ -313,3 +332,12 @@ def finish_after_error(*, config: dict[str, Any], root: str, patient_ids: list[s
             f"after the failure: {exc}",
             file=sys.stderr,
         )
+    clear_failures(Path("results") / "work")
+
+
+def clear_failures(work: Path) -> list[Path]:
+    """Remove every analysis job's folder under `work` that holds a FAILED marker; return them."""
+    cleared = sorted({marker.parents[1] for marker in work.glob(f"*/*/{FAILED}")})
+    for folder in cleared:
+        shutil.rmtree(folder, ignore_errors=True)
+    return cleared

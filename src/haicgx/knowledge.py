@@ -248,15 +248,70 @@ class Regimen:
         return next(s for s in self.sources if s["key"] == key)
 
 
+# Patient values a drug rule can test, with how they read in a sentence.
+RULE_PARAMETERS = {
+    "crcl_ml_min": ("Creatinine clearance", "mL/min"),
+    "bilirubin_x_uln": ("Total bilirubin", "x ULN"),
+    "child_pugh": ("Child-Pugh class", ""),
+}
+
+
 @dataclass(frozen=True)
-class RenalRule:
+class DrugRule:
+    """A label or guideline rule on a patient value (renal or hepatic function) for one drug, or
+    for every regimen (`drug: any`, e.g. trial eligibility by Child-Pugh class), in the primary
+    sites named (all when none are)."""
+
     kb_id: str
-    drug: str
-    crcl_below: float
-    action: str
+    drug: str  # an INN of the vocabulary, or "any"
+    action: str  # contraindication | dose_adjustment | caution
     text: str
     source: str
     evidence_level: str
+    parameter: str = "crcl_ml_min"
+    below: float | None = None  # the band: value < below
+    at_most: float | None = None  # value <= at_most
+    above: float | None = None  # value > above
+    classes: tuple[str, ...] = ()  # Child-Pugh classes (A, B, C)
+    sites: tuple[str, ...] = ()
+
+    def applies(self, value: float | str) -> bool:
+        """Whether the patient's value falls in this rule's band.
+
+        >>> r = DrugRule("X", "raltitrexed", "dose_adjustment", "t", "s", "guideline", at_most=65)
+        >>> r.applies(65), r.applies(65.1)
+        (True, False)
+        """
+        if self.classes:
+            return isinstance(value, str) and value[:1] in self.classes
+        if isinstance(value, str):
+            return False
+        return (
+            (self.below is None or value < self.below)
+            and (self.at_most is None or value <= self.at_most)
+            and (self.above is None or value > self.above)
+        )
+
+    @property
+    def width(self) -> float:
+        """How narrow the band is, for choosing the most specific of several that apply."""
+        upper = min(v for v in (self.below, self.at_most, float("inf")) if v is not None)
+        return upper - (self.above if self.above is not None else 0.0)
+
+    @property
+    def band(self) -> str:
+        """The band in words: `creatinine clearance < 25 mL/min`, `Child-Pugh class B or C`."""
+        name, unit = RULE_PARAMETERS[self.parameter]
+        if self.classes:
+            return f"{name} {' or '.join(self.classes)}"
+        parts = []
+        if self.above is not None:
+            parts.append(f"> {self.above:g}")
+        if self.below is not None:
+            parts.append(f"< {self.below:g}")
+        if self.at_most is not None:
+            parts.append(f"<= {self.at_most:g}")
+        return f"{name.lower()} {' and '.join(parts)} {unit}".strip()
 
 
 @dataclass
@@ -266,7 +321,7 @@ class KnowledgeBase:
     rows: list[KnowledgeRow]
     regimens: list[Regimen]
     base_order: dict[str, list[str]]
-    renal_rules: list[RenalRule]
+    drug_rules: list[DrugRule]
     version: str
     sha256: str
     paths: dict[str, str] = field(default_factory=dict)
@@ -463,7 +518,7 @@ def _build_row(
 
 def parse_regimens(
     path: Path,
-) -> tuple[list[Regimen], dict[str, list[str]], list[RenalRule], str]:
+) -> tuple[list[Regimen], dict[str, list[str]], list[DrugRule], str]:
     """Read and validate regimens.yaml: regimens, base order per site, renal rules, version."""
     try:
         data = yaml.safe_load(_read_text(path))
@@ -503,9 +558,21 @@ def parse_regimens(
                 )
     rules = []
     for i, rule in enumerate(data["drug_rules"]):
-        if rule["drug"] not in vocab.DRUGS:
+        if rule["drug"] != "any" and rule["drug"] not in vocab.DRUGS:
             raise ConfigError(str(path), f"drug_rules/{i}", f"unknown drug {rule['drug']!r}")
-        rules.append(RenalRule(**rule))
+        bounded = [k for k in ("below", "at_most", "above", "classes") if k in rule]
+        if not bounded or ("classes" in rule) != (rule.get("parameter") == "child_pugh"):
+            raise ConfigError(
+                str(path),
+                f"drug_rules/{i}",
+                "a rule needs a band: below/at_most/above for a number, classes for Child-Pugh",
+            )
+        fields = {
+            **rule,
+            "classes": tuple(rule.get("classes", ())),
+            "sites": tuple(rule.get("sites", ())),
+        }
+        rules.append(DrugRule(**fields))
     return regimens, base_order, rules, str(data["version"])
 
 
@@ -646,7 +713,7 @@ def load_knowledge(biomarkers: Path, regimens: Path, findings: Path | None = Non
         rows=rows,
         regimens=regimen_list,
         base_order=base_order,
-        renal_rules=renal,
+        drug_rules=renal,
         version=version,
         sha256=knowledge_sha256(biomarkers, regimens, findings),
         paths={"biomarkers": str(biomarkers), "regimens": str(regimens), "findings": str(findings)},

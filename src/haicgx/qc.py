@@ -244,12 +244,38 @@ def germline_check(vaf: float | None, copies: int) -> str:
     return "consistent" if low <= vaf <= high else "confirm"
 
 
+def checked(support: ReadSupport, tally: QcTally, where: str) -> ReadSupport:
+    """The support with values its fields cannot hold left out (an allele fraction outside 0-1 or
+    not finite, a negative depth or read count), each counted with the first record it was seen
+    at: a VAF of 7.5 or `inf` must not pass a threshold or reach a report."""
+    vaf, depth, alt = support.vaf, support.depth, support.alt_reads
+    if vaf is not None and not 0.0 <= vaf <= 1.0:  # NaN fails both comparisons
+        tally.invalid_value("allele fraction", vaf, where)
+        vaf = None
+    if depth is not None and depth < 0:
+        tally.invalid_value("depth", depth, where)
+        depth = None
+    if alt is not None and alt < 0:
+        tally.invalid_value("alt reads", alt, where)
+        alt = None
+    if (vaf, depth, alt) == (support.vaf, support.depth, support.alt_reads):
+        return support
+    return ReadSupport(depth, alt, vaf, support.source)
+
+
 @dataclass
 class QcTally:
     """Counts of alleles kept and dropped, by reason, and how unknown values were treated."""
 
     alleles_seen: int = 0
     passing: int = 0
+    invalid: Counter = field(default_factory=Counter)  # values left out, by field
+    invalid_first: dict[str, str] = field(default_factory=dict)  # field -> first record, value
+
+    def invalid_value(self, name: str, value: object, where: str) -> None:
+        self.invalid[name] += 1
+        self.invalid_first.setdefault(name, f"{where} ({value!r})")
+
     germline_kept: int = 0  # records filtered as germline, kept for the HR/MMR marker rows
     filtered: Counter = field(default_factory=Counter)
     unknown: Counter = field(default_factory=Counter)

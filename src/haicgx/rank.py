@@ -9,12 +9,20 @@ reasons behind them, each naming its knowledge rows.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from haicgx import vocab
-from haicgx.knowledge import SITE_EVIDENCE_LEVELS, KnowledgeBase, KnowledgeRow, Regimen
+from haicgx.knowledge import (
+    RULE_PARAMETERS,
+    SITE_EVIDENCE_LEVELS,
+    DrugRule,
+    KnowledgeBase,
+    KnowledgeRow,
+    Regimen,
+)
 from haicgx.match import Match
 from haicgx.pgx import DPYD, UGT1A1, PgxCall
 
@@ -110,6 +118,8 @@ class PatientContext:
     primary_site: str
     prior_drugs: tuple[str, ...] = ()
     crcl_ml_min: float | None = None
+    bilirubin_x_uln: float | None = None
+    child_pugh: str | None = None  # class and score, e.g. A5
 
     @property
     def failed_classes(self) -> dict[str, list[str]]:
@@ -172,7 +182,7 @@ class RegimenScorer:
         markers, tolerability = self._tumour_evidence(drugs, reasons, flags)
         tolerability += self._regimen_cautions(regimen, reasons, flags)
         self._pharmacogenomics(drugs, reasons, flags)
-        self._renal(drugs, reasons, flags)
+        self._patient_values(drugs, reasons, flags)
         failed = self._prior_failure(regimen, reasons, flags)
         site = self.patient.primary_site
         evidence = regimen.evidence_in(site)
@@ -369,34 +379,57 @@ class RegimenScorer:
         )
         flags.add("caution")
 
-    def _renal(self, drugs: set[str], reasons: list[Reason], flags: set[str]) -> None:
-        crcl = self.patient.crcl_ml_min
-        for drug in sorted(drugs):
-            rules = [r for r in self.kb.renal_rules if r.drug == drug]
-            if not rules:
-                continue
-            if crcl is None:
+    def _patient_values(self, drugs: set[str], reasons: list[Reason], flags: set[str]) -> None:
+        """Renal and hepatic function against the label and guideline rules of the regimen's
+        drugs (and the rules for every regimen, e.g. Child-Pugh eligibility), per value: the
+        most severe band that applies, the narrowest among equals. A value not given is said
+        (an advisory reason), never assumed normal."""
+        site = self.patient.primary_site
+        by_key: dict[tuple[str, str], list[DrugRule]] = defaultdict(list)
+        for rule in self.kb.drug_rules:
+            if (rule.drug == "any" or rule.drug in drugs) and (
+                not rule.sites or site in rule.sites
+            ):
+                by_key[(rule.parameter, rule.drug)].append(rule)
+        for (parameter, drug), rules in sorted(by_key.items()):
+            value = getattr(self.patient, parameter)
+            name, unit = RULE_PARAMETERS[parameter]
+            target = "this regimen" if drug == "any" else drug
+            renal = parameter == "crcl_ml_min"
+            if value is None:
+                check = "renal" if renal else "hepatic"
                 reasons.append(
                     Reason(
-                        "renal",
-                        f"Creatinine clearance not given: check renal function before {drug}.",
+                        "renal" if renal else "context",
+                        f"{name} not given: check {check} function before {target}.",
                         [r.kb_id for r in rules],
                         advisory=True,
                     )
                 )
                 continue
-            applicable = [r for r in rules if crcl < r.crcl_below]
+            applicable = [r for r in rules if r.applies(value)]
             if not applicable:
                 continue
-            rule = min(applicable, key=lambda r: r.crcl_below)  # the narrowest band applies
+            rule = min(applicable, key=lambda r: (_ACTION_ORDER[r.action], r.width))
+            shown = f"{value:g} {unit}".strip() if not isinstance(value, str) else value
+            kind = "renal" if renal else _HEPATIC_KIND[rule.action]
             reasons.append(
-                Reason(
-                    "renal",
-                    f"Creatinine clearance {crcl:g} mL/min, {drug}: {rule.text} [{rule.source}]",
-                    [rule.kb_id],
+                Reason(kind, f"{name} {shown}, {target}: {rule.text} [{rule.source}]", [rule.kb_id])
+            )
+            flags.add(
+                {"contraindication": "contraindicated", "dose_adjustment": "dose_adjustment"}.get(
+                    rule.action, "caution"
                 )
             )
-            flags.add("contraindicated" if rule.action == "contraindication" else "dose_adjustment")
+
+
+_ACTION_ORDER = {"contraindication": 0, "dose_adjustment": 1, "caution": 2}
+# The contract's reason kinds have `renal` only: hepatic rules speak through these.
+_HEPATIC_KIND = {
+    "contraindication": "toxicity",
+    "dose_adjustment": "dose_adjustment",
+    "caution": "context",
+}
 
 
 def rank_regimens(
@@ -496,7 +529,7 @@ def _decisive(item: RankedRegimen) -> Reason | None:
 
 def cited_evidence(ranked: list[RankedRegimen], kb: KnowledgeBase) -> list[dict[str, Any]]:
     """Every knowledge row or renal rule the reasons cite, with its source (kb_id order)."""
-    renal = {r.kb_id: r for r in kb.renal_rules}
+    renal = {r.kb_id: r for r in kb.drug_rules}
     ids = sorted({i for r in ranked for reason in r.reasons for i in reason.kb_ids})
     out = []
     for kb_id in ids:
@@ -536,8 +569,8 @@ def cited_evidence(ranked: list[RankedRegimen], kb: KnowledgeBase) -> list[dict[
                 {
                     "kb_id": kb_id,
                     "gene": "",
-                    "alteration": f"creatinine clearance < {rule.crcl_below:g} mL/min",
-                    "drugs": [rule.drug],
+                    "alteration": rule.band,
+                    "drugs": [rule.drug] if rule.drug != "any" else [],
                     "effect": rule.action,
                     "evidence_level": rule.evidence_level,
                     "source": rule.source,

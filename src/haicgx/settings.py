@@ -11,6 +11,7 @@ import difflib
 import gzip
 import hashlib
 import io
+import math
 import re
 import sys
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ class Patient:
     crcl_ml_min: float | None
     sheet_row: int
     normal_sample: str | None = None
+    bilirubin_x_uln: float | None = None
+    child_pugh: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ def validate_config(config: dict[str, Any], *, source: str = "config") -> dict[s
     if problem is not None:
         key, text = problem
         raise ConfigError(source, f"key {'.'.join(key) or 'top level'!r}", text)
+    _check_finite(data, source)
     return data
 
 
@@ -119,6 +123,23 @@ def _schema_problem(schema: dict[str, Any], data: Any) -> tuple[list[str], str] 
             return ["patients"], "required: the path of your patient sheet (TSV)"
         return where, error.message
     return where, error.message
+
+
+def _check_finite(data: Any, source: str, where: str = "") -> None:
+    """Every number of the config finite: NaN passes JSON Schema's minimum and maximum (every
+    comparison with it is false), and it or an infinity would reach the outputs."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _check_finite(value, source, f"{where}.{key}" if where else str(key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _check_finite(value, source, f"{where}[{i}]")
+    elif isinstance(data, float) and not math.isfinite(data):
+        raise ConfigError(source, f"key {where!r}", f"{data!r} is not a finite number")
+
+
+# Sheet values beyond these are typing errors, not patients (a CrCl of 1e400 mL/min is infinite).
+PLAUSIBLE = {"crcl_ml_min": 300.0, "bilirubin_x_uln": 100.0}
 
 
 def resolve_path(value: str | None, *, workdir: Path, root: Path = PROJECT_ROOT) -> Path | None:
@@ -522,6 +543,13 @@ def load_patients(path: Path) -> list[Patient]:
                     f"regimen acronyms such as FOLFOX or CAPOX){hint}",
                 )
             drugs += [inn for inn in named if inn not in drugs]
+        for column, limit in PLAUSIBLE.items():
+            if column in row and not float(row[column]) <= limit:
+                raise ConfigError(
+                    str(path),
+                    f"{where}, column {column}",
+                    f"{row[column][:20]} is beyond {limit:g}: not a plausible value",
+                )
         crcl = row.get("crcl_ml_min")
         patients.append(
             Patient(
@@ -533,11 +561,17 @@ def load_patients(path: Path) -> list[Patient]:
                 crcl_ml_min=float(crcl) if crcl is not None else None,
                 sheet_row=line,
                 normal_sample=row.get("normal_sample"),
+                bilirubin_x_uln=_number(row.get("bilirubin_x_uln")),
+                child_pugh=row.get("child_pugh"),
             )
         )
     if not patients:
         raise ConfigError(str(path), "", "no patients in the sheet")
     return patients
+
+
+def _number(text: str | None) -> float | None:
+    return float(text) if text is not None else None
 
 
 def analysis_batches(patient_ids: list[str], patients_per_job: int) -> dict[str, list[str]]:

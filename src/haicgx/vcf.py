@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import re
 import zlib
 from collections.abc import Iterator
@@ -171,6 +172,8 @@ def _lines(patient: str, path: Path) -> Iterator[tuple[int, str]]:
     try:
         with _open_text(path) as raw, io.TextIOWrapper(raw, "utf-8", newline="\n") as handle:
             for lineno, line in enumerate(handle, start=1):
+                if "\x00" in line:
+                    raise _fail(patient, path, f"line {lineno} holds a NUL byte: not VCF text")
                 if line.endswith("\r\n"):
                     raise _fail(
                         patient,
@@ -315,6 +318,8 @@ def scan_text(patient: str, path: Path) -> TextScan:
         fields = _check_record(patient, path, lineno, line, columns, use.declared["contig"])
         use.record(fields)
         order.add(fields[0], int(fields[1]), fields[3], fields[4])
+        if columns > 9 and fields[8].startswith("GT"):
+            _check_genotypes(patient, path, fields)
         if "<" in fields[4] or "[" in fields[4] or "]" in fields[4]:
             alts = fields[4].split(",")
             unseen = unseen or any(a in UNSEEN_ALLELES for a in alts)
@@ -371,6 +376,28 @@ def _check_record(
             patient, path, f"INFO field of {len(info)} bytes (limit {MAX_INFO_BYTES})", where
         )
     return fields
+
+
+_ALLELE_INDEX = re.compile(r"\d+")
+
+
+def _check_genotypes(patient: str, path: Path, fields: list[str]) -> None:
+    """A GT may name only the record's alleles: bcftools would turn `3/7` on a one-ALT record
+    into a missing genotype without a word, and a placeholder read as a call misleads."""
+    alleles = fields[4].count(",") + (1 if fields[4] != "." else 0)
+    for value in fields[9:]:
+        gt = value.split(":", 1)[0]
+        if len(gt) == 3 and gt[0] <= "1" and gt[2] <= "1":
+            continue  # 0/0, 0/1, 1|1, ./.: the common calls, settled at once
+        named = [int(i) for i in _ALLELE_INDEX.findall(gt)]
+        if named and max(named) > alleles:
+            raise _fail(
+                patient,
+                path,
+                f"GT {gt[:20]} names allele {max(named)} but the record has {alleles} ALT "
+                f"allele{'s' if alleles != 1 else ''}",
+                f"{fields[0]}:{fields[1]}",
+            )
 
 
 def _plainly_valid(fields: list[str], columns: int, contigs: set[str]) -> bool:
@@ -479,6 +506,12 @@ def open_variant_file(patient: str, path: Path) -> pysam.VariantFile:
 def _check_exists(patient: str, path: Path) -> None:
     if not path.exists():
         raise _fail(patient, path, "file not found")
+    if path.is_dir():
+        raise _fail(patient, path, "a folder, not a VCF file")
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise _fail(patient, path, "not a regular file (a pipe or a device?): give the VCF itself")
+    if not os.access(path, os.R_OK):
+        raise _fail(patient, path, "cannot be read: permission denied")
     if path.stat().st_size == 0:
         raise _fail(patient, path, "empty file")
 
@@ -773,6 +806,15 @@ def _scan_bcf(patient: str, path: Path, variant_file: pysam.VariantFile) -> Text
             _check_alleles(patient, path, where, rec.ref or "", alts)
             order.add(rec.chrom, rec.pos, rec.ref or "", ",".join(alts))
             unseen = unseen or any(a in UNSEEN_ALLELES for a in alts)
+            for sample in rec.samples.values():
+                named = [a for a in (sample.get("GT") or ()) if a is not None]
+                if named and max(named) > len(alts):
+                    raise _fail(
+                        patient,
+                        path,
+                        f"GT names allele {max(named)} but the record has {len(alts)} ALT alleles",
+                        where,
+                    )
             if any(is_structural(a) for a in alts):
                 end = rec.stop if "END" in rec.info else rec.pos + len(rec.ref or "N") - 1
                 scan.note_structural(rec.chrom, rec.pos, rec.ref or "", f"END={end}", alts)

@@ -241,6 +241,8 @@ PATIENT_SHEET_COLUMNS: tuple[str, ...] = (
     "prior_drugs",
     "crcl_ml_min",
     "normal_sample",
+    "bilirubin_x_uln",
+    "child_pugh",
 )
 
 RECORD_STATUSES: tuple[str, ...] = (

@@ -121,9 +121,19 @@ def test_a_bad_patient_fails_alone(tmp_path):
     result = run_workflow(tmp_path, "--keep-going", configs=(extra,))
     assert result.returncode != 0
     lines = [
-        ln for ln in result.stderr.splitlines() if "BROKEN1" in ln and ln.startswith("haicgx:")
+        ln
+        for ln in result.stderr.splitlines()
+        if "BROKEN1" in ln and ln.startswith("haicgx:") and "this job" not in ln
     ]
     assert lines and "truncated or corrupt compressed file" in lines[0] and str(bad) in lines[0]
+    # progress per patient, and a summary at the end of the run
+    assert any(
+        ln.startswith(f"haicgx: {rows[0]['patient_id']} done (")
+        for ln in result.stderr.splitlines()
+    )
+    assert (
+        "haicgx: 2 of 3 patients completed, 1 failed; reports in results/patients/" in result.stderr
+    )
     assert not (tmp_path / "results" / "patients" / "BROKEN1").exists() or not any(
         (tmp_path / "results" / "patients" / "BROKEN1").iterdir()
     )
@@ -131,3 +141,10 @@ def test_a_bad_patient_fails_alone(tmp_path):
     assert recorded == {row["patient_id"] for row in rows}
     cohort_html = (tmp_path / "results" / "cohort_report.html").read_text(encoding="utf-8")
     assert "BROKEN1" in cohort_html and "truncated or corrupt" in cohort_html
+    # The failure does not outlive its run: once the file is fixed, a rerun analyses it again.
+    assert not list((tmp_path / "results" / "work").glob("*/*/FAILED"))
+    bad.write_bytes(gzip.compress(good_vcf.read_bytes()))
+    again = run_workflow(tmp_path, "--keep-going", configs=(extra,))
+    assert again.returncode == 0, again.stderr[-2000:]
+    recorded = {r["patient_id"] for r in read_tsv(tmp_path / "results" / "cohort_record.tsv")}
+    assert "BROKEN1" in recorded

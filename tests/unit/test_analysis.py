@@ -409,3 +409,31 @@ def test_without_pipes_by_path_the_steps_run_one_after_the_other(demo_run, tmp_p
     monkeypatch.setattr(haicgx.annotate, "_run_steps", None)  # never the streamed steps
     analyse(demo_run, patient, tmp_path / "none")
     assert outputs(tmp_path / "none") == outputs(tmp_path / "pipes")
+
+
+def test_no_unreadable_input_of_any_shape_reaches_another_patient(demo_run, tmp_path):
+    """A folder named like a VCF, a FIFO, a NUL byte in a header line and an unreadable file,
+    grouped with good panels: each bad one gets its own one-line message, the good ones their
+    outputs (issue 18, isolation)."""
+    good = [p for p in demo_run.patients.values() if p.vcf.suffix == ".vcf"][:2]
+    folder = tmp_path / "x.vcf"
+    folder.mkdir()
+    fifo = tmp_path / "pipe.vcf"
+    os.mkfifo(fifo)
+    nul = tmp_path / "nul.vcf"
+    nul.write_bytes(good[0].vcf.read_bytes().replace(b"##reference", b"##ref\x00erence", 1))
+    bad = {"DIR": folder, "FIFO": fifo, "NUL": nul}
+    expected = {"DIR": "a folder, not a VCF file", "FIFO": "not a regular file", "NUL": "NUL byte"}
+    if os.geteuid() != 0:  # root reads whatever the mode says
+        locked = tmp_path / "locked.vcf"
+        locked.write_bytes(good[1].vcf.read_bytes())
+        locked.chmod(0)
+        bad["LOCKED"], expected["LOCKED"] = locked, "permission denied"
+    patients = [*good, *(replace(good[0], patient_id=pid, vcf=path) for pid, path in bad.items())]
+    found = group_outputs(demo_run, patients, tmp_path / "out")
+    for pid, fragment in expected.items():
+        message = found[pid]
+        assert isinstance(message, str) and "\n" not in message, pid
+        assert message.startswith(f"patient {pid}: ") and fragment in message, message
+    for patient in good:
+        assert set(found[patient.patient_id]) == set(OUTPUTS)

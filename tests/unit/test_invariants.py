@@ -63,7 +63,13 @@ def patients(draw, kb):
     )
     crcl = draw(st.one_of(st.none(), st.floats(min_value=10, max_value=150)))
     site = draw(st.sampled_from(vocab.PRIMARY_SITES))
-    return dpyd, ugt, assessed, events, sorted(prior), crcl, site
+    liver = draw(
+        st.tuples(
+            st.one_of(st.none(), st.floats(min_value=0.2, max_value=6)),
+            st.one_of(st.none(), st.sampled_from(["A5", "A6", "B7", "B9", "C10", "C15"])),
+        )
+    )
+    return dpyd, ugt, assessed, events, sorted(prior), (crcl, *liver), site
 
 
 def recommend(kb, dpyd, ugt, assessed, events, prior, crcl, site):
@@ -81,7 +87,8 @@ def recommend(kb, dpyd, ugt, assessed, events, prior, crcl, site):
         variant = Variant("chr1", 1000, "C", "T", (Annotation(gene, consequence, "ENST", protein),),
                           "0/1", 1, 100, 30, 0.3)  # fmt: skip
         matches += match_variant(variant, kb, build="GRCh38", primary_site=site)
-    ranked = rank_regimens(kb, patient=PatientContext(site, tuple(prior), crcl), matches=matches,
+    values = crcl if isinstance(crcl, tuple) else (crcl, None, None)
+    ranked = rank_regimens(kb, patient=PatientContext(site, tuple(prior), *values), matches=matches,
                            pgx=pgx, weights=WEIGHTS)  # fmt: skip
     return {
         "regimens": [r.as_dict() for r in ranked],
@@ -100,7 +107,7 @@ def test_invariants_hold_for_random_patients(bundled_kb, data):
     assert sorted(regimen_ids) == sorted(r.regimen_id for r in bundled_kb.regimens)
     known = (
         set(bundled_kb.by_id)
-        | {r.kb_id for r in bundled_kb.renal_rules}
+        | {r.kb_id for r in bundled_kb.drug_rules}
         | set(bundled_kb.cautions_by_id)
     )
     for item in ranked:

@@ -288,3 +288,17 @@ def test_recommendation_counts_and_says_how_unknown_values_were_treated(
         "",
         "",
     )
+
+
+def test_values_a_field_cannot_hold_are_left_out_and_counted():
+    from haicgx.qc import QcTally, ReadSupport, checked
+
+    tally = QcTally()
+    out = checked(ReadSupport(-100, -5, 7.5, "FORMAT AD"), tally, "chr12:1")
+    assert (out.depth, out.alt_reads, out.vaf) == (None, None, None)
+    out = checked(ReadSupport(100, 30, float("inf"), "FORMAT AF"), tally, "chr12:2")
+    assert out.vaf is None and out.depth == 100
+    assert tally.invalid == {"allele fraction": 2, "depth": 1, "alt reads": 1}
+    assert tally.invalid_first["allele fraction"] == "chr12:1 (7.5)"
+    good = ReadSupport(100, 30, 0.3, "FORMAT AF")
+    assert checked(good, tally, "chr12:3") is good

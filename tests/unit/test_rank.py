@@ -21,12 +21,22 @@ def variant(
     return Variant(chrom, pos, ref, alt, (ann,), "0/1", 1, 100, 30, 0.3)
 
 
-def ranked(kb, *, site="colorectal", variants=(), pgx_calls=(), prior=(), crcl=None):
+def ranked(
+    kb,
+    *,
+    site="colorectal",
+    variants=(),
+    pgx_calls=(),
+    prior=(),
+    crcl=None,
+    bilirubin=None,
+    child_pugh=None,
+):
     matches = [m for v in variants for m in match_variant(v, kb, build="GRCh38", primary_site=site)]
     pgx = collect(kb, list(pgx_calls) or [(DPYD_ALLELES["9A"][0], (0, 0)), (UGT["*6"], (0, 0))])
     out = rank_regimens(
         kb,
-        patient=PatientContext(site, tuple(prior), crcl),
+        patient=PatientContext(site, tuple(prior), crcl, bilirubin, child_pugh),
         matches=matches,
         pgx=pgx,
         weights=WEIGHTS,
@@ -155,7 +165,28 @@ def test_renal_rules(mini_kb):
         r.kind == "renal" and r.kb_ids == ["T-RENAL-RALTI-55"] for r in by_id["tomox"].reasons
     )
     by_id, _ = ranked(mini_kb, crcl=None)
-    assert any(r.kind == "renal" for r in by_id["tomox"].reasons)
+    assert any(r.kind == "renal" and "not given" in r.text for r in by_id["tomox"].reasons)
+    # the 55-65 mL/min band includes 65 (Tomudex SmPC): full dose only above it
+    at_65, _ = ranked(mini_kb, crcl=65)
+    assert any(r.kb_ids == ["T-RENAL-RALTI-65"] for r in at_65["tomox"].reasons)
+    above, _ = ranked(mini_kb, crcl=65.5)
+    assert not any(r.kind == "renal" and not r.advisory for r in above["tomox"].reasons)
+
+
+def test_hepatic_rules_and_child_pugh(mini_kb):
+    by_id, _ = ranked(mini_kb, bilirubin=2.0)
+    iri = by_id["irinotecan"]
+    assert iri.status == "caution"
+    assert any(r.kind == "dose_adjustment" and r.kb_ids == ["T-BILI-IRI-1P5"] for r in iri.reasons)
+    by_id, _ = ranked(mini_kb, bilirubin=3.5)  # the most severe band that applies
+    assert by_id["irinotecan"].status == "contraindicated"
+    by_id, _ = ranked(mini_kb, bilirubin=None)
+    assert any("Total bilirubin not given" in r.text for r in by_id["irinotecan"].reasons)
+    by_id, _ = ranked(mini_kb, site="pancreatic", child_pugh="B7")
+    assert not any("Child-Pugh" in r.text for r in by_id["folfox"].reasons)  # hcc only
+    hcc, _ = ranked(mini_kb, site="hcc", child_pugh="B7")
+    assert hcc["folfox"].status == "caution"
+    assert any("Child-Pugh class B7" in r.text for r in hcc["folfox"].reasons)
 
 
 DRUGS = [

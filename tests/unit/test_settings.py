@@ -228,3 +228,26 @@ def test_unknown_prior_drug_names_the_patient_and_close_names(tmp_path):
     path = sheet(tmp_path, ["P1\ta.vcf\tcolorectal\t\tFOLFIX\t"])
     with pytest.raises(ConfigError, match=r"patient P1: unknown drug or regimen 'FOLFIX'.*folfiri"):
         load_patients(path)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_config_numbers_must_be_finite(value):
+    # NaN passes JSON Schema's bounds (every comparison with it is false); the infinities do not
+    with pytest.raises(ConfigError, match=r"filters\.min_vaf"):
+        validate_config({"patients": "p.tsv", "filters": {"min_vaf": value}})
+    with pytest.raises(ConfigError, match="not a finite number"):
+        validate_config({"patients": "p.tsv", "filters": {"min_vaf": float("nan")}})
+
+
+@pytest.mark.parametrize(
+    ("cells", "column"),
+    [("\t" + "9" * 401 + "\t\t\t", "crcl_ml_min"), ("\t60\t\t250\t", "bilirubin_x_uln")],
+)
+def test_implausible_sheet_values_are_refused(tmp_path, cells, column):
+    header = "patient_id\tvcf\tprimary_site\ttumour_sample\tprior_drugs\tcrcl_ml_min"
+    header += "\tnormal_sample\tbilirubin_x_uln\tchild_pugh"
+    (tmp_path / "a.vcf").write_text("##fileformat=VCFv4.2\n")
+    path = tmp_path / "patients.tsv"
+    path.write_text(f"{header}\nP1\ta.vcf\tcolorectal\t\t{cells}\n")
+    with pytest.raises(ConfigError, match=f"column {column}.*not a plausible value"):
+        load_patients(path)

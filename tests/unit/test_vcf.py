@@ -284,3 +284,13 @@ def test_structural_records_are_left_out_and_counted(tmp_path, alt):
     assert facts.structural_records == 1
     assert facts.structural[0].alt == alt
     assert any("structural-variant record(s)" in w for w in facts.warnings)
+
+
+def test_genotype_naming_an_allele_the_record_lacks_is_refused(tmp_path):
+    record = KRAS.replace("0/1:70,30", "3/7:70,30")
+    with pytest.raises(InputError, match=r"record chr12:25245350: GT 3/7 names allele 7"):
+        inspect(write_vcf(tmp_path / "gt.vcf", [record]))
+    multi = KRAS.replace("\tT\t", "\tT,G\t").replace(
+        "0/1:70,30:100:0.3", "1/2:70,30,20:120:0.3,0.2"
+    )
+    assert inspect(write_vcf(tmp_path / "ok.vcf", [multi])).records_read == 1
