@@ -27,7 +27,10 @@ def test_a_real_vcf_in_the_demo_run_is_refused_and_the_demo_patient_completes(tm
     result = run_workflow(tmp_path, "--keep-going", configs=(extra,))
 
     assert result.returncode != 0
-    (summary,) = [ln for ln in result.stderr.splitlines() if ln.startswith("haicgx: HCC1395")]
+    # the closing summary's line (the progress line has the job's count before the reason)
+    summary = next(
+        ln for ln in result.stderr.splitlines() if ln.startswith("haicgx: HCC1395 failed: ")
+    )
     assert summary.startswith(
         f"haicgx: HCC1395 failed: patient HCC1395: {real}: reference.fasta ("
         f"{REPO / 'resources' / 'demo' / 'reference' / 'demo_grch38.fa.gz'}) is the SYNTHETIC "

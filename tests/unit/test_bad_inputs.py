@@ -168,7 +168,10 @@ def test_bad_patients_fail_alone_in_the_workflow(tmp_path):
         assert not folder.exists() or not any(folder.iterdir()), (
             f"{pid} left {list(folder.iterdir())}"
         )
-    (site_line,) = [ln for ln in result.stderr.splitlines() if ln.startswith("haicgx: SITE1")]
+    # the closing summary's line (the progress line has the job's count before the reason)
+    site_line = next(
+        ln for ln in result.stderr.splitlines() if ln.startswith("haicgx: SITE1 failed: ")
+    )
     assert f"patient SITE1: {site}: reference.fasta (" in site_line
     assert "is the SYNTHETIC demo reference" in site_line
     with (tmp_path / "results" / "cohort_record.tsv").open(encoding="utf-8") as handle:
