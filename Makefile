@@ -13,8 +13,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[workflow,dev]'
 	touch $(STAMP)
 
+# The demo: config/config.yaml (a site's template) with config/demo.yaml (the demo's settings).
+DEMO_CONFIG := config/config.yaml config/demo.yaml
+
 run: $(STAMP)
-	$(BIN)/snakemake --workflow-profile workflow/profiles/default --configfile config/config.yaml \
+	$(BIN)/snakemake --workflow-profile workflow/profiles/default --configfile $(DEMO_CONFIG) \
 		--cores $(CORES)
 
 test: $(STAMP)
@@ -25,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
 	$(BIN)/snakefmt --check Snakefile rules
-	$(BIN)/snakemake --lint --configfile config/config.yaml
+	$(BIN)/snakemake --lint --configfile $(DEMO_CONFIG)
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests scripts
@@ -42,7 +45,7 @@ slurm-start slurm-stop slurm-status:
 	bash tools/slurm/local-slurm.sh $(@:slurm-%=%)
 
 run-slurm: $(STAMP)
-	$(BIN)/snakemake --workflow-profile workflow/profiles/slurm --configfile config/config.yaml
+	$(BIN)/snakemake --workflow-profile workflow/profiles/slurm --configfile $(DEMO_CONFIG)
 
 test-slurm: $(STAMP)
 	$(BIN)/python -m pytest tests/cluster

@@ -75,7 +75,8 @@ QUICK = {
 
 
 def bench_config(inputs: dict[str, Any], sheet: Path, record: Path) -> dict[str, Any]:
-    """config/config.yaml with the synthetic reference, a sheet and a record: what jobs receive."""
+    """config/config.yaml (a site's template) with the benchmark's own synthetic reference, a
+    sheet and a record: what jobs receive."""
     base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
     config = copy.deepcopy(base)
     config["patients"] = str(sheet)
@@ -85,8 +86,7 @@ def bench_config(inputs: dict[str, Any], sheet: Path, record: Path) -> dict[str,
         "gff3": str(inputs["gff3"]),
     }
     config["record"] = str(record)
-    # The demo's config.yaml analyses 5 patients to a job (its 10 patients on 2 cores); a cohort
-    # uses the schema's default, set here because config.yaml is also on the command line.
+    # The schema's default (the template's value too; config/demo.yaml's 5 is the demo's only).
     schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
     config["patients_per_job"] = schema["properties"]["patients_per_job"]["default"]
     return config

@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haicgx.endpoints.run import OUTPUT_FILES, workflow_endpoints
-from haicgx.errors import HaicgxError
+from haicgx.errors import ConfigError, HaicgxError
 from haicgx.jobs import (
     ERROR_PREFIX,
     FAILED,
@@ -15,14 +15,20 @@ from haicgx.jobs import (
     load_run,
     patient_params,
 )
-from haicgx.settings import analysis_batches
+from haicgx.settings import analysis_batches, check_config_files, locate_config_error
 
 ROOT = str(Path(workflow.basedir))
 
 CONFIG_FILES = ", ".join(str(f) for f in workflow.configfiles) or "config"
 
+# Each config file on its own first (file, line and key), then the merged config, the sheet, the
+# knowledge and the cohorts. A YAML syntax error never gets here: Snakemake reads --configfile
+# files itself and stops with its own message (config/README.md).
 try:
+    check_config_files(workflow.configfiles)
     RUN = load_run(config, workdir=Path.cwd(), root=Path(ROOT), source=CONFIG_FILES)
+except ConfigError as error:
+    sys.exit(f"haicgx: {locate_config_error(error, workflow.configfiles)}")
 except HaicgxError as error:
     sys.exit(f"haicgx: {error}")
 

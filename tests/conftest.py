@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from haicgx.builds import KNOWN_CONTIG_LENGTHS
 from haicgx.knowledge import KnowledgeBase, load_knowledge
@@ -14,6 +16,38 @@ REPO = TESTS.parent
 SHARED = REPO.parent / "shared"
 TESTDATA = SHARED / "testdata"
 MINI_KNOWLEDGE = TESTS / "data" / "knowledge"
+# The demo's config: a site's template, then the demo's own settings (as `make run` names them).
+DEMO_CONFIGS = (REPO / "config" / "config.yaml", REPO / "config" / "demo.yaml")
+DEMO_SHEET = REPO / "config" / "demo_patients.tsv"
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def demo_config() -> dict[str, Any]:
+    """config/config.yaml with config/demo.yaml over it, key by key, as Snakemake merges them."""
+    config: dict[str, Any] = {}
+    for path in DEMO_CONFIGS:
+        config = _merge(config, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return config
+
+
+@pytest.fixture
+def synthetic_reference_for_test_files(monkeypatch):
+    """Let the tests' own VCFs (the bad corpus, PharmCAT's files, tiny written ones) use the
+    synthetic demo genome, which the pipeline refuses for any VCF that is not a demo file
+    (haicgx.vcf.refuse_synthetic_reference, tested in tests/unit/test_demo_reference_guard.py).
+    The tests need its real bases at the demo and pharmacogene positions."""
+    import haicgx.vcf
+
+    monkeypatch.setattr(haicgx.vcf, "refuse_synthetic_reference", lambda *args, **kwargs: None)
 
 
 @pytest.fixture(scope="session")

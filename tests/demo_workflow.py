@@ -10,14 +10,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-CONFIG = REPO / "config" / "config.yaml"
+# The demo: a site's template, then the demo's own settings (as `make run` names them).
+CONFIGS = (REPO / "config" / "config.yaml", REPO / "config" / "demo.yaml")
 SCHEMA = REPO.parent / "shared" / "contract" / "recommendation.schema.json"
 if not SCHEMA.exists():  # the project keeps a copy that must equal the contract's
     SCHEMA = REPO / "workflow" / "schemas" / "recommendation.schema.json"
 
 
 def demo_patients() -> list[str]:
-    with (REPO / "config" / "patients.tsv").open(encoding="utf-8") as handle:
+    with (REPO / "config" / "demo_patients.tsv").open(encoding="utf-8") as handle:
         return [row["patient_id"] for row in csv.DictReader(handle, delimiter="\t")]
 
 
@@ -27,7 +28,7 @@ def run_workflow(
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     command = [
         str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-        "--configfile", str(CONFIG), *map(str, configs), "--cores", "2", *extra,
+        "--configfile", *map(str, CONFIGS), *map(str, configs), "--cores", "2", *extra,
     ]  # fmt: skip
     return subprocess.run(
         command, cwd=workdir, capture_output=True, text=True, timeout=900, env=env

@@ -41,7 +41,7 @@ REF_DIR = HERE / "reference"
 VCF_DIR = HERE / "vcf"
 FASTA = REF_DIR / "demo_grch38.fa.gz"
 GFF3 = REF_DIR / "demo_grch38.gff3"
-SHEET = ROOT / "config" / "patients.tsv"
+SHEET = ROOT / "config" / "demo_patients.tsv"
 
 LINE = 60  # FASTA line length
 EXON_FLANK = 40  # random bases kept on each side of an exon (splice sites and region)

@@ -240,7 +240,7 @@ def _overlapped(
         stream.wait()
         log_facts(patient.patient_id, found)
         prepared.facts = found
-        prepared.warnings = prepared_warnings(found, settings.fasta, plan.source)
+        prepared.warnings = prepared_warnings(found, settings.fasta, plan.source, plan.mode)
         settled.append(True)
 
     prepared = plan.prepared(Path(f"/dev/fd/{read_end}"), settle=settle)

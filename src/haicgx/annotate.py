@@ -267,6 +267,7 @@ class AnnotationPlan:
     source: str  # csq, vep, snpeff, bcsq, none
     key: str | None
     gff3: Path | None
+    mode: str | None = None  # the configured annotation mode (auto, csq, vep, snpeff, none)
 
     def prepared(
         self,
@@ -280,17 +281,33 @@ class AnnotationPlan:
             annotation_key=BCSQ if self.source == "csq" else self.key,
             ref_checked=self.job.fasta is not None,
             facts=self.facts,
-            warnings=prepared_warnings(self.facts, self.job.fasta, self.source),
+            warnings=prepared_warnings(self.facts, self.job.fasta, self.source, self.mode),
             settle=settle,
             consequences=consequences,
         )
 
 
-def prepared_warnings(facts: VcfFacts, fasta: Path | None, source: str) -> list[str]:
+# annotation: auto with neither an annotation in the file nor a reference to run csq on.
+NO_ANNOTATION_NO_REFERENCE = (
+    "no consequence annotation in the file and no reference to run csq: only genomic-allele "
+    "rules were evaluated; set reference.fasta and reference.gff3 or annotate with VEP/SnpEff"
+)
+
+
+def prepared_warnings(
+    facts: VcfFacts, fasta: Path | None, source: str, mode: str | None = None
+) -> list[str]:
+    """The QC warnings of a prepared file: the checks' own, then what the configuration left
+    undone (`mode`: the configured annotation mode)."""
     warnings = list(facts.warnings)
     if fasta is None:
-        warnings.append("REF alleles were not checked against a reference (no FASTA configured)")
-    if source == "none":
+        warnings.append(
+            "REF alleles were not checked against a reference (no FASTA configured), and indels "
+            "were not left-aligned: multi-allelic records were split and trimmed only"
+        )
+    if source == "none" and mode == "auto":
+        warnings.append(NO_ANNOTATION_NO_REFERENCE)
+    elif source == "none":
         warnings.append("no consequence annotation: only exact genomic-allele rules were evaluated")
     return warnings
 
@@ -314,7 +331,7 @@ def annotation_plan(
     except ValueError as exc:
         raise InputError(patient, str(vcf), str(exc)) from None
     job = _Job(patient, vcf, readable, facts.contig_names, build, fasta, facts.build_confirmed)
-    return AnnotationPlan(job, facts, source, key, gff3)
+    return AnnotationPlan(job, facts, source, key, gff3, annotation_mode)
 
 
 def produce(
@@ -617,6 +634,6 @@ def _annotation_plan(
         return existing
     if mode == "auto" and existing is not None:
         return existing
-    if fasta is None or gff3 is None:
+    if fasta is None or gff3 is None:  # auto without a reference: every output says so
         return "none", None
     return "csq", BCSQ

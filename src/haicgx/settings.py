@@ -8,9 +8,14 @@ from __future__ import annotations
 import copy
 import csv
 import difflib
+import gzip
+import hashlib
 import io
 import math
+import re
+import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -77,29 +82,47 @@ def validate_config(config: dict[str, Any], *, source: str = "config") -> dict[s
 
     >>> validate_config({"patients": "p.tsv"})["filters"]["min_depth"]
     20
-    >>> validate_config({"patients": "p.tsv", "colour": 1})
+    >>> validate_config({"patients": "p.tsv", "filters": {"min_dept": 1}})
     Traceback (most recent call last):
     ...
-    haicgx.errors.ConfigError: config: key 'colour': unknown key (allowed: annotation, cohorts, ...
+    haicgx.errors.ConfigError: config: key 'filters.min_dept': unknown key; did you mean ...
     """
     schema = _load_schema("config.schema.yaml")
     data = copy.deepcopy(config)
     _fill_defaults(schema, data)
+    problem = _schema_problem(schema, data)
+    if problem is not None:
+        key, text = problem
+        raise ConfigError(source, f"key {'.'.join(key) or 'top level'!r}", text)
+    _check_finite(data, source)
+    return data
+
+
+def _schema_problem(schema: dict[str, Any], data: Any) -> tuple[list[str], str] | None:
+    """The first (best) schema violation of `data`: the key path it concerns, and the problem.
+
+    An unknown key is named with the closest allowed key, when one is close (a typo), else with
+    the allowed keys.
+    """
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is None:
-        _check_finite(data, source)
-        return data
-    where = ".".join(str(p) for p in error.absolute_path)
+        return None
+    where = [str(p) for p in error.absolute_path]
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
-        key = ".".join(filter(None, [where, extra[0]])) if extra else where
-        shown = ", ".join(allowed[:2]) + ", ..." if len(allowed) > 2 else ", ".join(allowed)
-        raise ConfigError(source, f"key {key!r}", f"unknown key (allowed: {shown})")
+        if not extra:
+            return where, error.message
+        close = difflib.get_close_matches(extra[0], allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
+        return [*where, extra[0]], f"unknown key; {hint}"
     if error.validator == "required":
-        raise ConfigError(source, f"key {where or 'top level'!r}", error.message)
-    raise ConfigError(source, f"key {where!r}", error.message)
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        if not where and missing == "patients":
+            return ["patients"], "required: the path of your patient sheet (TSV)"
+        return where, error.message
+    return where, error.message
 
 
 def _check_finite(data: Any, source: str, where: str = "") -> None:
@@ -142,37 +165,105 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def ranking_weights(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def ranking_weights(
+    overrides: dict[str, Any] | None = None, *, source: str = "config"
+) -> dict[str, Any]:
     """The scoring weights of resources/ranking_weights.yaml with a config's overrides applied."""
     weights = yaml.safe_load(RANKING_WEIGHTS.read_text(encoding="utf-8"))
     merged = _merge(weights, overrides or {})
-    unknown = set(merged) - set(weights)
+    problem = _ranking_problem(weights, merged)
+    if problem is not None:
+        key, text = problem
+        raise ConfigError(source, f"key {'.'.join(key)!r}", text)
+    return merged
+
+
+def _ranking_problem(
+    weights: dict[str, Any], merged: dict[str, Any]
+) -> tuple[list[str], str] | None:
+    unknown = sorted(set(merged) - set(weights))
     if unknown:
-        raise ConfigError("config", f"key 'ranking.{sorted(unknown)[0]}'", "unknown weight")
+        close = difflib.get_close_matches(unknown[0], sorted(weights), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return ["ranking", unknown[0]], f"unknown weight{hint}"
     for group, values in merged.items():
         if not isinstance(values, dict) or set(values) != set(weights[group]):
-            raise ConfigError("config", f"key 'ranking.{group}'", "must map each of its keys")
+            extra = sorted(set(values) - set(weights[group])) if isinstance(values, dict) else []
+            if extra:
+                close = difflib.get_close_matches(extra[0], sorted(weights[group]), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                return ["ranking", group, extra[0]], f"unknown weight{hint}"
+            return ["ranking", group], "must map each of its keys"
         for key, value in values.items():
             # bool is an int in Python; NaN fails both comparisons
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-                raise ConfigError(
-                    "config",
-                    f"key 'ranking.{group}.{key}'",
-                    f"{value!r} is not a number from 0 to 1",
-                )
-    return merged
+                return ["ranking", group, key], f"{value!r} is not a number from 0 to 1"
+    return None
+
+
+# The demo's patient sheet (named by config/demo.yaml): the one sheet found in the haicgx
+# installation when the working directory has no such file. Any other relative sheet path is the
+# site's own, looked for in the working directory only, so that a site's missing sheet is an
+# error and never the demo's.
+DEMO_SHEET = "config/demo_patients.tsv"
+
+# The synthetic demo genome (resources/demo/make_demo.py), recognised by its FASTA index (contig
+# names, lengths and offsets), so also when its files were copied elsewhere or decompressed.
+# tests/unit/test_demo_reference_guard.py checks this against the bundled index.
+SYNTHETIC_REFERENCE_FAI_SHA256 = "80aae697034a304626f901eaa266c302ab20cf008031ff36c5b08a37c5f199e4"
+# The first lines of the demo's synthetic GFF3 say what it is.
+SYNTHETIC_GFF3_MARK = "SYNTHETIC gene models for the haicgx demo"
+
+
+def is_synthetic_reference(fasta: Path | None) -> bool:
+    """Whether `fasta` is the synthetic demo genome, from the digest of its `.fai` index."""
+    if fasta is None:
+        return False
+    fai = Path(f"{fasta}.fai")
+    try:
+        stat = fai.stat()
+    except OSError:
+        return False
+    return _fai_digest(str(fai), stat.st_mtime_ns, stat.st_size) == SYNTHETIC_REFERENCE_FAI_SHA256
+
+
+@lru_cache(maxsize=8)
+def _fai_digest(fai: str, mtime_ns: int, size: int) -> str:
+    del mtime_ns, size  # the cache key: a rewritten index is read again
+    return hashlib.sha256(Path(fai).read_bytes()).hexdigest()
+
+
+def is_synthetic_gff3(gff3: Path | None) -> bool:
+    """Whether `gff3` is the synthetic demo gene models (marked in its first lines)."""
+    if gff3 is None:
+        return False
+    opener = gzip.open if gff3.name.endswith(".gz") else open
+    try:
+        with opener(gff3, "rt", encoding="utf-8", errors="replace") as handle:
+            head = [line for _, line in zip(range(10), handle, strict=False)]
+    except OSError:
+        return False
+    return any(SYNTHETIC_GFF3_MARK in line for line in head)
 
 
 def load_settings(
     config: dict[str, Any], *, workdir: Path, source: str = "config", root: Path = PROJECT_ROOT
 ) -> Settings:
-    """Validate the merged config and resolve its paths (working directory first, then `root`)."""
+    """Validate the merged config and resolve its paths (working directory first, then `root`;
+    the patient sheet in the working directory only, the demo's excepted)."""
     data = validate_config(config, source=source)
 
     def find(value: str | None, key: str, *, required: bool = True) -> Path | None:
         path = resolve_path(value, workdir=workdir, root=root)
         if required and path is not None and not path.exists():
-            raise ConfigError(source, f"key {key!r}", f"file not found: {value}")
+            tried = (
+                path
+                if Path(str(value)).expanduser().is_absolute()
+                else f"{path} or {root / str(value)}"
+            )
+            raise ConfigError(
+                source, f"key {key!r}", f"file not found: {value} (looked for {tried})"
+            )
         return path
 
     reference = data["reference"]
@@ -180,13 +271,28 @@ def load_settings(
     fasta = find(reference["fasta"], "reference.fasta")
     gff3 = find(reference["gff3"], "reference.gff3")
     if annotation == "csq" and (fasta is None or gff3 is None):
-        raise ConfigError(source, "key 'annotation'", "csq needs reference.fasta and .gff3")
+        missing = ", ".join(
+            k for k, v in (("reference.fasta", fasta), ("reference.gff3", gff3)) if v is None
+        )
+        raise ConfigError(
+            source,
+            "key 'annotation'",
+            f"csq needs reference.fasta and reference.gff3 (not set: {missing}); set them, or "
+            "use annotation: auto with VEP- or SnpEff-annotated VCFs, or annotation: none",
+        )
     if fasta is not None and not Path(f"{fasta}.fai").exists():
         raise ConfigError(source, "key 'reference.fasta'", f"no index {fasta}.fai beside it")
+    if is_synthetic_gff3(gff3) and not is_synthetic_reference(fasta):
+        raise ConfigError(
+            source,
+            "key 'reference.gff3'",
+            f"{gff3} is the SYNTHETIC demo gene models, which go with the synthetic demo genome "
+            "only; set reference.gff3 to the Ensembl GFF3 of your reference.fasta",
+        )
     return Settings(
         config=data,
         config_file=source,
-        patients_file=find(data["patients"], "patients"),  # type: ignore[arg-type]
+        patients_file=_sheet_path(data["patients"], workdir=workdir, root=root, source=source),
         build=reference["build"],
         fasta=fasta,
         gff3=gff3,
@@ -197,9 +303,161 @@ def load_settings(
         cohorts=find(data["cohorts"], "cohorts"),  # type: ignore[arg-type]
         record=resolve_path(data["record"], workdir=workdir, root=workdir),  # type: ignore[arg-type]
         filters=data["filters"],
-        ranking=ranking_weights(data["ranking"]),
+        ranking=ranking_weights(data["ranking"], source=source),
         patients_per_job=data["patients_per_job"],
     )
+
+
+def _sheet_path(value: str, *, workdir: Path, root: Path, source: str) -> Path:
+    """The patient sheet: a relative path is the working directory's, except the demo's sheet,
+    which is also found in the haicgx installation.
+
+    >>> _sheet_path("nowhere.tsv", workdir=Path("/run"), root=Path("/opt/haicgx"), source="my.yaml")
+    Traceback (most recent call last):
+    ...
+    haicgx.errors.ConfigError: my.yaml: key 'patients': patient sheet not found: /run/nowhere...
+    """
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        candidate = path
+    else:
+        candidate = (workdir / path).resolve()
+        if not candidate.exists() and path.as_posix() == DEMO_SHEET:
+            candidate = (root / path).resolve()
+    if not candidate.is_file():
+        where = (
+            "" if path.is_absolute() else " (a relative path is read from the working directory)"
+        )
+        what = "is a folder, not a file" if candidate.is_dir() else "not found"
+        raise ConfigError(source, "key 'patients'", f"patient sheet {what}: {candidate}{where}")
+    return candidate
+
+
+# -- the config files, one by one -------------------------------------------------------------
+
+
+def check_config_files(paths: list[Path] | list[str]) -> None:
+    """Check each config file on its own, before the merged config is: YAML syntax (file, line,
+    column), a key given twice in one file, unknown keys and wrong types (file, line, key).
+
+    Requirements that only the merged config can meet (`patients`, csq's reference) are left to
+    `validate_config`. Snakemake reads `--configfile` files itself first and stops at a YAML
+    syntax error without naming the file or the line; `python -m haicgx.settings FILE...` names
+    them.
+    """
+    schema = _optional(_load_schema("config.schema.yaml"))
+    weights = yaml.safe_load(RANKING_WEIGHTS.read_text(encoding="utf-8"))
+    for name in map(str, paths):
+        node = _compose(name)
+        if node is None:
+            continue  # an empty file sets nothing
+        if not isinstance(node, yaml.MappingNode):
+            raise ConfigError(name, _line(node), "a config file must map keys to values")
+        _no_duplicate_keys(name, node, [])
+        data = yaml.safe_load(Path(name).read_text(encoding="utf-8"))
+        problem = _schema_problem(schema, data)
+        if problem is None and isinstance(data.get("ranking"), dict):
+            problem = _ranking_problem(weights, _merge(weights, data["ranking"]))
+        if problem is not None:
+            key, text = problem
+            raise ConfigError(name, f"{_line(_node_at(node, key))}, key {'.'.join(key)!r}", text)
+
+
+def locate_config_error(error: ConfigError, paths: list[Path] | list[str]) -> ConfigError:
+    """The error of a merged-config key, named by the file (and line) that set the key: the last
+    of `paths` that does. Unchanged when no file sets it (a default, or --config)."""
+    names = [str(p) for p in paths]
+    match = re.fullmatch(r"key '([^']+)'", error.where)
+    if not match or error.file != ", ".join(names):  # another file's error names itself
+        return error
+    key = match[1].split(".")
+    for name in reversed(names):
+        try:
+            node = yaml.compose(Path(name).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        found = _node_at(node, key) if node is not None else None
+        if found is not None and _node_at_depth(node, key):
+            return ConfigError(name, f"{_line(found)}, {error.where}", error.problem)
+    return error
+
+
+def _node_at_depth(node: yaml.Node, path: list[str]) -> bool:
+    """Whether every part of the key path is in the node (not only a parent of it)."""
+    for part in path:
+        if not isinstance(node, yaml.MappingNode):
+            return False
+        found = next((v for k, v in node.value if str(k.value) == part), None)
+        if found is None:
+            return False
+        node = found
+    return True
+
+
+def _optional(schema: Any) -> Any:
+    """The schema with every `required` removed: one file may leave a key to another."""
+    if isinstance(schema, dict):
+        return {k: _optional(v) for k, v in schema.items() if k != "required"}
+    if isinstance(schema, list):
+        return [_optional(v) for v in schema]
+    return schema
+
+
+def _compose(name: str) -> yaml.Node | None:
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = Path(name).read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(name, f"line {line}", "not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(name, "", f"cannot read the config file ({exc.strerror})") from None
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        text = f"{context}: {problem}" if context else problem
+        raise ConfigError(name, where, f"not valid YAML ({text})") from None
+
+
+def _line(node: yaml.Node) -> str:
+    return f"line {node.start_mark.line + 1}"
+
+
+def _no_duplicate_keys(name: str, node: yaml.Node, path: list[str]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in first:
+                raise ConfigError(
+                    name,
+                    f"{_line(key_node)}, key {'.'.join([*path, key])!r}",
+                    f"given twice in this file (first on line {first[key]}): remove one",
+                )
+            first[key] = key_node.start_mark.line + 1
+            _no_duplicate_keys(name, value_node, [*path, key])
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _no_duplicate_keys(name, item, [*path, str(index)])
+
+
+def _node_at(node: yaml.Node, path: list[str]) -> yaml.Node:
+    """The node of a key path (its key's node for a mapping entry), or the deepest one found."""
+    for depth, part in enumerate(path, start=1):
+        found = None
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if str(k.value) == part), None)
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            found = (node.value[int(part)], node.value[int(part)])
+        if found is None:
+            return node
+        key_node, node = found
+        if depth == len(path):
+            return key_node
+    return node
 
 
 def _decode(path: Path) -> str:
@@ -220,9 +478,20 @@ def load_patients(path: Path) -> list[Patient]:
     if not header:
         raise ConfigError(str(path), "line 1", "empty sheet: a header row is required")
     header = [h.strip() for h in header]
+    if len(header) == 1:
+        for separator, name in ((",", "comma"), (";", "semicolon")):
+            if separator in header[0]:
+                raise ConfigError(
+                    str(path),
+                    "line 1",
+                    f"the sheet is {name}-separated; it must be tab-separated (TSV): save it "
+                    "as 'Text (Tab delimited)' or convert it",
+                )
     unknown = [h for h in header if h not in vocab.PATIENT_SHEET_COLUMNS]
     if unknown:
-        raise ConfigError(str(path), "header", f"unknown column {unknown[0]!r}")
+        close = difflib.get_close_matches(unknown[0], vocab.PATIENT_SHEET_COLUMNS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(str(path), "header", f"unknown column {unknown[0]!r}{hint}")
     missing = [c for c in ("patient_id", "vcf", "primary_site") if c not in header]
     if missing:
         raise ConfigError(str(path), "header", f"missing required column {missing[0]!r}")
@@ -316,3 +585,23 @@ def analysis_batches(patient_ids: list[str], patients_per_job: int) -> dict[str,
     size = max(1, patients_per_job)
     slices = [patient_ids[i : i + size] for i in range(0, len(patient_ids), size)]
     return {f"batch{n:03d}": ids for n, ids in enumerate(slices, start=1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m haicgx.settings FILE...`: check config files one by one (YAML syntax with the
+    line, duplicate and unknown keys, types), as the workflow does once Snakemake has read them."""
+    paths = sys.argv[1:] if argv is None else argv
+    if not paths:
+        print("usage: python -m haicgx.settings CONFIG.yaml [MORE.yaml ...]", file=sys.stderr)
+        return 2
+    try:
+        check_config_files(paths)
+    except ConfigError as error:
+        print(f"haicgx: {error}", file=sys.stderr)
+        return 1
+    print(f"haicgx: {', '.join(paths)}: no problem found in the files themselves")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

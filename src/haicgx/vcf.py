@@ -20,6 +20,7 @@ import pysam
 from haicgx.builds import KNOWN_CONTIG_LENGTHS, identify_build, length_fits
 from haicgx.errors import InputError
 from haicgx.knowledge import normalise_chrom
+from haicgx.settings import is_synthetic_reference
 
 MAX_INFO_BYTES = 1_000_000  # a single INFO field this large is a broken or hostile file
 _BASES = re.compile(r"^[ACGTN]+$")
@@ -837,6 +838,44 @@ def _read_bcf(patient: str, path: Path) -> tuple[TextScan, dict[str, int | None]
     return scan, lengths
 
 
+# The header line resources/demo/make_demo.py writes into every demo VCF.
+DEMO_FILE_SOURCE = "##source=haicgx demo cohort"
+
+
+def refuse_synthetic_reference(
+    patient: str, path: Path, header_lines: list[str], fasta: Path | None
+) -> None:
+    """Refuse a file that is not one of the demo's under the synthetic demo genome.
+
+    That genome is N almost everywhere and random elsewhere: a real patient's file checked,
+    normalised or annotated against it would give wrong REF checks and wrong consequences.
+    """
+    if not is_synthetic_reference(fasta):
+        return
+    if any(line.startswith(DEMO_FILE_SOURCE) for line in header_lines):
+        return
+    raise _fail(
+        patient,
+        path,
+        f"reference.fasta ({fasta}) is the SYNTHETIC demo reference, for the demo's own VCFs "
+        f"only (their header has '{DEMO_FILE_SOURCE}'): set reference.fasta and reference.gff3 "
+        "to your genome and its Ensembl GFF3 (and leave config/demo.yaml out), or set no "
+        "reference (reference.fasta: null) for VCFs already annotated by VEP or SnpEff "
+        "(annotation: auto) or for annotation: none",
+    )
+
+
+def _early_header(path: Path) -> list[str] | None:
+    """The header lines when they read as a VCF header at once; None when not (the full checks
+    then name the problem)."""
+    try:
+        lines = _header_lines(path)
+    except Exception:
+        return None
+    whole = lines and lines[0].startswith("##fileformat=VCF") and lines[-1].startswith("#CHROM")
+    return lines if whole else None
+
+
 def inspect_vcf(
     patient: str,
     path: Path,
@@ -849,14 +888,21 @@ def inspect_vcf(
     """Run every structural check on a patient's VCF/BCF and learn what the later stages need.
 
     Text VCFs (plain, bgzip or gzip) are checked line by line in Python, BCFs through htslib.
+    Under the synthetic demo reference, a file that is not a demo file is refused from its header,
+    before the records are read.
     """
     _check_exists(patient, path)
+    early = _early_header(path) if is_synthetic_reference(fasta) else None
+    if early is not None:
+        refuse_synthetic_reference(patient, path, early, fasta)
     if sniff_format(path) == "bcf":
         scan, lengths = _read_bcf(patient, path)
     else:
         scan = scan_text(patient, path)
         lengths = header_contig_lengths(scan.header)
     header_lines, n_records, record_contigs = scan.header, scan.records, scan.contigs
+    if early is None:
+        refuse_synthetic_reference(patient, path, header_lines, fasta)
     additions = scan.header_additions
     if n_records == 0:
         # A tumour VCF without a single call is far more often a failed upstream step than a
@@ -930,6 +976,7 @@ def inspect_header(
     their order.
     """
     header_lines = _header_lines(path)
+    refuse_synthetic_reference(patient, path, header_lines, fasta)
     lengths = header_contig_lengths(header_lines)
     if not lengths or not any(line.startswith("#CHROM") for line in header_lines[-1:]):
         return None

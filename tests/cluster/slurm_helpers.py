@@ -14,7 +14,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SNAKEFILE = REPO / "Snakefile"
-CONFIG = REPO / "config" / "config.yaml"
+# The demo's config: a site's template, then the demo's own settings.
+CONFIGS = (REPO / "config" / "config.yaml", REPO / "config" / "demo.yaml")
 SLURM_PROFILE = REPO / "workflow" / "profiles" / "slurm"
 SCRIPT = REPO / "tools" / "slurm" / "local-slurm.sh"
 SLURM_CONF = "/etc/slurm/slurm.conf"  # where tools/slurm/local-slurm.sh writes it
@@ -55,7 +56,7 @@ def snakemake(workdir: Path, *args: str, configs: tuple[Path, ...] = (), timeout
     command = [
         "timeout", "-s", "KILL", str(timeout), str(BIN / "snakemake"),
         "-s", str(SNAKEFILE), "-d", str(workdir),
-        "--configfile", str(CONFIG), *map(str, configs), *args,
+        "--configfile", *map(str, CONFIGS), *map(str, configs), *args,
     ]  # fmt: skip
     result = subprocess.run(
         command,

@@ -30,7 +30,7 @@ from slurm_helpers import (
     snakemake,
 )
 
-DEMO_SHEET = REPO / "config" / "patients.tsv"
+DEMO_SHEET = REPO / "config" / "demo_patients.tsv"
 
 # Far below what the Snakemake process inside every job needs (about 140 MB): OverMemoryKill
 # kills the job within a second or two of its start, long before it could finish.

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 def cohort(tmp_path: Path, patients: int, per_job: int, broken: str | None = None) -> Path:
     """A config for the first `patients` demo patients (copied VCFs), `per_job` to a job."""
-    rows = read_tsv(REPO / "config" / "patients.tsv")[:patients]
+    rows = read_tsv(REPO / "config" / "demo_patients.tsv")[:patients]
     lines = ["patient_id\tvcf\tprimary_site"]
     for row in rows:
         source = (REPO / "config" / row["vcf"]).resolve()
@@ -97,7 +97,7 @@ def test_edits_rerun_only_the_group_they_touch(tmp_path):
 
 
 def test_without_keep_going_every_completed_patient_is_recorded(tmp_path):
-    patients = [r["patient_id"] for r in read_tsv(REPO / "config" / "patients.tsv")[:3]]
+    patients = [r["patient_id"] for r in read_tsv(REPO / "config" / "demo_patients.tsv")[:3]]
     extra = cohort(tmp_path, patients=3, per_job=1, broken=patients[1])
     result = run_workflow(tmp_path, "--cores", "1", configs=(extra,))
     assert result.returncode != 0

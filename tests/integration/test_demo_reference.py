@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "resources" / "demo"
 FASTA = DEMO / "reference" / "demo_grch38.fa.gz"
 GFF3 = DEMO / "reference" / "demo_grch38.gff3"
-SHEET = REPO / "config" / "patients.tsv"
+SHEET = REPO / "config" / "demo_patients.tsv"
 PHARMCAT = REPO.parent / "shared" / "testdata" / "pharmcat"
 
 DPYD = "DPYD|ENST00000370192|protein_coding|-"

@@ -106,7 +106,7 @@ def test_rerun_is_deterministic_and_records_nothing_new(demo):
 
 def test_a_bad_patient_fails_alone(tmp_path):
     sheet = tmp_path / "patients.tsv"
-    rows = read_tsv(REPO / "config" / "patients.tsv")[:2]
+    rows = read_tsv(REPO / "config" / "demo_patients.tsv")[:2]
     bad = tmp_path / "broken.vcf.gz"
     good_vcf = (REPO / "config" / rows[0]["vcf"]).resolve()
     bad.write_bytes(gzip.compress(good_vcf.read_bytes())[:300])

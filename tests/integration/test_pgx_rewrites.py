@@ -25,8 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import REPO
+from conftest import REPO, demo_config
 from conftest import testdata as shared_data
 
 from haicgx.analysis import analyse_vcf
@@ -51,7 +50,7 @@ def pharmcat_files() -> list:
 
 @pytest.fixture(scope="module")
 def site_settings() -> Settings:
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = demo_config()
     settings = load_settings(config, workdir=REPO)
     return replace(settings, annotation="none", fasta=None, gff3=None)
 

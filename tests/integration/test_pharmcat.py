@@ -38,14 +38,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import REPO, TESTDATA, vcf_text
+from conftest import REPO, TESTDATA, demo_config, vcf_text
 from conftest import testdata as shared_data
 
 from haicgx.annotate import prepare_vcf
 from haicgx.evaluate import evaluate_patient
 from haicgx.knowledge import KnowledgeBase
 from haicgx.settings import Patient, Settings, load_settings
+
+# The tests' own VCFs against the synthetic demo genome, which the pipeline refuses for any
+# file that is not a demo file (tests/unit/test_demo_reference_guard.py).
+pytestmark = pytest.mark.usefixtures("synthetic_reference_for_test_files")
 
 SETUPS = {  # name: (annotation, with the demo reference)
     "reference-none": ("none", True),
@@ -119,7 +122,7 @@ def expected_ugt1a1(name: str, phenotype: str) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def demo_settings() -> Settings:
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = demo_config()
     return load_settings(config, workdir=REPO)
 
 

@@ -16,8 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import REPO, write_vcf
+from conftest import REPO, demo_config, write_vcf
 from test_bad_inputs import BAD, PATIENT, assert_corpus_message, corpus
 
 from haicgx import analysis
@@ -26,12 +25,16 @@ from haicgx.forks import Child
 from haicgx.jobs import load_run
 from haicgx.settings import Patient
 
+# The tests' own VCFs against the synthetic demo genome, which the pipeline refuses for any
+# file that is not a demo file (tests/unit/test_demo_reference_guard.py).
+pytestmark = pytest.mark.usefixtures("synthetic_reference_for_test_files")
+
 OUTPUTS = ("variants.tsv", "matches.tsv", "recommendation.json")
 
 
 @pytest.fixture(scope="module")
 def demo_run():
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = demo_config()
     return load_run(config, workdir=REPO, root=REPO)
 
 
@@ -311,7 +314,7 @@ def real_vcfs() -> list[Path]:
 def test_real_files_get_the_same_outcome_every_way(vcf, tmp_path, monkeypatch):
     if not vcf.exists():
         pytest.skip(f"{vcf} is absent: the shared public test data is not beside the project")
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = demo_config()
     config["reference"] = {"build": "GRCh38"}  # no FASTA: the files' own annotations, if any
     run = load_run(config, workdir=REPO, root=REPO)
     with pysam_samples(vcf) as samples:
@@ -354,7 +357,7 @@ def test_an_analysis_job_mixing_small_and_large_files(demo_run, tmp_path, monkey
     bad = Patient("BAD", BAD / "unsorted.vcf", "colorectal", None, (), None, 99)
     group = [*demo_run.patients.values(), bad]
     params = [jobs.patient_params(p) for p in group]
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = demo_config()
     monkeypatch.chdir(REPO)  # the config's relative paths, as in a workflow run
     monkeypatch.setattr(analysis, "SMALL_FILE", 2400)  # about half the demo files are "large"
     sizes = {p.patient_id: p.vcf.stat().st_size for p in group}

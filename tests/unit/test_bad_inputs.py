@@ -19,10 +19,14 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import REPO, TESTS, vcf_text, write_vcf
+from conftest import DEMO_CONFIGS, DEMO_SHEET, REPO, TESTS, vcf_text, write_vcf
 
 from haicgx.annotate import ORIGINAL_RECORD, prepare_vcf
 from haicgx.errors import InputError
+
+# The tests' own VCFs against the synthetic demo genome, which the pipeline refuses for any
+# file that is not a demo file (tests/unit/test_demo_reference_guard.py).
+pytestmark = pytest.mark.usefixtures("synthetic_reference_for_test_files")
 
 BAD = TESTS / "data" / "bad"
 DEMO_REF = REPO / "resources" / "demo" / "reference"
@@ -108,7 +112,7 @@ def _run_workflow(workdir: Path, config: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     command = [
         str(bin_dir / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-        "--configfile", str(REPO / "config" / "config.yaml"), str(config),
+        "--configfile", *DEMO_CONFIGS, str(config),
         "--cores", "4", "--keep-going",
     ]  # fmt: skip
     return subprocess.run(
@@ -116,9 +120,22 @@ def _run_workflow(workdir: Path, config: Path) -> subprocess.CompletedProcess:
     )
 
 
+def demo_marked(path: Path, folder: Path) -> Path:
+    """The corpus file as a demo file (the demo's ##source line after the first), so that the
+    demo's synthetic genome takes it; a compressed file as it is (its problem comes first)."""
+    if path.suffix == ".gz":
+        return path
+    copy = folder / "marked" / path.name
+    if not copy.exists():
+        copy.parent.mkdir(exist_ok=True)
+        first, rest = path.read_text(encoding="utf-8").split("\n", 1)
+        copy.write_text(f"{first}\n##source=haicgx demo cohort (test copy)\n{rest}")
+    return copy
+
+
 @pytest.mark.slow
 def test_bad_patients_fail_alone_in_the_workflow(tmp_path):
-    with (REPO / "config" / "patients.tsv").open(encoding="utf-8") as handle:
+    with (DEMO_SHEET).open(encoding="utf-8") as handle:
         good = list(csv.DictReader(handle, delimiter="\t"))[:2]
     sheet = tmp_path / "patients.tsv"
     lines = ["patient_id\tvcf\tprimary_site"]
@@ -126,7 +143,13 @@ def test_bad_patients_fail_alone_in_the_workflow(tmp_path):
         f"{r['patient_id']}\t{(REPO / 'config' / r['vcf']).resolve()}\t{r['primary_site']}"
         for r in good
     ]
-    lines += [f"{pid}\t{BAD / name}\tcolorectal" for pid, (name, _) in WORKFLOW_BAD.items()]
+    lines += [
+        f"{pid}\t{demo_marked(BAD / name, tmp_path)}\tcolorectal"
+        for pid, (name, _) in WORKFLOW_BAD.items()
+    ]
+    # A valid file that is not a demo file: the demo's synthetic genome refuses it.
+    site = write_vcf(tmp_path / "site.vcf", [KRAS])
+    lines.append(f"SITE1\t{site}\tcolorectal")
     sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
     extra = tmp_path / "extra.yaml"
     extra.write_text(f"patients: {sheet}\n", encoding="utf-8")
@@ -140,11 +163,17 @@ def test_bad_patients_fail_alone_in_the_workflow(tmp_path):
     for pid, (name, fragment) in WORKFLOW_BAD.items():
         mine = [ln for ln in failures if ln.startswith(f"haicgx: {pid} failed: patient {pid}: ")]
         assert mine, f"{pid} has no failure line on stderr"
-        assert fragment in mine[0] and str(BAD / name) in mine[0]
+        assert fragment in mine[0] and str(demo_marked(BAD / name, tmp_path)) in mine[0]
         folder = tmp_path / "results" / "patients" / pid
         assert not folder.exists() or not any(folder.iterdir()), (
             f"{pid} left {list(folder.iterdir())}"
         )
+    # the closing summary's line (the progress line has the job's count before the reason)
+    site_line = next(
+        ln for ln in result.stderr.splitlines() if ln.startswith("haicgx: SITE1 failed: ")
+    )
+    assert f"patient SITE1: {site}: reference.fasta (" in site_line
+    assert "is the SYNTHETIC demo reference" in site_line
     with (tmp_path / "results" / "cohort_record.tsv").open(encoding="utf-8") as handle:
         recorded = {row["patient_id"] for row in csv.DictReader(handle, delimiter="\t")}
     assert recorded == {r["patient_id"] for r in good}

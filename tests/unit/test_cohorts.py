@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from haicgx.paths import PROJECT_ROOT, SCHEMA_DIR, schema_path
 from haicgx.vocab import PRIMARY_SITES
 
 BUNDLED = PROJECT_ROOT / "config" / "cohorts.yaml"
+DEMO = PROJECT_ROOT / "config" / "demo_cohorts.yaml"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -26,8 +28,17 @@ def test_bundled_cohorts_cover_every_primary_site_once() -> None:
     assert sorted(sites) == sorted(PRIMARY_SITES)
     assert cohort_for_site(cohorts, "colorectal") == "CRC"
     assert cohort_for_site(cohorts, "pancreatic") == "UGI"
-    assert cohorts.by_id("CRC").max_patients == 3
     assert cohorts.source == str(BUNDLED)
+
+
+def test_the_bundled_cohorts_have_no_demo_places_and_the_demo_the_same_cohorts() -> None:
+    """config/cohorts.yaml is a site's default: no max_patients. The demo's copy differs from it
+    by its small colorectal cohort only."""
+    bundled, demo = load_cohorts(BUNDLED), load_cohorts(DEMO)
+    assert all(c.max_patients is None for c in bundled.cohorts)
+    assert demo.by_id("CRC").max_patients == 3
+    uncapped = tuple(replace(c, max_patients=None) for c in demo.cohorts)
+    assert (demo.version, uncapped) == (bundled.version, bundled.cohorts)
 
 
 def test_schema_is_found_from_the_package_not_the_working_directory(monkeypatch, tmp_path):

@@ -364,6 +364,7 @@ def test_annotation_plan():
         _annotation_plan("vep", ("snpeff", "ANN"), fasta, gff3)
 
 
+@pytest.mark.usefixtures("synthetic_reference_for_test_files")
 def test_reader_gives_each_split_allele_its_own_vep_entries(tmp_path):
     """A multi-allelic VEP record through the annotate stage: bcftools norm -m -any copies every
     CSQ entry to both split records; each keeps its own."""

@@ -27,13 +27,13 @@ DECIDED = "2025-03-10T16:30:00Z"
 
 
 def demo_sheet() -> list[dict[str, str]]:
-    with (REPO / "config" / "patients.tsv").open(encoding="utf-8") as handle:
+    with (REPO / "config" / "demo_patients.tsv").open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
 def build_record(path: Path) -> Path:
     """The demo patients recorded in sheet order, with the bundled regimens' base order."""
-    cohorts = load_cohorts(REPO / "config" / "cohorts.yaml")
+    cohorts = load_cohorts(REPO / "config" / "demo_cohorts.yaml")
     _, base_order, _, _ = parse_regimens(REPO / "resources" / "knowledge" / "regimens.yaml")
     for row in demo_sheet():
         ranked = base_order[row["primary_site"]]

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-import yaml
-from conftest import REPO
+from conftest import REPO, demo_config
 
 from haicgx.annotate import prepare_vcf
 from haicgx.evaluate import evaluate_patient
@@ -249,7 +248,7 @@ def test_qc_reason_thresholds_and_unknown_values():
 
 @pytest.fixture(scope="module")
 def settings():
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = demo_config()
     return load_settings(config, workdir=REPO)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import DEMO_SHEET, REPO, demo_config
 
 from haicgx.errors import ConfigError
 from haicgx.settings import load_patients, load_settings, ranking_weights, validate_config
 
-REPO = Path(__file__).resolve().parents[2]
+DEMO_FASTA = REPO / "resources" / "demo" / "reference" / "demo_grch38.fa.gz"
 
 
 def sheet(tmp_path: Path, rows: list[str], header: str | None = None) -> Path:
@@ -48,7 +49,10 @@ def test_defaults_are_filled():
             "'reference.build'",
             "is not one of",
         ),
-        ({}, "'top level'", "'patients' is a required property"),
+        ({}, "'patients'", "required: the path of your patient sheet"),
+        ({"patients": "p.tsv", "filters": {"min_dept": 3}}, "'filters.min_dept'", "'min_depth'?"),
+        ({"patients": "p.tsv", "anotation": "csq"}, "'anotation'", "did you mean 'annotation'?"),
+        ({"patients": "p.tsv", "zzz": 1}, "'zzz'", "allowed: annotation, cohorts, endpoints"),
     ],
 )
 def test_bad_config_names_key_and_problem(config, where, problem):
@@ -61,30 +65,82 @@ def test_bad_config_names_key_and_problem(config, where, problem):
 
 
 def test_bundled_defaults_found_from_any_workdir(tmp_path):
-    settings = (
-        load_settings(
-            {"patients": "config/patients.tsv", "reference": {"fasta": None, "gff3": None}},
-            workdir=tmp_path,
-            root=REPO,
-        )
-        if (REPO / "config" / "patients.tsv").exists()
-        else None
+    settings = load_settings(
+        {"patients": "config/demo_patients.tsv", "reference": {"fasta": None, "gff3": None}},
+        workdir=tmp_path,
+        root=REPO,
     )
-    if settings is None:
-        pytest.skip("demo sheet not present")
+    assert settings.patients_file == REPO / "config" / "demo_patients.tsv"
     assert settings.biomarkers == REPO / "resources" / "knowledge" / "biomarkers.tsv"
     assert settings.record == tmp_path / "results" / "cohort_record.sqlite"
 
 
 def test_missing_file_is_named(tmp_path):
-    with pytest.raises(ConfigError, match=r"key 'patients': file not found: nowhere.tsv"):
+    with pytest.raises(ConfigError) as caught:
         load_settings({"patients": "nowhere.tsv"}, workdir=tmp_path, root=tmp_path)
+    assert str(caught.value) == (
+        f"config: key 'patients': patient sheet not found: {tmp_path / 'nowhere.tsv'} "
+        "(a relative path is read from the working directory)"
+    )
+    with pytest.raises(
+        ConfigError, match=r"key 'reference.fasta': file not found: ref.fa \(looked"
+    ):
+        load_settings(
+            {"patients": str(DEMO_SHEET), "reference": {"fasta": "ref.fa"}},
+            workdir=tmp_path,
+            root=tmp_path,
+        )
+
+
+def test_a_sites_missing_sheet_is_never_a_sheet_of_the_installation(tmp_path):
+    """A relative sheet path the working directory lacks is an error naming that path, even
+    when the haicgx folder has a file there (as it had the demo sheet at config/patients.tsv)."""
+    root, run = tmp_path / "haicgx", tmp_path / "run"
+    (root / "config").mkdir(parents=True)
+    run.mkdir()
+    (root / "config" / "patients.tsv").write_text("patient_id\tvcf\tprimary_site\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"patients": "config/patients.tsv"}, workdir=run, root=root)
+    assert f"patient sheet not found: {run / 'config' / 'patients.tsv'}" in str(caught.value)
+    (run / "config").mkdir()
+    (run / "config" / "patients.tsv").mkdir()  # a folder is no sheet either
+    with pytest.raises(ConfigError, match="patient sheet is a folder, not a file"):
+        load_settings({"patients": "config/patients.tsv"}, workdir=run, root=root)
+
+
+def test_the_demo_sheet_is_found_in_the_installation_unless_the_workdir_has_one(tmp_path):
+    assert load_settings(demo_config(), workdir=tmp_path).patients_file == DEMO_SHEET
+    (tmp_path / "config").mkdir()
+    own = tmp_path / "config" / "demo_patients.tsv"
+    own.write_text("x")
+    assert load_settings(demo_config(), workdir=tmp_path).patients_file == own
 
 
 def test_csq_needs_reference(tmp_path):
     (tmp_path / "p.tsv").write_text("x")
-    with pytest.raises(ConfigError, match=r"csq needs reference\.fasta"):
+    with pytest.raises(ConfigError) as caught:
         load_settings({"patients": "p.tsv", "annotation": "csq"}, workdir=tmp_path, root=tmp_path)
+    assert str(caught.value).startswith(
+        "config: key 'annotation': csq needs reference.fasta and reference.gff3 "
+        "(not set: reference.fasta, reference.gff3)"
+    )
+    with pytest.raises(ConfigError, match=r"\(not set: reference.gff3\)"):
+        load_settings(
+            {"patients": "p.tsv", "annotation": "csq", "reference": {"fasta": str(DEMO_FASTA)}},
+            workdir=tmp_path,
+        )
+
+
+def test_the_demo_gene_models_go_with_the_demo_genome_only(tmp_path):
+    (tmp_path / "p.tsv").write_text("x")
+    gff3 = REPO / "resources" / "demo" / "reference" / "demo_grch38.gff3"
+    with pytest.raises(ConfigError, match=r"key 'reference\.gff3': .* is the SYNTHETIC demo gene"):
+        load_settings({"patients": "p.tsv", "reference": {"gff3": str(gff3)}}, workdir=tmp_path)
+    settings = load_settings(
+        {"patients": "p.tsv", "reference": {"fasta": str(DEMO_FASTA), "gff3": str(gff3)}},
+        workdir=tmp_path,
+    )
+    assert settings.gff3 == gff3
 
 
 def test_ranking_override_and_unknown_weight():

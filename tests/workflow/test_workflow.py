@@ -13,7 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")
-CONFIG = str(REPO / "config" / "config.yaml")
+TEMPLATE = str(REPO / "config" / "config.yaml")
+DEMO = str(REPO / "config" / "demo.yaml")
+CONFIG = (TEMPLATE, DEMO)  # the demo's config, as `make run` names it
 
 
 def snakemake(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -29,7 +31,7 @@ def snakemake(*args: str, cwd: Path, timeout: int = 300) -> subprocess.Completed
 
 
 def test_lint_is_clean(tmp_path):
-    result = snakemake("--lint", "--configfile", CONFIG, cwd=tmp_path)
+    result = snakemake("--lint", "--configfile", *CONFIG, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Congratulations" in result.stdout + result.stderr
 
@@ -43,7 +45,7 @@ def test_snakefmt_is_clean():
 
 
 def test_dry_run_from_another_folder(tmp_path):
-    result = snakemake("-n", "--configfile", CONFIG, "--cores", "2", cwd=tmp_path)
+    result = snakemake("-n", "--configfile", *CONFIG, "--cores", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout + result.stderr
     for rule in ("analyse", "publish", "cohort"):
@@ -56,11 +58,11 @@ def run_with_extra(
 ) -> subprocess.CompletedProcess:
     extra = tmp_path / name
     extra.write_text(text, encoding="utf-8")
-    return snakemake("-n", "--configfile", CONFIG, str(extra), "--cores", "1", cwd=tmp_path)
+    return snakemake("-n", "--configfile", *CONFIG, str(extra), "--cores", "1", cwd=tmp_path)
 
 
 def copy_sheet(tmp_path: Path, transform) -> Path:
-    lines = (REPO / "config" / "patients.tsv").read_text(encoding="utf-8").splitlines()
+    lines = (REPO / "config" / "demo_patients.tsv").read_text(encoding="utf-8").splitlines()
     sheet = tmp_path / "patients.tsv"
     vcf_dir = REPO / "config"
     fixed = [lines[0]]
@@ -85,12 +87,94 @@ def assert_stopped(result: subprocess.CompletedProcess, tmp_path: Path, *needles
 
 def test_unknown_config_key_stops_before_any_job(tmp_path):
     result = run_with_extra(tmp_path, "filters:\n  min_dept: 5\n")
-    assert_stopped(result, tmp_path, "extra.yaml", "filters.min_dept", "unknown key")
+    assert_stopped(
+        result,
+        tmp_path,
+        f"{tmp_path / 'extra.yaml'}: line 2, key 'filters.min_dept'",
+        "unknown key; did you mean 'min_depth'?",
+    )
+
+
+def test_the_template_alone_names_the_sheet_a_site_must_give(tmp_path):
+    """config/config.yaml names `patients.tsv` in the working directory: without it the run stops
+    there, naming the path looked for, and never runs the demo's sheet."""
+    line = next(
+        n
+        for n, text in enumerate(Path(TEMPLATE).read_text().splitlines(), start=1)
+        if text.startswith("patients:")
+    )
+    result = snakemake("-n", "--configfile", TEMPLATE, "--cores", "1", cwd=tmp_path)
+    assert_stopped(
+        result,
+        tmp_path,
+        f"{TEMPLATE}: line {line}, key 'patients': patient sheet not found: "
+        f"{tmp_path / 'patients.tsv'}",
+    )
+
+
+def test_a_site_run_without_a_reference_plans_every_patient(tmp_path):
+    """The template and a site file naming only the sheet: no FASTA, so never the demo genome."""
+    sheet = copy_sheet(tmp_path, lambda rows: rows)
+    site = tmp_path / "site.yaml"
+    site.write_text(f"patients: {sheet}\n", encoding="utf-8")
+    result = snakemake("-n", "--configfile", TEMPLATE, str(site), "--cores", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "demo_grch38" not in result.stdout + result.stderr
+
+
+def test_csq_without_a_reference_stops_before_any_job(tmp_path):
+    sheet = copy_sheet(tmp_path, lambda rows: rows)
+    site = tmp_path / "site.yaml"
+    site.write_text(f"patients: {sheet}\nannotation: csq\n", encoding="utf-8")
+    result = snakemake("-n", "--configfile", TEMPLATE, str(site), "--cores", "1", cwd=tmp_path)
+    assert_stopped(
+        result,
+        tmp_path,
+        f"{site}: line 2, key 'annotation': csq needs reference.fasta and reference.gff3",
+    )
+
+
+def test_a_comma_separated_sheet_stops(tmp_path):
+    sheet = copy_sheet(tmp_path, lambda rows: [row.replace("\t", ",") for row in rows])
+    result = run_with_extra(tmp_path, f"patients: {sheet}\n")
+    assert_stopped(
+        result, tmp_path, f"{sheet}: line 1: the sheet is comma-separated; it must be tab-separated"
+    )
+
+
+def test_a_yaml_syntax_error_stops_before_any_job(tmp_path):
+    """Snakemake reads --configfile files itself and stops at a YAML syntax error with its own
+    message, naming neither the file nor the line (config/README.md); `python -m
+    haicgx.settings` names both."""
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("filters:\n  min_depth: [5\n  pass_only: true\n", encoding="utf-8")
+    result = snakemake("-n", "--configfile", *CONFIG, str(extra), "--cores", "1", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Config file is not valid JSON or YAML" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+    check = subprocess.run(
+        [str(BIN / "python"), "-m", "haicgx.settings", *CONFIG, str(extra)],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 1
+    assert check.stderr.startswith(f"haicgx: {extra}: line 3, column 12: not valid YAML"), check
+
+
+def test_a_key_given_twice_stops(tmp_path):
+    result = run_with_extra(tmp_path, "annotation: auto\nannotation: none\n")
+    assert_stopped(
+        result,
+        tmp_path,
+        f"{tmp_path / 'extra.yaml'}: line 2, key 'annotation': given twice in this file",
+    )
 
 
 def test_wrong_type_stops(tmp_path):
     result = run_with_extra(tmp_path, "filters:\n  min_vaf: lots\n")
-    assert_stopped(result, tmp_path, "filters.min_vaf", "not of type")
+    assert_stopped(
+        result, tmp_path, f"{tmp_path / 'extra.yaml'}: line 2, key 'filters.min_vaf'", "not of type"
+    )
 
 
 def test_duplicate_patient_stops(tmp_path):
@@ -151,13 +235,13 @@ def test_endpoints_rule_only_when_configured(tmp_path):
     sdtm.mkdir()
     (sdtm / "dm.csv").write_text("USUBJID,RFSTDTC,ARM\nS1,2024-01-01,A\n", encoding="utf-8")
     config = str(endpoints_config(tmp_path, sdtm))
-    result = snakemake("-n", "--configfile", CONFIG, config, "--cores", "1", cwd=tmp_path)
+    result = snakemake("-n", "--configfile", *CONFIG, config, "--cores", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout + result.stderr
     assert "rule endpoints:" in out and "results/endpoints/endpoints.html" in out
-    lint = snakemake("--lint", "--configfile", CONFIG, config, cwd=tmp_path)
+    lint = snakemake("--lint", "--configfile", *CONFIG, config, cwd=tmp_path)
     assert "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
-    plain = snakemake("-n", "--configfile", CONFIG, "--cores", "1", cwd=tmp_path)
+    plain = snakemake("-n", "--configfile", *CONFIG, "--cores", "1", cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr
     assert "rule endpoints" not in plain.stdout + plain.stderr
     assert "results/endpoints/" not in plain.stdout + plain.stderr
@@ -169,8 +253,8 @@ def test_endpoints_ambiguous_folder_stops_before_any_job(tmp_path):
     for name in ("dm.csv", "dm.tsv"):
         (sdtm / name).write_text("USUBJID\nS1\n", encoding="utf-8")
     config = endpoints_config(tmp_path, sdtm)
-    result = snakemake("-n", "--configfile", CONFIG, str(config), "--cores", "1", cwd=tmp_path)
+    result = snakemake("-n", "--configfile", *CONFIG, str(config), "--cores", "1", cwd=tmp_path)
     assert_stopped(result, tmp_path, "dm.csv and dm.tsv are both the DM domain")
     config = endpoints_config(tmp_path, sdtm, "  join: board\n")
-    result = snakemake("-n", "--configfile", CONFIG, str(config), "--cores", "1", cwd=tmp_path)
+    result = snakemake("-n", "--configfile", *CONFIG, str(config), "--cores", "1", cwd=tmp_path)
     assert_stopped(result, tmp_path, "endpoints.join")
