@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-import yaml
-from conftest import REPO
+from conftest import REPO, demo_config
 from conftest import testdata as shared_data
 
 from haicgx.annotate import ORIGINAL_RECORD, prepare_vcf
@@ -295,7 +294,7 @@ def test_radia_alt_fraction_is_the_alts_not_the_refs(tmp_path):
 
 @pytest.fixture(scope="module")
 def settings():
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = demo_config()
     return replace(
         load_settings(config, workdir=REPO),
         annotation="none",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from conftest import demo_config
 from test_report import (
     DPWG_OR_AVOID,
     _visible_text,
@@ -258,7 +258,7 @@ def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str
     PIK3CA), analysed and reported by jobs.analyse_patient as an analysis job runs it."""
     from haicgx import jobs
 
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = demo_config()
     run = jobs.load_run(config, workdir=REPO, root=REPO)
     out = tmp_path_factory.mktemp("demo")
     reports = {}
