@@ -41,6 +41,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+SCHEMAS = ROOT / "src" / "haicgx" / "schemas"
 PYTHON = sys.executable
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 sys.path.insert(0, str(ROOT / "src"))
@@ -87,7 +88,9 @@ def bench_config(inputs: dict[str, Any], sheet: Path, record: Path) -> dict[str,
     }
     config["record"] = str(record)
     # The schema's default (the template's value too; config/demo.yaml's 5 is the demo's only).
-    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    schema = yaml.safe_load(
+        (ROOT / "src" / "haicgx" / "schemas" / "config.schema.yaml").read_text()
+    )
     config["patients_per_job"] = schema["properties"]["patients_per_job"]["default"]
     return config
 
@@ -332,7 +335,7 @@ def run_child(kind: str, spec: str, work: str) -> None:
         from haicgx.report import write_patient_report
 
         out = Path(work) / "results" / "patients" / "BENCH"
-        knowledge = ROOT / "resources" / "knowledge"  # config.yaml's, as bench_config keeps it
+        knowledge = ROOT / "src" / "haicgx" / "data" / "knowledge"  # the bundled set
         kb = load_knowledge(knowledge / "biomarkers.tsv", knowledge / "regimens.yaml")
         start = time.perf_counter()
         write_patient_report(out, html_path=out / "report.html", pdf_path=out / "report.pdf", kb=kb)

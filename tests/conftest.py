@@ -59,8 +59,8 @@ def mini_kb() -> KnowledgeBase:
 @pytest.fixture(scope="session")
 def bundled_kb() -> KnowledgeBase:
     return load_knowledge(
-        REPO / "resources" / "knowledge" / "biomarkers.tsv",
-        REPO / "resources" / "knowledge" / "regimens.yaml",
+        REPO / "src" / "haicgx" / "data" / "knowledge" / "biomarkers.tsv",
+        REPO / "src" / "haicgx" / "data" / "knowledge" / "regimens.yaml",
     )
 
 

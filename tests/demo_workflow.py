@@ -14,7 +14,7 @@ BIN = Path(sys.executable).parent
 CONFIGS = (REPO / "config" / "config.yaml", REPO / "config" / "demo.yaml")
 SCHEMA = REPO.parent / "shared" / "contract" / "recommendation.schema.json"
 if not SCHEMA.exists():  # the project keeps a copy that must equal the contract's
-    SCHEMA = REPO / "workflow" / "schemas" / "recommendation.schema.json"
+    SCHEMA = REPO / "src" / "haicgx" / "schemas" / "recommendation.schema.json"
 
 
 def demo_patients() -> list[str]:

@@ -7,10 +7,10 @@ from collections import Counter
 from pathlib import Path
 
 from haicgx.knowledge import load_knowledge, parse_biomarkers
-from haicgx.paths import PROJECT_ROOT
+from haicgx.paths import KNOWLEDGE_DIR
 
-DEFAULT_BIOMARKERS = PROJECT_ROOT / "resources" / "knowledge" / "biomarkers.tsv"
-DEFAULT_REGIMENS = PROJECT_ROOT / "resources" / "knowledge" / "regimens.yaml"
+DEFAULT_BIOMARKERS = KNOWLEDGE_DIR / "biomarkers.tsv"
+DEFAULT_REGIMENS = KNOWLEDGE_DIR / "regimens.yaml"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

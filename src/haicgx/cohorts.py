@@ -1,8 +1,8 @@
 """The trial's cohorts: which primary sites each takes and how many places it has.
 
 The file (``config/cohorts.yaml`` by default) is checked against
-``workflow/schemas/cohorts.schema.yaml``, then against the vocabulary: every primary site must be a
-known code and may belong to one cohort only, so a patient's cohort is never ambiguous.
+the package's ``schemas/cohorts.schema.yaml``, then against the vocabulary: every primary site
+must be a known code and may belong to one cohort only, so a patient's cohort is never ambiguous.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What the tumour board must know that ranks no regimen: targetable alterations, germline
 referrals and possible dMMR/MSI-H (CONTRACT section 4, `findings`), from
-resources/knowledge/findings.yaml.
+the bundled knowledge's findings.yaml (src/haicgx/data/knowledge).
 
 Also the curated benign truncations (BRCA2 p.K3326*), which no `truncating` row and no referral may
 count as loss of function.
@@ -18,10 +18,10 @@ import yaml
 from haicgx.consequence import Annotation
 from haicgx.errors import ConfigError
 from haicgx.knowledge import Alteration
-from haicgx.paths import PROJECT_ROOT, schema_path
+from haicgx.paths import KNOWLEDGE_DIR, schema_path
 from haicgx.qc import GERMLINE_HET, GERMLINE_HOM_MIN
 
-BUNDLED_FINDINGS = PROJECT_ROOT / "resources" / "knowledge" / "findings.yaml"
+BUNDLED_FINDINGS = KNOWLEDGE_DIR / "findings.yaml"
 TRUNCATING = "truncating"
 
 

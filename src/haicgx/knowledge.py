@@ -101,7 +101,7 @@ class Alteration:
 
     @classmethod
     def parse(cls, text: str) -> Alteration:
-        """Parse one cell of the grammar documented in resources/knowledge/README.md.
+        """Parse one cell of the grammar documented in src/haicgx/data/knowledge/README.md.
 
         >>> Alteration.parse("GRCh38:chr2:233760233:CAT:CATAT").alt
         'CAT'
@@ -165,7 +165,7 @@ class KnowledgeRow:
 
 
 # Strength of the published hepatic-arterial evidence for a regimen in one primary site, strongest
-# first (the contract's `site_evidence` enum). Grading rule: resources/knowledge/README.md.
+# first (the contract's `site_evidence` enum). Grading rule: src/haicgx/data/knowledge/README.md.
 SITE_EVIDENCE_LEVELS: tuple[str, ...] = (
     "randomised",
     "prospective",

@@ -1,12 +1,18 @@
-"""Where the bundled files live, found from the package rather than the working directory."""
+"""Where the bundled files live: inside the package (schemas, knowledge, ranking weights), so a
+plain `pip install .` carries them; the workflow's own files (cohorts, the demo) are found relative
+to the Snakefile instead."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-# src/haicgx/paths.py -> the repository root (the package is installed in editable mode).
-PROJECT_ROOT: Path = Path(__file__).resolve().parents[2]
-SCHEMA_DIR: Path = PROJECT_ROOT / "workflow" / "schemas"
+PACKAGE_DIR: Path = Path(__file__).resolve().parent
+SCHEMA_DIR: Path = PACKAGE_DIR / "schemas"
+DATA_DIR: Path = PACKAGE_DIR / "data"
+KNOWLEDGE_DIR: Path = DATA_DIR / "knowledge"  # the bundled knowledge set
+# The repository root when the package runs from a clone (editable install, tests, the workflow):
+# only for files that are not the package's own (config/, resources/demo/).
+PROJECT_ROOT: Path = PACKAGE_DIR.parents[1]
 
 
 def schema_path(name: str) -> Path:

@@ -2,7 +2,7 @@
 grade and tolerability, each deciding only among regimens equal on the terms before it.
 
 The model is written down in docs/ranking.md; the marker weights live in
-resources/ranking_weights.yaml. Every regimen gets a status, a rank, its site evidence and the
+src/haicgx/data/ranking_weights.yaml. Every regimen gets a status, a rank, its site evidence and the
 reasons behind them, each naming its knowledge rows.
 """
 

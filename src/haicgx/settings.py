@@ -24,9 +24,9 @@ import yaml
 
 from haicgx import vocab
 from haicgx.errors import ConfigError
-from haicgx.paths import PROJECT_ROOT, schema_path
+from haicgx.paths import DATA_DIR, KNOWLEDGE_DIR, PROJECT_ROOT, schema_path
 
-RANKING_WEIGHTS = PROJECT_ROOT / "resources" / "ranking_weights.yaml"
+RANKING_WEIGHTS = DATA_DIR / "ranking_weights.yaml"
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _fill_defaults(schema: dict[str, Any], data: dict[str, Any]) -> None:
 
 
 def validate_config(config: dict[str, Any], *, source: str = "config") -> dict[str, Any]:
-    """Validate a merged config against workflow/schemas/config.schema.yaml; fill its defaults.
+    """Validate a merged config against the package's config schema; fill its defaults.
 
     >>> validate_config({"patients": "p.tsv"})["filters"]["min_depth"]
     20
@@ -168,7 +168,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def ranking_weights(
     overrides: dict[str, Any] | None = None, *, source: str = "config"
 ) -> dict[str, Any]:
-    """The scoring weights of resources/ranking_weights.yaml with a config's overrides applied."""
+    """The scoring weights of the bundled ranking_weights.yaml with a config's overrides applied."""
     weights = yaml.safe_load(RANKING_WEIGHTS.read_text(encoding="utf-8"))
     merged = _merge(weights, overrides or {})
     problem = _ranking_problem(weights, merged)
@@ -266,6 +266,11 @@ def load_settings(
             )
         return path
 
+    def bundled(key: str, name: str) -> Path:
+        """A knowledge file the config names, else the package's own."""
+        value = data["knowledge"].get(key)
+        return KNOWLEDGE_DIR / name if value is None else find(value, f"knowledge.{key}")  # type: ignore[return-value]
+
     reference = data["reference"]
     annotation = data["annotation"]
     fasta = find(reference["fasta"], "reference.fasta")
@@ -297,9 +302,9 @@ def load_settings(
         fasta=fasta,
         gff3=gff3,
         annotation=annotation,
-        biomarkers=find(data["knowledge"]["biomarkers"], "knowledge.biomarkers"),  # type: ignore[arg-type]
-        regimens=find(data["knowledge"]["regimens"], "knowledge.regimens"),  # type: ignore[arg-type]
-        findings=find(data["knowledge"]["findings"], "knowledge.findings"),  # type: ignore[arg-type]
+        biomarkers=bundled("biomarkers", "biomarkers.tsv"),
+        regimens=bundled("regimens", "regimens.yaml"),
+        findings=bundled("findings", "findings.yaml"),
         cohorts=find(data["cohorts"], "cohorts"),  # type: ignore[arg-type]
         record=resolve_path(data["record"], workdir=workdir, root=workdir),  # type: ignore[arg-type]
         filters=data["filters"],

@@ -138,7 +138,7 @@ EFFECTS: tuple[str, ...] = (
     "allele_function",
 )
 
-# Evidence levels, strongest first. resources/knowledge/README.md maps outside schemes onto them.
+# Evidence levels, strongest first; the knowledge README maps other schemes onto them.
 EVIDENCE_LEVELS: tuple[str, ...] = (
     "guideline",
     "clinical_trial",
@@ -215,7 +215,7 @@ MATCH_COLUMNS: tuple[str, ...] = (
     "source",
 )
 
-# Knowledge table columns (resources/knowledge/biomarkers.tsv), in file order.
+# Knowledge table columns (src/haicgx/data/knowledge/biomarkers.tsv), in file order.
 KNOWLEDGE_COLUMNS: tuple[str, ...] = (
     "kb_id",
     "gene",

@@ -22,7 +22,7 @@ from haicgx.settings import (
 )
 
 TEMPLATE, DEMO = DEMO_CONFIGS
-SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+SCHEMA = yaml.safe_load((REPO / "src" / "haicgx" / "schemas" / "config.schema.yaml").read_text())
 
 
 def keys_of(schema: dict, prefix: str = "") -> list[str]:

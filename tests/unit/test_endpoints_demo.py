@@ -19,6 +19,7 @@ from haicgx.cli import main
 from haicgx.cohorts import load_cohorts
 from haicgx.endpoints.demo import demo_followup, enrolments_from_record, write_followup
 from haicgx.knowledge import parse_regimens
+from haicgx.paths import KNOWLEDGE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 MAKE_FOLLOWUP = REPO / "resources" / "demo" / "make_followup.py"
@@ -34,7 +35,7 @@ def demo_sheet() -> list[dict[str, str]]:
 def build_record(path: Path) -> Path:
     """The demo patients recorded in sheet order, with the bundled regimens' base order."""
     cohorts = load_cohorts(REPO / "config" / "demo_cohorts.yaml")
-    _, base_order, _, _ = parse_regimens(REPO / "resources" / "knowledge" / "regimens.yaml")
+    _, base_order, _, _ = parse_regimens(KNOWLEDGE_DIR / "regimens.yaml")
     for row in demo_sheet():
         ranked = base_order[row["primary_site"]]
         recommendation = {
@@ -128,7 +129,7 @@ def test_groups_and_start_dates_come_from_the_record(demo_run):
     assert starts["DEMO01"] == "2025-03-10"  # the board's decision
     assert starts["DEMO09"] == "2025-03-03"  # the proposal, not yet decided
     regimen = {r["USUBJID"]: r["REGIMEN"] for r in adtte}
-    _, base_order, _, _ = parse_regimens(REPO / "resources" / "knowledge" / "regimens.yaml")
+    _, base_order, _, _ = parse_regimens(KNOWLEDGE_DIR / "regimens.yaml")
     assert regimen["DEMO08"] == base_order["colorectal"][1]  # the overriding decision
 
 

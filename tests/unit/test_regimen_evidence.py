@@ -22,7 +22,7 @@ from haicgx.knowledge import (
 )
 from haicgx.paths import schema_path
 
-BUNDLED = REPO / "resources" / "knowledge" / "regimens.yaml"
+BUNDLED = REPO / "src" / "haicgx" / "data" / "knowledge" / "regimens.yaml"
 SCHEMA = yaml.safe_load(schema_path("regimens.schema.yaml").read_text(encoding="utf-8"))
 REGIMEN_PROPS = SCHEMA["properties"]["regimens"]["items"]["properties"]
 

@@ -31,7 +31,7 @@ DPWG_OR_AVOID = "DPWG: start at 50% or avoid."
 @functools.cache
 def bundled_kb() -> KnowledgeBase:
     """The curated knowledge set the sample patient's recommendation was "made with"."""
-    knowledge = REPO / "resources" / "knowledge"
+    knowledge = REPO / "src" / "haicgx" / "data" / "knowledge"
     return load_knowledge(knowledge / "biomarkers.tsv", knowledge / "regimens.yaml")
 
 

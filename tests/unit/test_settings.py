@@ -71,7 +71,7 @@ def test_bundled_defaults_found_from_any_workdir(tmp_path):
         root=REPO,
     )
     assert settings.patients_file == REPO / "config" / "demo_patients.tsv"
-    assert settings.biomarkers == REPO / "resources" / "knowledge" / "biomarkers.tsv"
+    assert settings.biomarkers == REPO / "src" / "haicgx" / "data" / "knowledge" / "biomarkers.tsv"
     assert settings.record == tmp_path / "results" / "cohort_record.sqlite"
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from haicgx.paths import KNOWLEDGE_DIR
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")
@@ -207,9 +209,7 @@ def test_missing_vcf_stops(tmp_path):
 
 @pytest.mark.parametrize("broken", ["biomarkers", "regimens"])
 def test_bad_knowledge_stops(tmp_path, broken):
-    source = (
-        REPO / "resources" / "knowledge" / f"{broken}.{'tsv' if broken == 'biomarkers' else 'yaml'}"
-    )
+    source = KNOWLEDGE_DIR / f"{broken}.{'tsv' if broken == 'biomarkers' else 'yaml'}"
     target = tmp_path / source.name
     text = source.read_text(encoding="utf-8")
     if broken == "biomarkers":

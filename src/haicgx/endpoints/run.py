@@ -50,13 +50,13 @@ from haicgx.endpoints.survival import (
 )
 from haicgx.errors import HaicgxError
 from haicgx.knowledge import parse_regimens
-from haicgx.paths import PROJECT_ROOT
+from haicgx.paths import KNOWLEDGE_DIR, PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
 DEFAULT_OUT = Path("results") / "endpoints"
 DEFAULT_COHORTS = PROJECT_ROOT / "config" / "cohorts.yaml"
-DEFAULT_REGIMENS = PROJECT_ROOT / "resources" / "knowledge" / "regimens.yaml"
+DEFAULT_REGIMENS = KNOWLEDGE_DIR / "regimens.yaml"
 OUTPUT_FILES: tuple[str, ...] = (
     "adrs.tsv",
     "adtte.tsv",

@@ -8,7 +8,7 @@ measurements are read as a pair, so among several TU files the one named like th
 file (the same text after the code) is taken, and said (and the other way round).
 ``--domain CODE=FILE`` settles any choice by hand.
 
-Each row is checked against ``workflow/schemas/sdtm_<domain>.schema.yaml`` (JSON Schema), and
+Each row is checked against ``src/haicgx/schemas/sdtm_<domain>.schema.yaml`` (JSON Schema), and
 dates against the calendar, with the same one-line errors as the patient sheet: the file, the
 line and subject, the column and the problem. An empty cell or ``NA`` is a missing value.
 """

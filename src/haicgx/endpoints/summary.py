@@ -1,6 +1,6 @@
 """``endpoints.json``: every endpoint per cohort, per regimen and overall, machine-readable.
 
-Valid against ``workflow/schemas/endpoints.schema.json``, checked before it is written. Each rate
+Valid against ``src/haicgx/schemas/endpoints.schema.json``, checked before it is written. Each rate
 carries its count and its denominator (``count``/``n``), so a phase I cohort of three is never
 shown as a bare percentage. The same inputs give the same file except ``generated_at``.
 """

@@ -1,0 +1,62 @@
+"""The `haicgx` command: one sub-command group per concern, each registered by its own module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from haicgx import __version__
+from haicgx.errors import HaicgxError
+
+# Modules that add sub-commands; each exposes `register(subparsers)`.
+COMMAND_MODULES: tuple[str, ...] = (
+    "haicgx.cli_kb",
+    "haicgx.cli_explain",
+    "haicgx.cli_record",
+    "haicgx.cli_endpoints",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="haicgx",
+        description="Explained ranking of HAIC chemotherapy regimens from a tumour VCF.",
+    )
+    parser.add_argument("--version", action="version", version=f"haicgx {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except HaicgxError as exc:
+        print(f"haicgx: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

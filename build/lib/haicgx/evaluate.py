@@ -1,0 +1,554 @@
+"""One patient, from the annotated BCF to variants.tsv, matches.tsv and recommendation.json.
+
+The BCF streams past once: every record feeds the pharmacogenomic collector, passing alleles are
+written to variants.tsv as they come and matched through the knowledge indexes. Outputs are
+written to temporary names and renamed at the end, so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import operator
+import os
+import re
+from collections.abc import Mapping
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pysam
+
+from haicgx import __version__, vocab
+from haicgx.annotate import ORIGINAL_RECORD, PreparedVcf
+from haicgx.consequence import (
+    AlleleOrigin,
+    Annotation,
+    parse_bcsq,
+    parse_snpeff,
+    parse_vep,
+    snpeff_fields,
+    vep_fields,
+)
+from haicgx.errors import HaicgxError
+from haicgx.findings import Candidate, findings_for
+from haicgx.genotype import SampleCall
+from haicgx.knowledge import KnowledgeBase
+from haicgx.match import Match, Variant, match_variant
+from haicgx.paths import schema_path
+from haicgx.pgx import PgxCollector
+from haicgx.qc import (
+    QcTally,
+    SupportReader,
+    checked,
+    germline_check,
+    qc_reason,
+    reads_show_alt,
+    unread_support_warning,
+)
+from haicgx.rank import PatientContext, cited_evidence, rank_regimens, summary_line
+from haicgx.settings import Patient, Settings
+from haicgx.transcripts import TranscriptIndex
+from haicgx.tsv import inert
+from haicgx.vcf import open_quietly
+
+log = logging.getLogger(__name__)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ConsequenceReader:
+    """Reads the per-gene annotations of one record, from whichever source the file carries.
+
+    Our own csq run annotated the split, normalised records, so its BCSQ is the record's own.
+    Annotations the input already carried (VEP, SnpEff, BCSQ) were written for the record as the
+    input spelled it; the ORIGINAL_RECORD tag that `bcftools norm` left on split or normalised
+    records says which allele of that record this one is, so entries of sibling alleles are
+    dropped.
+    """
+
+    def __init__(
+        self,
+        header: pysam.VariantHeader,
+        source: str,
+        key: str | None,
+        transcripts: TranscriptIndex | None,
+        lookup: Mapping[tuple[str, int, str, str], Any] | None = None,
+    ) -> None:
+        self.source = source
+        self.key = key
+        self.transcripts = transcripts
+        self.lookup = lookup  # the consequences by allele, when not in the records' INFO
+        self.fields: list[str] = []
+        self.has_origin = ORIGINAL_RECORD in header.info
+        if source == "vep" and key:
+            self.fields = vep_fields(header.info[key].description)
+        elif source == "snpeff" and key:
+            self.fields = snpeff_fields(header.info[key].description)
+
+    def read(self, record: pysam.VariantRecord) -> list[Annotation]:
+        if self.source == "none" or not self.key:
+            return []
+        if self.lookup is not None:
+            value = self.lookup.get((record.chrom, record.pos, record.ref, record.alts[0]))
+        else:
+            value = record.info.get(self.key)
+        if value is None:
+            return []
+        entries = [value] if isinstance(value, str) else [v for v in value if v]
+        if self.source == "csq":
+            return self._one_per_gene(parse_bcsq(entries), record.pos)
+        alt = record.alts[0]
+        origin = self._origin(record)
+        if self.source == "bcsq":
+            found = parse_bcsq(entries, origin, record.pos, record.ref, alt)
+            return self._one_per_gene(found, record.pos)
+        if self.source == "vep":
+            return parse_vep(entries, self.fields, record.ref, alt, origin)
+        return parse_snpeff(entries, alt, origin)
+
+    def _origin(self, record: pysam.VariantRecord) -> AlleleOrigin:
+        """The input's spelling of this allele (the record itself when norm left it alone)."""
+        if self.has_origin and ORIGINAL_RECORD in record.info:
+            value = record.info[ORIGINAL_RECORD]
+            text = value if isinstance(value, str) else ",".join(value)
+            if origin := AlleleOrigin.parse(text):
+                return origin
+        return AlleleOrigin(record.pos, record.ref, (record.alts[0],))
+
+    def _one_per_gene(self, annotations: list[Annotation], pos: int) -> list[Annotation]:
+        if len(annotations) == 1:  # most records: one gene, one transcript
+            best = annotations
+        else:
+            chosen: dict[str, Annotation] = {}
+            for ann in annotations:
+                current = chosen.get(ann.gene)
+                if current is None or self._preference(ann) < self._preference(current):
+                    chosen[ann.gene] = ann
+            best = list(chosen.values())
+        if self.transcripts is None:
+            return best
+        out = []
+        for ann in best:
+            exon = self.transcripts.exon_number(ann.transcript, pos)
+            if exon is not None:
+                ann = Annotation(
+                    ann.gene, ann.consequence, ann.transcript, ann.protein_change, exon, ann.biotype
+                )
+            out.append(ann)
+        return out
+
+    def _preference(self, ann: Annotation) -> tuple:
+        if self.transcripts is None:
+            return (ann.severity, ann.transcript)
+        return (self.transcripts.preference(ann.transcript), ann.severity)
+
+
+def _genotype(
+    sample, has_ps: bool = True
+) -> tuple[tuple[int | None, ...] | None, bool, int | None]:
+    """GT, whether it is phased, and the phase set; (None, False, None) without a GT field
+    (Strelka2 somatic VCFs carry none: the genotype is then unknown, not reference).
+    `has_ps`: the header declares PS (else no record can carry it)."""
+    gt = sample.get("GT") if sample is not None else None  # None when the record has no GT
+    if gt is None:
+        return None, False, None
+    return gt, bool(sample.phased), sample.get("PS") if has_ps else None
+
+
+def _sample_call(
+    record: pysam.VariantRecord,
+    sample,
+    reader: SupportReader,
+    has_ps: bool,
+    tally: QcTally | None = None,
+) -> SampleCall:
+    """One sample's genotype and read support at a record (the matched normal's, for PGx)."""
+    if sample is None:
+        return SampleCall(None)
+    gt, phased, phase_set = _genotype(sample, has_ps)
+    support = reader.read(record, sample) if record.alts else None
+    if support is not None and tally is not None:
+        support = checked(support, tally, f"{record.chrom}:{record.pos}")
+    if support is None:
+        depth = sample.get("DP") if "DP" in sample else None
+        return SampleCall(gt, phased, phase_set, None, depth if isinstance(depth, int) else None)
+    return SampleCall(gt, phased, phase_set, support.vaf, support.depth)
+
+
+def _gt_text(gt, phased: bool) -> str:
+    if gt is None:
+        return ""
+    if gt == (0, 1):  # the common tumour call
+        return "0|1" if phased else "0/1"
+    return ("|" if phased else "/").join("." if a is None else str(a) for a in gt)
+
+
+def _alt_copies(gt) -> int | None:
+    """Copies of the ALT allele (1) in a genotype; None when there is no called allele."""
+    if gt is None:
+        return None
+    if gt == (0, 1):
+        return 1
+    return None if all(a is None for a in gt) else sum(a == 1 for a in gt)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def evaluate_patient(
+    *,
+    patient: Patient,
+    prepared: PreparedVcf,
+    settings: Settings,
+    kb: KnowledgeBase,
+    cohort: str | None,
+    variants_path: Path,
+    matches_path: Path,
+    recommendation_path: Path,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Evaluate one patient and write the three per-patient tables; return the recommendation."""
+    transcripts = (
+        TranscriptIndex.for_gff3(settings.gff3)
+        if prepared.annotation == "csq" and settings.gff3
+        else None
+    )
+    has_normal = prepared.facts.normal_sample is not None
+    collector = PgxCollector(kb, settings.build, has_normal=has_normal)
+    for sv in prepared.facts.structural:
+        collector.structural(sv.chrom, sv.pos, sv.end, sv.alt)
+    tally = QcTally()
+    matches: list[Match] = []
+    candidates: list[Candidate] = []  # variants of genes that can give a finding
+    finding_genes = kb.findings.genes
+    referral_genes = kb.findings.germline_referral.genes
+    germline_filters = kb.findings.germline_referral.caller_filters | {"PASS"}
+    temporaries = [
+        p.with_name(p.name + ".tmp") for p in (variants_path, matches_path, recommendation_path)
+    ]
+    try:
+        with ExitStack() as stack:
+            vf = stack.enter_context(open_quietly(prepared.path))
+            reader = SupportReader(vf.header)
+            consequences = ConsequenceReader(
+                vf.header,
+                prepared.annotation,
+                prepared.annotation_key,
+                transcripts,
+                prepared.consequences,
+            )
+            out = stack.enter_context(temporaries[0].open("w", newline="", encoding="utf-8"))
+            writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+            writer.writerow(vocab.VARIANT_COLUMNS)
+            has_sample = len(vf.header.samples) > 0
+            has_ps = "PS" in vf.header.formats
+            left_aligned = prepared.ref_checked  # norm -f ran: no shifted spellings
+            has_end = "END" in vf.header.info
+            for record in vf:
+                sample = record.samples[0] if has_sample else None
+                normal = record.samples[1] if has_normal else None
+                alts = record.alts
+                if not alts or alts[0] in ("*", "."):
+                    # a reference call (or a gVCF block to END) still counts as genotyped
+                    end = record.info.get("END") if has_end else None
+                    if collector.may_matter(
+                        record.chrom, record.pos, (end or record.pos) - record.pos + 1
+                    ):
+                        germline = normal if has_normal else sample
+                        collector.mark_read(
+                            record.chrom,
+                            record.pos,
+                            _sample_call(record, germline, reader, has_ps, tally),
+                            end,
+                        )
+                    continue
+                tally.alleles_seen += 1
+                chrom, pos, ref, alt = record.chrom, record.pos, record.ref, alts[0]
+                gt, phased, phase_set = _genotype(sample, has_ps)
+                support = checked(reader.read(record, sample), tally, f"{chrom}:{pos}")
+                filters = list(record.filter.keys())
+                if collector.may_matter(chrom, pos, len(ref)):
+                    tumour = SampleCall(gt, phased, phase_set, support.vaf, support.depth)
+                    collector.offer(
+                        chrom=chrom,
+                        pos=pos,
+                        ref=ref,
+                        alt=alt,
+                        germline=(
+                            _sample_call(record, normal, reader, has_ps, tally)
+                            if has_normal
+                            else tumour
+                        ),
+                        tumour=tumour if has_normal else None,
+                        filters=filters,
+                        left_aligned=left_aligned,
+                    )
+                copies = _alt_copies(gt)
+                reason = qc_reason(
+                    filters=filters, support=support, thresholds=settings.filters, tally=tally
+                )
+                if reason is None and copies == 0:
+                    if reads_show_alt(support, settings.filters):
+                        copies = None  # a placeholder GT (Pindel's 0/0): the reads say it is there
+                    else:
+                        reason = "not_in_tumour"  # no ALT copy by GT, nor in the reads
+                annotations = None
+                if reason == "filter_not_pass" and set(filters) <= germline_filters:
+                    # A germline carrier of a BRCA/PALB2/mismatch-repair truncation, filtered by
+                    # the caller as germline, is who the platinum evidence is about: kept.
+                    annotations = tuple(consequences.read(record))
+                    if any(a.gene in referral_genes for a in annotations):
+                        reason = None
+                        tally.germline_kept += 1
+                if reason is not None:
+                    tally.filtered[reason] += 1
+                    continue
+                tally.passing += 1
+                variant = Variant(
+                    chrom,
+                    pos,
+                    ref,
+                    alt,
+                    annotations if annotations is not None else tuple(consequences.read(record)),
+                    _gt_text(gt, phased),
+                    copies,
+                    support.depth,
+                    support.alt_reads,
+                    support.vaf,
+                    tuple(filters),
+                )
+                found = match_variant(
+                    variant, kb, build=settings.build, primary_site=patient.primary_site
+                )
+                candidates += [
+                    Candidate(a, variant.vaf, variant.filters)
+                    for a in variant.annotations
+                    if a.gene in finding_genes
+                ]
+                germline = ""
+                if found:
+                    matches.extend(found)
+                    if any(m.row.effect == "allele_function" for m in found):
+                        germline = germline_check(variant.vaf, copies or 1)
+                _write_variant(out, writer, _variant_cells(variant, germline))
+        if prepared.settle is not None:  # the BCF was read while it was written
+            prepared.settle()
+        pgx = collector.call()
+        _write_matches(temporaries[1], matches)
+        ranked = rank_regimens(
+            kb,
+            patient=PatientContext(
+                patient.primary_site,
+                patient.prior_drugs,
+                patient.crcl_ml_min,
+                patient.bilirubin_x_uln,
+                patient.child_pugh,
+            ),
+            matches=matches,
+            pgx=pgx,
+            weights=settings.ranking,
+        )
+        recommendation = {
+            "schema_version": vocab.RECOMMENDATION_SCHEMA_VERSION,
+            "patient_id": patient.patient_id,
+            "primary_site": patient.primary_site,
+            "cohort": cohort,
+            "prior_drugs": list(patient.prior_drugs),
+            "crcl_ml_min": patient.crcl_ml_min,
+            "bilirubin_x_uln": patient.bilirubin_x_uln,
+            "child_pugh": patient.child_pugh,
+            "summary": summary_line(ranked, patient.primary_site),
+            "regimens": [r.as_dict() for r in ranked],
+            "pgx": {gene: call.as_dict() for gene, call in pgx.items()},
+            "evidence": cited_evidence(ranked, kb),
+            "findings": findings_for(candidates, kb.findings, patient.primary_site),
+            "qc": _qc(prepared, tally, reader),
+            "provenance": _provenance(patient, prepared, settings, kb, now),
+        }
+        validate_recommendation(recommendation, patient=patient.patient_id)
+        temporaries[2].write_text(
+            # strict JSON: a NaN or an infinity anywhere is a bug to stop on, not an output
+            json.dumps(recommendation, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+            encoding="utf-8",
+        )
+        for tmp, final in zip(
+            temporaries, (variants_path, matches_path, recommendation_path), strict=True
+        ):
+            os.replace(tmp, final)
+    finally:
+        for tmp in temporaries:
+            tmp.unlink(missing_ok=True)
+    log.info(
+        "%s: %d alleles, %d passing QC, %d matches; rank 1: %s (%s)",
+        patient.patient_id,
+        tally.alleles_seen,
+        tally.passing,
+        len(matches),
+        ranked[0].regimen.regimen_id,
+        ranked[0].status,
+    )
+    return recommendation
+
+
+def _variant_cells(v: Variant, germline: str = "") -> tuple[str, ...]:
+    a = v.primary
+    values = {
+        "chrom": inert(v.chrom),
+        "pos": str(v.pos),
+        "ref": v.ref,
+        "alt": v.alt,
+        # annotation text comes from the input file: never a spreadsheet formula
+        "gene": inert(a.gene) if a else "",
+        "consequence": inert(a.consequence) if a else "",
+        "transcript": inert(a.transcript) if a else "",
+        "protein_change": inert(a.protein_change) if a else "",
+        "exon": "" if a is None or a.exon is None else str(a.exon),
+        "vaf": "" if v.vaf is None else f"{v.vaf:.4g}",
+        "depth": "" if v.depth is None else str(v.depth),
+        "alt_reads": "" if v.alt_reads is None else str(v.alt_reads),
+        "genotype": v.genotype,
+        "filter": inert(";".join(v.filters)) or "PASS",
+        "germline_check": germline,
+    }
+    return _VARIANT_CELLS(values)
+
+
+_VARIANT_CELLS = operator.itemgetter(*vocab.VARIANT_COLUMNS)
+_VARIANT_TABS = len(vocab.VARIANT_COLUMNS) - 1
+
+
+def _write_variant(out: Any, writer: Any, cells: tuple[str, ...]) -> None:
+    """One row of variants.tsv: joined directly (csv.writer was a fifth of a WES patient's
+    time), through csv.writer when a cell needs quoting (a `"` or a line break that an
+    annotation field brought in)."""
+    line = "\t".join(cells)
+    if line.count("\t") == _VARIANT_TABS and not _NEEDS_QUOTING.search(line):
+        out.write(line + "\n")
+    else:
+        writer.writerow(cells)
+
+
+_NEEDS_QUOTING = re.compile(r'["\r\n]')
+
+
+def _write_matches(path: Path, matches: list[Match]) -> None:
+    rows = []
+    for m in matches:
+        values = {
+            "kb_id": m.row.kb_id,
+            "gene": m.row.gene,
+            "alteration": m.row.alteration_text,
+            "chrom": m.variant.chrom,
+            "pos": m.variant.pos,
+            "ref": m.variant.ref,
+            "alt": m.variant.alt,
+            "protein_change": m.annotation.protein_change if m.annotation else "",
+            "match_level": m.level,
+            "drug": ";".join(m.row.drugs),
+            "effect": m.row.effect,
+            "evidence_level": m.row.evidence_level,
+            "tumour_context_fit": m.context_fit,
+            "source": m.row.source,
+        }
+        rows.append([inert(_cell(values[c])) for c in vocab.MATCH_COLUMNS])
+    rows.sort(key=lambda r: (r[0], r[3], int(r[4]), r[5], r[6]))
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+        writer.writerow(vocab.MATCH_COLUMNS)
+        writer.writerows(rows)
+
+
+def _qc(prepared: PreparedVcf, tally: QcTally, reader: SupportReader) -> dict[str, Any]:
+    unknown = {k: v for k, v in sorted(tally.unknown.items()) if v}
+    warnings = list(prepared.warnings)
+    for name, count in sorted(tally.invalid.items()):
+        warnings.append(
+            f"{count} {name} value(s) outside what the field can hold were left out (first at "
+            f"{tally.invalid_first[name]}): thresholds did not use them"
+        )
+    if unknown:
+        warnings.append(
+            "Alleles without "
+            + ", ".join(sorted(unknown))
+            + " values were kept: a threshold cannot be applied to an unknown value."
+        )
+    if unread := unread_support_warning(reader, tally):
+        warnings.append(unread)
+    return {
+        "records_read": prepared.facts.records_read,
+        "alleles_after_split": tally.alleles_seen,
+        "records_passing": tally.passing,
+        "germline_filtered_kept": tally.germline_kept,
+        "structural_left_out": prepared.facts.structural_records,
+        "filtered": dict(sorted(tally.filtered.items())),
+        "unknown_values_kept": unknown,
+        "tumour_sample": prepared.facts.tumour_sample,
+        "caller": reader.caller,
+        "annotation": prepared.annotation,
+        "ref_checked": prepared.ref_checked,
+        "build_check": prepared.facts.build_check,
+        "warnings": warnings,
+    }
+
+
+def _provenance(
+    patient: Patient,
+    prepared: PreparedVcf,
+    settings: Settings,
+    kb: KnowledgeBase,
+    now: datetime | None,
+) -> dict[str, Any]:
+    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "pipeline_version": __version__,
+        "knowledge_version": kb.version,
+        "knowledge_sha256": kb.sha256,
+        "vcf": str(patient.vcf),
+        "vcf_sha256": sha256_file(patient.vcf),
+        "reference_build": settings.build,
+        "reference_fasta": str(settings.fasta) if settings.fasta else None,
+        "annotation": prepared.annotation,
+        "tools": {
+            "pysam": pysam.__version__,
+            "htslib": pysam.version.__htslib_version__,
+            "bcftools": pysam.__samtools_version__,  # pysam bundles matching releases
+        },
+        "config": {"filters": settings.filters, "ranking": settings.ranking},
+        "generated_at": stamp,
+    }
+
+
+@lru_cache(maxsize=1)  # once per process: an analysis job validates every patient's output
+def _recommendation_validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(schema_path("recommendation.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def validate_recommendation(recommendation: dict[str, Any], *, patient: str) -> None:
+    """Check the output against the contract's schema before it is written."""
+    error = jsonschema.exceptions.best_match(
+        _recommendation_validator().iter_errors(recommendation)
+    )
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path)
+        raise HaicgxError(
+            f"patient {patient}: recommendation.json would break the contract schema at "
+            f"{where or 'top level'}: {error.message}"
+        )
