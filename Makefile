@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 2
 
-.PHONY: run test lint format bench clean slurm-start slurm-stop slurm-status run-slurm test-slurm
+.PHONY: run test test-fast lint format bench clean slurm-start slurm-stop slurm-status run-slurm test-slurm
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(MAKE) lint
 	$(BIN)/python -m pytest
+
+# The edit-test loop: unit tests and doctests, no workflow run, cluster or browser (about 50 s here).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not slurm and not browser" tests/unit src/haicgx
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import REPO, demo_config
-from conftest import testdata as shared_data
+from support import REPO, demo_config
+from support import testdata as shared_data
 
 from haicgx.annotate import ORIGINAL_RECORD, prepare_vcf
 from haicgx.consequence import AlleleOrigin

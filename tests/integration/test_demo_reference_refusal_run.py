@@ -4,8 +4,8 @@ synthetic demo genome, in one line naming the key to set; the demo patient besid
 from __future__ import annotations
 
 import pytest
-from conftest import testdata as shared_data
 from demo_workflow import REPO, read_tsv, run_workflow
+from support import testdata as shared_data
 
 pytestmark = pytest.mark.slow
 

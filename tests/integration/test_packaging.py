@@ -10,7 +10,7 @@ import sys
 import zipfile
 
 import pytest
-from conftest import REPO
+from support import REPO
 
 from haicgx.paths import DATA_DIR, PACKAGE_DIR, SCHEMA_DIR
 

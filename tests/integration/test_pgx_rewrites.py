@@ -25,8 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import REPO, demo_config
-from conftest import testdata as shared_data
+from support import REPO, demo_config
+from support import testdata as shared_data
 
 from haicgx.analysis import analyse_vcf
 from haicgx.knowledge import KnowledgeBase

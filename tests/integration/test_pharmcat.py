@@ -38,8 +38,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TESTDATA, demo_config, vcf_text
-from conftest import testdata as shared_data
+from support import REPO, TESTDATA, demo_config, vcf_text
+from support import testdata as shared_data
 
 from haicgx.annotate import prepare_vcf
 from haicgx.evaluate import evaluate_patient

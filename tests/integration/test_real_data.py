@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import TESTDATA
-from conftest import testdata as shared_data
+from support import TESTDATA
+from support import testdata as shared_data
 
 from haicgx.annotate import ORIGINAL_RECORD, detect_annotation, prepare_vcf
 from haicgx.consequence import (

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import REPO, demo_config, write_vcf
+from support import REPO, demo_config, write_vcf
 from test_bad_inputs import BAD, PATIENT, assert_corpus_message, corpus
 
 from haicgx import analysis
@@ -293,7 +293,7 @@ def test_stopping_a_group_leader_stops_its_children(tmp_path):
 
 
 def real_vcfs() -> list[Path]:
-    from conftest import TESTDATA
+    from support import TESTDATA
 
     names = [
         "pvactools-hcc1395/HCC1395.somatic.grch38.vep95.vcf.gz",  # VEP, 1.2 MB: overlapped anyway

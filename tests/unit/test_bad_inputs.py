@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import DEMO_CONFIGS, DEMO_SHEET, REPO, TESTS, vcf_text, write_vcf
+from support import DEMO_CONFIGS, DEMO_SHEET, REPO, TESTS, vcf_text, write_vcf
 
 from haicgx.annotate import ORIGINAL_RECORD, prepare_vcf
 from haicgx.errors import InputError

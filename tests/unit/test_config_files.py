@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DEMO_CONFIGS, DEMO_SHEET, REPO, demo_config
+from support import DEMO_CONFIGS, DEMO_SHEET, REPO, demo_config
 
 from haicgx.errors import ConfigError
 from haicgx.settings import (

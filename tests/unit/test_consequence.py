@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import REPO
+from support import REPO
 
 from haicgx.annotate import _annotation_plan, detect_annotation, prepare_vcf
 from haicgx.consequence import (

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DEMO_CONFIGS, REPO, demo_config, write_vcf
-from conftest import testdata as shared_data
+from support import DEMO_CONFIGS, REPO, demo_config, write_vcf
+from support import testdata as shared_data
 
 from haicgx import analysis, annotate, report, vcf
 from haicgx.annotate import NO_ANNOTATION_NO_REFERENCE, prepare_vcf

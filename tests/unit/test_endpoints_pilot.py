@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import testdata as shared_data
+from support import testdata as shared_data
 
 from haicgx.cli import main
 from haicgx.paths import schema_path

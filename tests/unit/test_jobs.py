@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import REPO
 from record_helpers import recommendation, sha
+from support import REPO
 
 from haicgx import record
 from haicgx.errors import HaicgxError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import MINI_KNOWLEDGE
+from support import MINI_KNOWLEDGE
 
 from haicgx.cli import main
 from haicgx.errors import ConfigError

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import REPO, demo_config
+from support import REPO, demo_config
 
 from haicgx.annotate import prepare_vcf
 from haicgx.evaluate import evaluate_patient

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import MINI_KNOWLEDGE, REPO, SHARED
+from support import MINI_KNOWLEDGE, REPO, SHARED
 
 from haicgx import vocab
 from haicgx.errors import ConfigError

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import demo_config
+from support import demo_config
 from test_report import (
     DPWG_OR_AVOID,
     _visible_text,

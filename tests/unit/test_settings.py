@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_SHEET, REPO, demo_config
+from support import DEMO_SHEET, REPO, demo_config
 
 from haicgx.errors import ConfigError
 from haicgx.settings import load_patients, load_settings, ranking_weights, validate_config

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 
 import pytest
-from conftest import vcf_text, write_vcf
+from support import vcf_text, write_vcf
 
 from haicgx.errors import InputError
 from haicgx.vcf import inspect_vcf

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import yaml
-from conftest import SHARED
+from support import SHARED
 
 from haicgx import vocab
 from haicgx.paths import schema_path
