@@ -262,27 +262,7 @@ def test_recommendation_counts_and_says_how_unknown_values_were_treated(
         "chr12\t25245380\t.\tA\tG\t.\tPASS\t.\tGT\t0/1",  # nothing known: kept
     ]
     path = vcf(tmp_path, MUTECT2, records)
-    prepared = prepare_vcf(
-        patient="QC",
-        vcf=path,
-        out_bcf=tmp_path / "out.bcf",
-        tumour_sample=None,
-        build="GRCh38",
-        annotation_mode="none",
-        fasta=None,
-        gff3=None,
-    )
-    evaluate_patient(
-        patient=Patient("QC", path, "colorectal", None, (), None, 2),
-        prepared=prepared,
-        settings=replace(settings, annotation="none", fasta=None, gff3=None),
-        kb=mini_kb,
-        cohort=None,
-        variants_path=tmp_path / "variants.tsv",
-        matches_path=tmp_path / "matches.tsv",
-        recommendation_path=tmp_path / "recommendation.json",
-    )
-    qc = json.loads((tmp_path / "recommendation.json").read_text(encoding="utf-8"))["qc"]
+    qc, _ = evaluate(path, tmp_path, settings, mini_kb)
     assert qc["records_read"] == 4
     assert qc["alleles_after_split"] == 5
     assert qc["records_passing"] == 2
