@@ -38,6 +38,16 @@ def explain_text(recommendation: dict, width: int = 100) -> str:
             f" score {regimen['score']:g}"
             f" ({', '.join(regimen['drugs'])})"
         )
+        evidence = str(regimen.get("site_evidence", "none")).replace("_", " ")
+        tied = regimen.get("tied_with") or []
+        detail = f"site evidence: {evidence}" + (
+            f"; tied with {', '.join(tied)} (only the site's base order separates them)"
+            if tied
+            else ""
+        )
+        lines += textwrap.wrap(
+            detail, width=width, initial_indent="      ", subsequent_indent="      "
+        )
         for reason in regimen["reasons"]:
             ids = f" [{', '.join(reason['kb_ids'])}]" if reason["kb_ids"] else ""
             body = f"{reason['kind']}: {reason['text']}{ids}"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from haicgx.consequence import Annotation
+from haicgx.genotype import copies_from_fraction
 from haicgx.knowledge import KnowledgeBase, KnowledgeRow, normalise_chrom, trim_allele
-from haicgx.qc import GERMLINE_HOM_MIN
 
 
 class Variant(NamedTuple):  # a tuple: one is made per passing allele, and cheaply
@@ -57,18 +57,19 @@ class Match:
 
 
 def _zygosity_fits(row: KnowledgeRow, variant: Variant) -> bool:
-    """Whether the variant's zygosity is the row's; a call without a diploid genotype (none, or
-    haploid) is read from its VAF. With neither the zygosity is unknown: only `any` rows match.
-    """
+    """Whether the variant's zygosity is the row's. GT and allele fraction are both read (Mutect2
+    writes 0/1 whatever the fraction): the row fits when either reading gives its zygosity, the
+    safer reading for a toxicity row (docs/pharmacogenomics.md). With neither, only `any` rows."""
     if row.zygosity == "any":
         return True
     haploid = variant.genotype != "" and not any(sep in variant.genotype for sep in "/|")
-    copies = None if haploid else variant.copies
-    if copies is None and variant.vaf is not None:
-        copies = 2 if variant.vaf >= GERMLINE_HOM_MIN else 1
-    if copies is None:
-        return False
-    return (copies >= 2) == (row.zygosity == "homozygous")
+    readings = set()
+    if variant.copies is not None and not haploid:
+        readings.add(min(variant.copies, 2))
+    if variant.vaf is not None:
+        readings.add(copies_from_fraction(variant.vaf) or 1)  # passing QC: present
+    wanted = 2 if row.zygosity == "homozygous" else 1
+    return wanted in readings
 
 
 def _codon_of(protein_change: str) -> str | None:

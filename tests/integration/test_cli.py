@@ -25,6 +25,9 @@ def test_explain_prints_every_regimen_with_reasons(demo, capsys):
     for regimen in rec["regimens"]:
         assert f"{regimen['rank']:>2}. {regimen['name']} [{regimen['status']}]" in out
     assert "dose_adjustment:" in out and "DPYD-AS1_1P5-FLUOROURACIL" in out
+    assert "site evidence: retrospective" in out  # the S-1 series in gastric
+    tied = [r for r in rec["regimens"] if r.get("tied_with")]
+    assert tied and "tied with " + ", ".join(tied[0]["tied_with"]) in out.replace("\n      ", " ")
 
 
 def test_explain_missing_folder_is_one_line(tmp_path, capsys):

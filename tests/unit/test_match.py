@@ -223,7 +223,7 @@ GSTP1 = ("chr11", 67585218, "A", "G")
     [
         ("1/1", 2, 0.98, True),
         ("0/1", 1, 0.5, False),
-        ("0/1", 1, 0.95, False),  # the genotype decides when there is one
+        ("0/1", 1, 0.95, True),  # Mutect2 0/1 at a homozygous fraction: either reading fits
         ("./.", None, 0.93, True),  # no genotype: read from the VAF
         ("./.", None, 0.45, False),
         ("", None, None, False),  # neither: unknown, only `any` rows match
