@@ -452,13 +452,7 @@ def best_overall_response(
         hit = next((p for p in counted if p.response == wanted), None)
         if hit is not None:
             return Best(wanted, hit)
-    stable = _first_stable(counted, start, sd_min_days)
-    if stable is not None:
-        return Best(stable_label(non_target_only=non_target_only), stable)
-    progression = next((p for p in counted if p.response == PD), None)
-    if progression is not None:
-        return Best(PD, progression)
-    return Best(NE, None)
+    return _without_response(counted, start, sd_min_days, non_target_only)
 
 
 def confirmed_best_overall_response(
@@ -509,6 +503,14 @@ def confirmed_best_overall_response(
             max_ne=max_ne,
         ):
             return Best(PR, point)
+    return _without_response(counted, start, sd_min_days, non_target_only)
+
+
+def _without_response(
+    counted: Sequence[TimePoint], start: date, sd_min_days: int, non_target_only: bool
+) -> Best:
+    """The best response when no (confirmed) CR or PR counts: stable disease reached at the SD
+    minimum, else progression, else NE (tables 1 and 3 alike)."""
     stable = _first_stable(counted, start, sd_min_days)
     if stable is not None:
         return Best(stable_label(non_target_only=non_target_only), stable)
