@@ -101,7 +101,7 @@ def tumour_variants(p: RandomPatient) -> list[Variant]:
             100,
             30,
             0.3,
-        )  # fmt: skip
+        )
         for i, (gene, protein, consequence, exon, total) in enumerate(p.events)
     ]
     for chrom, pos, ref, alt, gt, copies, vaf in p.genomic:

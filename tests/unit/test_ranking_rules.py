@@ -7,15 +7,16 @@ knowledge) and checking that only what the rule allows moves."""
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from random_patients import TUMOUR_EVENTS, allele_keys, order, patients, rank
 
 from haicgx import vocab
+from haicgx.knowledge import SITE_EVIDENCE_LEVELS
 from haicgx.pgx import DPYD, UGT1A1
 from haicgx.rank import COUNTED_LEVELS
-from haicgx.knowledge import SITE_EVIDENCE_LEVELS
 from haicgx.vocab import USABLE_STATUSES
 
 RANDOM = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -182,7 +183,7 @@ def test_a_dpyd_decreased_function_allele_gives_a_caution_with_its_dose(bundled_
     ]
     key = data.draw(st.sampled_from(decreased))
     rec, ranked = rank(bundled_kb, p.but(dpyd=((key, (0, 1)),), assessed=True))
-    # c.1236G>A alone is HapB3's proxy, read with its causal intronic allele (docs/pharmacogenomics.md)
+    # c.1236G>A alone is HapB3's proxy, read with its causal intronic allele
     assume(rec["pgx"]["DPYD"]["activity_score"] in (1.0, 1.5))
     _, plain = rank(bundled_kb, p.but(dpyd=(), assessed=True))
     assert order(ranked) == order(plain)
@@ -245,7 +246,7 @@ def test_ties_are_stated_both_ways_and_only_between_equals(bundled_kb, data):
             assert (item["status"] in USABLE_STATUSES) == (other["status"] in USABLE_STATUSES)
         group = sorted([item["rank"], *(by_id[i]["rank"] for i in item.get("tied_with", []))])
         assert group == list(range(group[0], group[0] + len(group)))  # adjacent
-    for a, b in zip(ranked, ranked[1:], strict=False):
+    for a, b in pairwise(ranked):
         same_group = (a.status in USABLE_STATUSES) == (b.status in USABLE_STATUSES)
         if same_group and a.order_terms == b.order_terms:
             assert a.base_index <= b.base_index
