@@ -13,6 +13,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pysam
@@ -23,6 +24,10 @@ from haicgx.knowledge import normalise_chrom
 from haicgx.settings import is_synthetic_reference
 
 MAX_INFO_BYTES = 1_000_000  # a single INFO field this large is a broken or hostile file
+# A line is read at most this far before it is refused, so a file of one endless line (or a
+# compression bomb of one) never has to fit in memory; real records (a 1 MB INFO, thousands of
+# sample columns) stay well under it.
+MAX_LINE_CHARS = 16_000_000
 _BASES = re.compile(r"^[ACGTN]+$")
 _PLAIN_REF = re.compile(r"[ACGTN]+")
 _PLAIN_ALTS = re.compile(r"[ACGTN]+(?:,[ACGTN]+)*")
@@ -171,7 +176,15 @@ def _lines(patient: str, path: Path) -> Iterator[tuple[int, str]]:
     """
     try:
         with _open_text(path) as raw, io.TextIOWrapper(raw, "utf-8", newline="\n") as handle:
-            for lineno, line in enumerate(handle, start=1):
+            lines = iter(partial(handle.readline, MAX_LINE_CHARS + 1), "")
+            for lineno, line in enumerate(lines, start=1):
+                if len(line) > MAX_LINE_CHARS:
+                    raise _fail(
+                        patient,
+                        path,
+                        f"line {lineno} is longer than {MAX_LINE_CHARS:,} characters: "
+                        "a broken or hostile file",
+                    )
                 if "\x00" in line:
                     raise _fail(patient, path, f"line {lineno} holds a NUL byte: not VCF text")
                 if line.endswith("\r\n"):

@@ -320,3 +320,14 @@ def test_mixed_contig_naming_without_contig_lines_is_named(tmp_path):
     path.write_text(vcf_text([BRAF, KRAS, other], contigs=()), encoding="utf-8")
     with pytest.raises(InputError, match=r"the records mix contig naming \('12' and 'chr12'\)"):
         inspect(path)
+
+
+def test_an_endless_line_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
+    import haicgx.vcf
+
+    monkeypatch.setattr(haicgx.vcf, "MAX_LINE_CHARS", 5_000)
+    path = tmp_path / "long.vcf"
+    long_info = "X=" + "A" * 20_000
+    path.write_text(vcf_text([KRAS.replace("\tPASS\t.\t", f"\tPASS\t{long_info}\t")]))
+    with pytest.raises(InputError, match=r"line \d+ is longer than 5,000 characters"):
+        inspect(path)
