@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
-from haicgx import __version__
+from haicgx import __version__, cli_endpoints, cli_explain, cli_kb, cli_record
 from haicgx.errors import HaicgxError
 
 # Modules that add sub-commands; each exposes `register(subparsers)`.
-COMMAND_MODULES: tuple[str, ...] = (
-    "haicgx.cli_kb",
-    "haicgx.cli_explain",
-    "haicgx.cli_record",
-    "haicgx.cli_endpoints",
-)
+COMMAND_MODULES = (cli_kb, cli_explain, cli_record, cli_endpoints)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,13 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"haicgx {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for module in COMMAND_MODULES:
         module.register(subparsers)
     return parser
 

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from haicgx.endpoints import recist
-from haicgx.endpoints.run import DEFAULT_OUT, Options, run_endpoints
+from haicgx.endpoints import DEFAULT_OUT, recist
 from haicgx.endpoints.sdtm import DOMAINS
 from haicgx.errors import HaicgxError
 
@@ -103,6 +102,10 @@ def _non_negative(days: int | None, option: str) -> int | None:
 
 
 def _endpoints(args: argparse.Namespace) -> int:
+    # Imported here: pandas and lifelines take seconds to load, which every other `haicgx`
+    # command (record, explain, kb) would otherwise pay.
+    from haicgx.endpoints.run import Options, run_endpoints
+
     options = Options(
         evaluator=args.evaluator,
         sd_min_days=_days(args.sd_min_weeks, "--sd-min-weeks"),

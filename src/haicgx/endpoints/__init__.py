@@ -8,3 +8,8 @@ Modules: ``sdtm`` (finding and validating the domain files), ``dates`` (partial 
 Kaplan-Meier), ``stats`` (exact intervals), ``adverse`` (AE tables), ``adam`` (ADRS, ADTTE,
 ADAE), ``summary`` (endpoints.json), ``plots`` and ``report`` (the HTML), ``run`` (all of it).
 """
+
+from pathlib import Path
+
+# Where `haicgx endpoints` writes unless told otherwise (the workflow's rule writes there too).
+DEFAULT_OUT = Path("results") / "endpoints"

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from haicgx.cohorts import load_cohorts
-from haicgx.endpoints import adam, recist, report, summary
+from haicgx.endpoints import DEFAULT_OUT, adam, recist, report, summary
 from haicgx.endpoints.adverse import (
     AdverseEvent,
     adverse_events,
@@ -54,7 +54,6 @@ from haicgx.paths import KNOWLEDGE_DIR, PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OUT = Path("results") / "endpoints"
 DEFAULT_COHORTS = PROJECT_ROOT / "config" / "cohorts.yaml"
 DEFAULT_REGIMENS = KNOWLEDGE_DIR / "regimens.yaml"
 OUTPUT_FILES: tuple[str, ...] = (
