@@ -33,8 +33,6 @@ from pathlib import Path
 import pytest
 from support import REPO, TESTDATA
 
-from haicgx.builds import KNOWN_CONTIG_LENGTHS
-
 pytestmark = pytest.mark.slow
 
 # MuTect 1's file has 5 PASS calls of 500, each with 3 alt reads: the site file below takes
@@ -165,8 +163,8 @@ def test_grch37_cohort_completes_with_every_output(grch37):
     for pid in GRCH37:
         qc = recommendation(folder, pid)["qc"]
         assert qc["ref_checked"] is False  # no reference: said, not hidden
-    # the end-of-run summary names every patient as completed
-    assert f"{len(GRCH37)} completed" in result.stderr or "completed" in result.stderr
+    n = len(GRCH37)
+    assert f"haicgx: {n} of {n} patients completed, 0 failed" in result.stderr
 
 
 def test_grch37_known_calls(grch37):
@@ -189,9 +187,19 @@ def test_grch37_known_calls(grch37):
     qc = recommendation(folder, "VARSCAN2")["qc"]
     assert any("2:106715342 ALT 'A/T'" in w for w in qc["warnings"])
     assert qc["caller"] == "VarScan 2" and qc["records_read"] == 500
-    # HCC1395, VEP 95 on GRCh37: TP53 p.R175H
-    tp53 = [r for r in variants(folder, "HCC1395-37") if r["gene"] == "TP53"]
-    assert "p.R175H" in {r["protein_change"] for r in tp53}
+    # HCC1395 on GRCh37, Strelka, VarScan and Pindel calls merged and annotated by VEP 95: a
+    # Strelka insertion read from its tier-1 TAR/TIR, with VEP's gene and protein change
+    fields = raw_record("pvactools-hcc1395/HCC1395.grch37.vep95.vcf", "6", 41754573)
+    tumour = sample_fields(fields, 9)
+    tar, tir = (int(tumour[k].split(",")[0]) for k in ("TAR", "TIR"))
+    (row,) = [r for r in variants(folder, "HCC1395-37") if r["pos"] == "41754573"]
+    assert (row["gene"], row["protein_change"], row["alt"]) == ("PRICKLE4", "p.L288dup", "CCTT")
+    assert (int(row["depth"]), int(row["alt_reads"])) == (tar + tir, tir)
+    # PCGR's file (no caller named): read from INFO TVAF and TDP
+    fields = raw_record("pcgr-examples/T001-BRCA.grch37.vcf.gz", "1", 1900265)
+    info = dict(item.split("=", 1) for item in fields[7].split(";") if "=" in item)
+    (row,) = [r for r in variants(folder, "PCGR-37") if r["pos"] == "1900265"]
+    assert row["depth"] == info["TDP"] and abs(float(row["vaf"]) - float(info["TVAF"])) < 1e-4
 
 
 def test_grch38_cohort_completes_with_every_output(grch38):
@@ -216,6 +224,20 @@ def test_grch38_known_calls(grch38):
     assert any("chr16_KI270728v1_random" in w for w in qc["warnings"])
     # SnpEff on Strelka 2: annotated as SnpEff
     assert recommendation(folder, "STRELKA2-SNPEFF")["qc"]["annotation"] == "snpeff"
-    # the b38 file without chr prefix is read under GRCh38
-    assert "21" in KNOWN_CONTIG_LENGTHS["GRCh38"] or "chr21" in KNOWN_CONTIG_LENGTHS["GRCh38"]
-    assert {r["chrom"] for r in variants(folder, "B38")} <= {"21", "chr21"}
+    # SnpEff's stop gain in CDH2, on Strelka 2's AD and DP
+    fields = raw_record("vembrane/snpeff43t_hg38_strelka.ann.vcf", "chr18", 28036487)
+    tumour = sample_fields(fields, 9)
+    (row,) = [r for r in variants(folder, "STRELKA2-SNPEFF") if r["pos"] == "28036487"]
+    assert (row["gene"], row["consequence"], row["protein_change"]) == (
+        "CDH2",
+        "stop_gained",
+        "p.L21*",
+    )
+    assert row["alt_reads"] == tumour["AD"].split(",")[1] and row["depth"] == tumour["DP"]
+    # vcf2maf's b38 file, contig 21 without chr: a REF count left out ('.,21') keeps the ALT's
+    rows = variants(folder, "B38")
+    assert {r["chrom"] for r in rows} == {"21"} and len(rows) == 25
+    fields = raw_record("vcf2maf-tests/test_b38.vcf", "21", 34792292)
+    tumour = sample_fields(fields, 9)
+    (row,) = [r for r in rows if r["pos"] == "34792292"]
+    assert (row["depth"], row["alt_reads"]) == (tumour["DP"], tumour["AD"].split(",")[1])
