@@ -186,6 +186,10 @@ def test_grch37_known_calls(grch37):
     # VarScan 2: the 'A/T' record left out, said and counted in QC
     qc = recommendation(folder, "VARSCAN2")["qc"]
     assert any("2:106715342 ALT 'A/T'" in w for w in qc["warnings"])
+    assert qc["unusable_left_out"] == 1
+    assert not [r for r in variants(folder, "VARSCAN2") if r["pos"] == "106715342"]
+    report = (folder / "results" / "patients" / "VARSCAN2" / "report.html").read_text("utf-8")
+    assert "2:106715342 ALT &#39;A/T&#39; has characters other than" in report
     assert qc["caller"] == "VarScan 2" and qc["records_read"] == 500
     # HCC1395 on GRCh37, Strelka, VarScan and Pindel calls merged and annotated by VEP 95: a
     # Strelka insertion read from its tier-1 TAR/TIR, with VEP's gene and protein change
