@@ -264,9 +264,7 @@ def test_varscan_record_with_a_slash_in_alt_is_left_out_with_a_warning(tmp_path)
     out (before bcftools), counted and named in a QC warning; the 499 others are read."""
     vcf = shared_data("vcf2maf-tests") / "test_varscan.vcf"
     prepared = prepare(vcf, tmp_path, "TUMOR", "NORMAL")
-    assert [(u.chrom, u.pos, u.ref, u.alt) for u in prepared.facts.unusable] == [
-        VARSCAN_BAD_RECORD
-    ]
+    assert [(u.chrom, u.pos, u.ref, u.alt) for u in prepared.facts.unusable] == [VARSCAN_BAD_RECORD]
     warning = next(w for w in prepared.warnings if "cannot be evaluated" in w)
     assert warning.startswith("1 record(s) whose alleles cannot be evaluated were left out")
     assert "2:106715342 ALT 'A/T' has characters other than A, C, G, T, N" in warning

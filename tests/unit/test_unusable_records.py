@@ -85,12 +85,14 @@ def test_a_few_unusable_records_are_left_out_before_bcftools_and_said(tmp_path):
 
 
 def test_a_bcf_is_read_the_same_way(tmp_path):
-    text = write_vcf(tmp_path / "odd.vcf", snvs(150) + [record(9000, "C", "C")])
+    text = write_vcf(tmp_path / "odd.vcf", [*snvs(150), record(9000, "C", "C")])
     bcf = tmp_path / "odd.bcf"
-    with pysam.VariantFile(str(text)) as source:
-        with pysam.VariantFile(str(bcf), "wb", header=source.header) as out:
-            for rec in source:
-                out.write(rec)
+    with (
+        pysam.VariantFile(str(text)) as source,
+        pysam.VariantFile(str(bcf), "wb", header=source.header) as out,
+    ):
+        for rec in source:
+            out.write(rec)
     facts = inspect(bcf)
     assert [(u.where, u.reason) for u in facts.unusable] == [
         ("chr1:9000", "ALT C equals REF: not a variant")
@@ -102,7 +104,7 @@ def test_more_than_the_percentage_fails_the_file_naming_the_first(tmp_path):
     """Two of 101 records (2%) is more than MAX_UNUSABLE_PERCENT (1%)."""
     assert MAX_UNUSABLE_PERCENT == 1
     path = write_vcf(
-        tmp_path / "many.vcf", snvs(99) + [record(9000, "C", "C"), record(9010, "c", "T")]
+        tmp_path / "many.vcf", [*snvs(99), record(9000, "C", "C"), record(9010, "c", "T")]
     )
     with pytest.raises(InputError) as caught:
         inspect(path)
@@ -112,7 +114,7 @@ def test_more_than_the_percentage_fails_the_file_naming_the_first(tmp_path):
     )
     assert "a malformed file?" in message
     # one in 101 is within the limits
-    one = write_vcf(tmp_path / "one.vcf", snvs(100) + [record(9000, "C", "C")])
+    one = write_vcf(tmp_path / "one.vcf", [*snvs(100), record(9000, "C", "C")])
     assert len(inspect(one).unusable) == 1
 
 
@@ -128,7 +130,7 @@ def test_more_than_the_count_fails_the_file(tmp_path):
 def test_an_allele_no_filter_expression_can_name_is_refused(tmp_path):
     """A double quote cannot be written inside a bcftools expression: that record could not be
     left out exactly, so the file is refused as before, naming it."""
-    path = write_vcf(tmp_path / "quote.vcf", snvs(200) + [record(9000, "C", 'T"')])
+    path = write_vcf(tmp_path / "quote.vcf", [*snvs(200), record(9000, "C", 'T"')])
     with pytest.raises(InputError, match=r"record chr1:9000: ALT 'T\"' has characters other"):
         inspect(path)
 
@@ -136,6 +138,6 @@ def test_an_allele_no_filter_expression_can_name_is_refused(tmp_path):
 def test_a_spanning_deletion_still_fails_even_beside_an_unusable_ref(tmp_path):
     """'*' fails the file whatever else the record holds: leaving the record out could drop a
     pharmacogene's real allele (tests/data/bad/README.md)."""
-    path = write_vcf(tmp_path / "star.vcf", snvs(200) + [record(9000, "c", "T,*")])
+    path = write_vcf(tmp_path / "star.vcf", [*snvs(200), record(9000, "c", "T,*")])
     with pytest.raises(InputError, match="spanning-deletion allele"):
         inspect(path)
