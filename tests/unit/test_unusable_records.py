@@ -16,6 +16,8 @@ from support import write_vcf
 
 from haicgx.annotate import prepare_vcf
 from haicgx.errors import InputError
+from haicgx.genotype import SampleCall
+from haicgx.pgx import PgxCollector
 from haicgx.vcf import MAX_UNUSABLE_PERCENT, MAX_UNUSABLE_RECORDS, inspect_vcf
 
 FORMAT = "GT:AD:DP:AF\t0/1:60,40:100:0.4"
@@ -141,3 +143,26 @@ def test_a_spanning_deletion_still_fails_even_beside_an_unusable_ref(tmp_path):
     path = write_vcf(tmp_path / "star.vcf", [*snvs(200), record(9000, "c", "T,*")])
     with pytest.raises(InputError, match="spanning-deletion allele"):
         inspect(path)
+
+
+@pytest.mark.parametrize(
+    ("chrom", "pos", "status"),
+    [
+        ("chr1", 97_450_058, "indeterminate"),
+        ("1", 97_450_058, "indeterminate"),
+        ("chr1", 5_000, "assessed"),
+    ],
+)
+def test_an_unusable_record_within_dpyd_makes_its_call_indeterminate(
+    bundled_kb, chrom, pos, status
+):
+    """Every DPYD position called reference, then a record left out at *2A's position (either
+    contig naming): it may have carried the allele, so the call is not firm. Elsewhere, none."""
+    collector = PgxCollector(bundled_kb, "GRCh38")
+    for where in collector.position_names:
+        collector.mark_read(*where, SampleCall((0, 0), depth=30))
+    collector.unusable(chrom, pos, pos, "ALT C equals REF: not a variant")
+    call = collector.call()["DPYD"]
+    assert call.status == status
+    if status == "indeterminate":
+        assert any("was left out: ALT C equals REF" in note for note in call.notes)
