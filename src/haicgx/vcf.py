@@ -529,6 +529,8 @@ def _unusable_alleles(ref: str, alts: list[str]) -> tuple[str | None, str] | Non
     ('A/T', "ALT 'A/T' has characters other than A, C, G, T, N")
     >>> _unusable_alleles("C", ["T", "C"])
     ('C', 'ALT C equals REF: not a variant')
+    >>> _unusable_alleles("C", ["t"])
+    ('t', "lowercase ALT 't'")
     >>> _unusable_alleles("c", ["T"]) is None, _unusable_alleles("C", ["<NON_REF>", "."]) is None
     (False, True)
     """
@@ -544,6 +546,8 @@ def _unusable_alleles(ref: str, alts: list[str]) -> tuple[str | None, str] | Non
         if allele == ref:
             return allele, f"ALT {allele} equals REF: not a variant"
         if allele != "." and not _BASES.match(allele):
+            if _BASES.match(allele.upper()):
+                return allele, f"lowercase ALT {allele!r}"
             return allele, f"ALT {allele!r} has characters other than A, C, G, T, N"
     return None
 
