@@ -133,6 +133,7 @@ class Annotation(NamedTuple):  # a tuple: several are made per allele, and cheap
     protein_change: str
     exon: int | None = None
     biotype: str = ""
+    exon_total: int | None = None  # the transcript's exon count, where the source gives it
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -153,6 +154,26 @@ class Annotation(NamedTuple):  # a tuple: several are made per allele, and cheap
         if terms & INFRAME:
             return "inframe"
         return None
+
+    @property
+    def escapes_nmd(self) -> bool:
+        """A stop or frameshift in the transcript's last exon: no exon junction lies downstream,
+        so nonsense-mediated decay does not remove the message and a truncated protein may be
+        made (Abou Tayoun et al., Hum Mutat 2018;39:1517, PMID 30192042). It is then not read as
+        loss of function (docs/ranking.md, "Truncations"). Unknown exon numbers count as not
+        escaping: the rule applies only where the annotation says where the change lies."""
+        terms = set(self.terms)
+        return (
+            self.exon is not None
+            and self.exon == self.exon_total
+            and bool(terms & NMD_ESCAPE_TERMS)
+            and not terms & (TRUNCATING - NMD_ESCAPE_TERMS)
+        )
+
+
+# The truncations whose fate depends on where the new stop lies (a splice-site change or a lost
+# start codon is not judged by its exon).
+NMD_ESCAPE_TERMS = frozenset({"stop_gained", "frameshift_variant"})
 
 
 @lru_cache(maxsize=4096)
@@ -541,9 +562,16 @@ def snpeff_fields(description: str) -> list[str]:
     return [f.strip() for f in text.split("|")]
 
 
-def _exon_number(text: str) -> int | None:
-    m = re.match(r"^(\d+)(?:-\d+)?/\d+$", text or "")
-    return int(m[1]) if m else None
+def exon_rank(text: str) -> tuple[int | None, int | None]:
+    """The exon number and the transcript's exon count from VEP's EXON or SnpEff's Rank/Total.
+
+    A change spanning exons gives its first (5') exon, as the transcript reads.
+
+    >>> exon_rank("27/27"), exon_rank("3-4/11"), exon_rank("")
+    ((27, 27), (3, 11), (None, None))
+    """
+    m = re.match(r"^(\d+)(?:-\d+)?/(\d+)$", text or "")
+    return (int(m[1]), int(m[2])) if m else (None, None)
 
 
 def parse_vep(
@@ -564,13 +592,15 @@ def parse_vep(
         gene = values.get("SYMBOL") or values.get("Gene") or ""
         if not gene and "intergenic_variant" not in terms.split("&"):
             continue
+        exon, total = exon_rank(values.get("EXON", ""))
         ann = Annotation(
             gene=gene,
             consequence=terms,
             transcript=values.get("Feature", ""),
             protein_change=_vep_protein(values, tuple(terms.split("&"))),
-            exon=_exon_number(values.get("EXON", "")),
+            exon=exon,
             biotype=values.get("BIOTYPE", ""),
+            exon_total=total,
         )
         candidates.append((ann, _vep_facts(values)))
     return choose_per_gene(candidates)
@@ -659,13 +689,15 @@ def parse_snpeff(
         gene = "" if intergenic else parts[3]  # SnpEff names an intergenic region GENE1-GENE2
         if not gene and not intergenic:
             continue
+        exon, total = exon_rank(parts[8])
         ann = Annotation(
             gene=gene,
             consequence=terms,
             transcript="" if intergenic else parts[6],
             protein_change=protein_from_hgvsp(parts[10]),
-            exon=_exon_number(parts[8]),
+            exon=exon,
             biotype=parts[7],
+            exon_total=total,
         )
         length = _length(parts[12]) if len(parts) > 12 else 0
         candidates.append((ann, TranscriptFacts(cds_length=length)))

@@ -27,5 +27,22 @@ class InputError(HaicgxError):
 
     def __init__(self, patient: str, file: str, problem: str, *, record: str | None = None):
         self.patient, self.file, self.problem, self.record = patient, file, problem, record
-        where = f" record {record}:" if record else ""
-        super().__init__(f"patient {patient}: {file}:{where} {problem}")
+        where = f" record {shorten(record)}:" if record else ""
+        super().__init__(f"patient {patient}: {file}:{where} {shorten(problem, MESSAGE_MAX)}")
+
+
+# A message stays one readable line whatever the input holds (a 200 kb REF, a huge field).
+MESSAGE_MAX = 600
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """`text` on one line, cut in the middle when longer than `limit`, saying how long it was.
+
+    >>> shorten("ACGT" * 50, 20)
+    'ACGTACGTAC…(200 characters)…GTACGTACGT'
+    """
+    text = " ".join(text.splitlines())
+    if len(text) <= limit:
+        return text
+    half = max(limit // 2, 1)
+    return f"{text[:half]}…({len(text)} characters)…{text[-half:]}"

@@ -141,11 +141,9 @@ class ConsequenceReader:
             return best
         out = []
         for ann in best:
-            exon = self.transcripts.exon_number(ann.transcript, pos)
-            if exon is not None:
-                ann = Annotation(
-                    ann.gene, ann.consequence, ann.transcript, ann.protein_change, exon, ann.biotype
-                )
+            rank = self.transcripts.exon_rank(ann.transcript, pos)
+            if rank is not None:
+                ann = ann._replace(exon=rank[0], exon_total=rank[1])
             out.append(ann)
         return out
 

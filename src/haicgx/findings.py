@@ -3,7 +3,9 @@ referrals and possible dMMR/MSI-H (CONTRACT section 4, `findings`), from
 the bundled knowledge's findings.yaml (src/haicgx/data/knowledge).
 
 Also the curated benign truncations (BRCA2 p.K3326*), which no `truncating` row and no referral may
-count as loss of function.
+count as loss of function, and the note for a truncation in a last exon, which escapes
+nonsense-mediated decay and no `truncating` row counts either (`Annotation.escapes_nmd`); the
+referral and the dMMR note still stand for it: they ask for a test, which the doubt does not remove.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class FindingRules:
     targetable: tuple[FindingEntry, ...]
     germline_referral: GeneRule
     msi_dmmr: GeneRule
+    nmd_escape: GeneRule
     benign: tuple[FindingEntry, ...]
     version: str
 
@@ -69,7 +72,10 @@ class FindingRules:
     def genes(self) -> frozenset[str]:
         """Genes whose variants can give a finding (the evaluation keeps their variants)."""
         return frozenset(
-            {e.gene for e in self.targetable} | self.germline_referral.genes | self.msi_dmmr.genes
+            {e.gene for e in self.targetable}
+            | self.germline_referral.genes
+            | self.msi_dmmr.genes
+            | self.nmd_escape.genes
         )
 
     def benign_entry(self, annotation: Annotation) -> FindingEntry | None:
@@ -80,6 +86,7 @@ class FindingRules:
         out |= {b.entry_id: b for b in self.benign}
         out[self.germline_referral.rule_id] = self.germline_referral
         out[self.msi_dmmr.rule_id] = self.msi_dmmr
+        out[self.nmd_escape.rule_id] = self.nmd_escape
         return out
 
 
@@ -124,6 +131,7 @@ def parse_findings(path: Path) -> FindingRules:
         tuple(entry(i) for i in data["targetable"]),
         rule(data["germline_referral"]),
         rule(data["msi_dmmr"]),
+        rule(data["nmd_escape"]),
         tuple(entry(i) for i in data["benign"]),
         str(data["version"]),
     )
@@ -167,6 +175,10 @@ def findings_for(
         if benign is not None:
             out.append(_finding(a.gene, "other", f"{c.label}: {benign.text}", benign.entry_id))
             continue
+        nmd = rules.nmd_escape
+        if a.escapes_nmd and a.gene in nmd.genes:
+            where = f"(exon {a.exon} of {a.exon_total}, {a.transcript})"
+            out.append(_finding(a.gene, "other", f"{c.label} {where} {nmd.text}", nmd.rule_id))
         referral = rules.germline_referral
         germline_filtered = bool(set(c.filters) & referral.caller_filters)
         if a.gene in referral.genes and (germline_filtered or germline_fraction(c.vaf)):

@@ -709,6 +709,17 @@ def load_knowledge(biomarkers: Path, regimens: Path, findings: Path | None = Non
     clash = caution_ids & ({r.kb_id for r in renal} | {r.kb_id for r in rows})
     if clash:
         raise ConfigError(str(regimens), "cautions", f"kb_id used twice: {sorted(clash)}")
+    # A truncation that escapes decay is never counted by a `truncating` row; the report says so
+    # for the genes of nmd_escape only, so every such row's gene must be there.
+    unexplained = {
+        r.gene for r in rows if r.alteration.variant_class == "truncating"
+    } - finding_rules.nmd_escape.genes
+    if unexplained:
+        raise ConfigError(
+            str(findings),
+            "nmd_escape/genes",
+            f"lacks {', '.join(sorted(unexplained))}, which have `truncating` rows in {biomarkers}",
+        )
     return KnowledgeBase(
         rows=rows,
         regimens=regimen_list,

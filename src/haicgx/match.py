@@ -121,8 +121,10 @@ def match_variant(
                 add(row, "protein", annotation)
             elif a.level == "codon" and codon == a.codon and annotation.variant_class:
                 add(row, "codon", annotation)
-            elif benign and a.variant_class == "truncating":
-                continue  # a curated benign truncation is not loss of function (findings.yaml)
+            elif (benign or annotation.escapes_nmd) and a.variant_class == "truncating":
+                # A curated benign truncation (findings.yaml) or one in the last exon, which
+                # escapes nonsense-mediated decay, is not read as loss of function.
+                continue
             elif (
                 a.level == "exon"
                 and annotation.exon == a.exon

@@ -526,13 +526,17 @@ def load_patients(path: Path) -> list[Patient]:
                 f"duplicate patient_id {pid!r} (first on line {first_row[pid]})",
             )
         first_row[pid] = line
-        if any(c in row["vcf"] for c in "<>"):
-            # Snakemake reads <name> in a path as a path variable and would stop the whole run.
-            raise ConfigError(
-                str(path), f"{where}, column vcf", "a VCF path may not contain < or >: rename it"
-            )
         vcf = Path(row["vcf"]).expanduser()
         vcf = vcf if vcf.is_absolute() else (path.parent / vcf).resolve()
+        if any(c in str(vcf) for c in "<>{}"):
+            # Snakemake reads <name> in a path as a path variable and {name} as a wildcard (even
+            # doubled, in an input function's value) and would stop the whole run.
+            raise ConfigError(
+                str(path),
+                f"{where}, column vcf",
+                "a VCF path may not contain <, >, { or } (Snakemake reads them as variables): "
+                f"rename the file or link it under a plain name ({vcf})",
+            )
         if not vcf.exists():
             raise ConfigError(str(path), f"{where}, column vcf", f"file not found: {row['vcf']}")
         drugs: list[str] = []

@@ -158,9 +158,11 @@ class TranscriptIndex:
             self._preferences[transcript_id] = found
         return found
 
-    def exon_number(self, transcript_id: str, pos: int) -> int | None:
+    def exon_rank(self, transcript_id: str, pos: int) -> tuple[int, int] | None:
+        """The exon holding `pos` and the transcript's exon count, as VEP's EXON `n/N` gives."""
         tr = self.transcripts.get(transcript_id)
-        return tr.exon_number(pos) if tr else None
+        number = tr.exon_number(pos) if tr else None
+        return None if tr is None or number is None else (number, len(tr.exons))
 
 
 @lru_cache(maxsize=4)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pysam
 
 from haicgx.builds import KNOWN_CONTIG_LENGTHS, identify_build, length_fits
-from haicgx.errors import InputError
+from haicgx.errors import InputError, shorten
 from haicgx.knowledge import normalise_chrom
 from haicgx.settings import is_synthetic_reference
 
@@ -219,11 +219,19 @@ def _lines(patient: str, path: Path) -> Iterator[tuple[int, str]]:
                         path,
                         f"line {lineno} ends in CRLF (Windows line ends); convert to LF",
                     )
+                if "\r" in line:
+                    raise _fail(patient, path, _stray_cr(lineno, line))
                 yield lineno, line.rstrip("\n")
     except UnicodeDecodeError:
         raise _fail(patient, path, f"line {_first_undecodable(path)} is not UTF-8 text") from None
     except _UNREADABLE as exc:
         raise _fail(patient, path, f"truncated or corrupt compressed file ({exc})") from None
+
+
+def _stray_cr(lineno: int, line: str) -> str:
+    if line.count("\r") > 1 and line.startswith("##fileformat"):
+        return "line ends are CR only (classic Mac OS): convert them to LF"
+    return f"line {lineno} holds a carriage return (CR) inside the line: not VCF text"
 
 
 def _first_undecodable(path: Path) -> int | str:
@@ -341,19 +349,22 @@ def scan_text(patient: str, path: Path) -> TextScan:
     unseen = False
     for lineno, line in _lines(patient, path):
         if lineno == 1 and not line.startswith("##fileformat=VCF"):
-            raise _fail(patient, path, "not a VCF: the first line is not ##fileformat=VCF...")
+            raise _fail(patient, path, _not_a_vcf(line))
         if line.startswith("##"):
             header.append(line)
             use.header_line(line)
+            if line.startswith(("##INFO=", "##FORMAT=")):
+                _check_definition(patient, path, lineno, line)
             continue
         if line.startswith("#"):
             columns = _column_header(patient, path, lineno, line)
             header.append(line)
             continue
+        if not line:
+            # htslib reads a blank line as a record on contig '' and bcftools then fails
+            raise _fail(patient, path, f"line {lineno} is blank: a VCF has no blank lines")
         if not columns:
             raise _fail(patient, path, f"line {lineno}: data before the #CHROM header line")
-        if not line:
-            continue
         n_records += 1
         fields = _check_record(patient, path, lineno, line, columns, use.declared["contig"], scan)
         use.record(fields)
@@ -367,9 +378,67 @@ def scan_text(patient: str, path: Path) -> TextScan:
                 scan.note_structural(fields[0], int(fields[1]), fields[3], fields[7], alts)
     if not columns:
         raise _fail(patient, path, "no #CHROM header line (empty or not a VCF)")
+    _check_one_naming(patient, path, order.contigs)
     scan.header, scan.records, scan.contigs = header, n_records, order.contigs
     scan.header_additions, scan.unseen_alleles = use.additions(), unseen
     return scan
+
+
+def _not_a_vcf(first_line: str) -> str:
+    """Why the first line is not `##fileformat=VCF...`, naming the usual culprits."""
+    if first_line.startswith("\ufeff"):
+        return (
+            "the file starts with a byte-order mark (U+FEFF, added by some Windows editors) "
+            "before ##fileformat: save it as UTF-8 without BOM"
+        )
+    return "not a VCF: the first line is not ##fileformat=VCF..."
+
+
+# The VCF specification's Number and Type values of an INFO or FORMAT definition.
+_NUMBER = re.compile(r"^(?:\d+|[ARG.])$")
+_TYPES = {
+    "INFO": frozenset({"Integer", "Float", "Flag", "Character", "String"}),
+    "FORMAT": frozenset({"Integer", "Float", "Character", "String"}),
+}
+_DEFINITION_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^,>]*)')
+
+
+def _check_definition(patient: str, path: Path, lineno: int, line: str) -> None:
+    """An ##INFO or ##FORMAT line must be a whole definition with ID, Number and Type: htslib
+    guesses past a broken one (an unclosed `<` swallows the header lines after it; an unknown
+    Type becomes String), and a value read under a guessed type is not what the caller wrote."""
+    kind, _, body = line[2:].partition("=")
+    if not (body.startswith("<") and body.endswith(">")):
+        raise _fail(
+            patient, path, f"line {lineno}: malformed ##{kind} line (not enclosed in <...>)"
+        )
+    fields = dict(_DEFINITION_FIELD.findall(body[1:-1]))
+    number, kind_type = fields.get("Number", "(none)"), fields.get("Type", "(none)")
+    problem = None
+    if not fields.get("ID"):
+        problem = "no ID"
+    elif not _NUMBER.match(number):
+        problem = f"Number {shorten(number, 20)!r} is not an integer, A, R, G or ."
+    elif kind_type not in _TYPES[kind]:
+        problem = f"Type {shorten(kind_type, 20)!r} is not one of {', '.join(sorted(_TYPES[kind]))}"
+    if problem:
+        raise _fail(patient, path, f"line {lineno}: malformed ##{kind} definition: {problem}")
+
+
+def _chr_twin(name: str) -> str:
+    return name[3:] if name.startswith("chr") else f"chr{name}"
+
+
+def _check_one_naming(patient: str, path: Path, contigs: set[str]) -> None:
+    """`12` and `chr12` in one file are two contigs to htslib: refuse the mix by name."""
+    for name in sorted(contigs):
+        if name.startswith("chr") and _chr_twin(name) in contigs:
+            raise _fail(
+                patient,
+                path,
+                f"the records mix contig naming ({_chr_twin(name)!r} and {name!r}): use one "
+                "naming throughout the file",
+            )
 
 
 def _column_header(patient: str, path: Path, lineno: int, line: str) -> int:
@@ -416,7 +485,14 @@ def _check_record(
     if len(fields) > 9:
         _check_sample_columns(patient, path, where, fields)
     if contigs and chrom not in contigs:
-        raise _fail(patient, path, f"contig {chrom!r} is not declared in the header", where)
+        twin = (
+            f", which declares {_chr_twin(chrom)!r}: the file mixes contig naming"
+            if _chr_twin(chrom) in contigs
+            else ""
+        )
+        raise _fail(
+            patient, path, f"contig {shorten(chrom)!r} is not declared in the header{twin}", where
+        )
     if unusable := _check_alleles(patient, path, where, ref, alt.split(",")):
         if scan is None:
             raise _fail(patient, path, unusable[1], where)
@@ -536,19 +612,19 @@ def _unusable_alleles(ref: str, alts: list[str]) -> tuple[str | None, str] | Non
     """
     if not _BASES.match(ref):
         if ref.upper() != ref:
-            return None, f"lowercase REF {ref!r}"
-        return None, f"REF {ref!r} has characters other than A, C, G, T, N"
+            return None, f"lowercase REF {shorten(ref)!r}"
+        return None, f"REF {shorten(ref)!r} has characters other than A, C, G, T, N"
     if set(ref) == {"N"}:
         return None, "REF is N only: no reference base to check"
     for allele in alts:
         if allele in UNSEEN_ALLELES or is_structural(allele):
             continue  # trimmed, or left out with a warning, before evaluation
         if allele == ref:
-            return allele, f"ALT {allele} equals REF: not a variant"
+            return allele, f"ALT {shorten(allele)} equals REF: not a variant"
         if allele != "." and not _BASES.match(allele):
             if _BASES.match(allele.upper()):
-                return allele, f"lowercase ALT {allele!r}"
-            return allele, f"ALT {allele!r} has characters other than A, C, G, T, N"
+                return allele, f"lowercase ALT {shorten(allele)!r}"
+            return allele, f"ALT {shorten(allele)!r} has characters other than A, C, G, T, N"
     return None
 
 
@@ -964,9 +1040,8 @@ def _refuse_many_unusable(patient: str, path: Path, unusable: list[Unusable], re
     raise _fail(
         patient,
         path,
-        f"{first.reason}; {len(unusable)} of the file's {records} records cannot be evaluated, "
-        f"more than haicgx leaves out (at most {MAX_UNUSABLE_RECORDS} records and "
-        f"{MAX_UNUSABLE_PERCENT}% of a file's): a malformed file? Correct or remove such records",
+        f"{first.reason}; {len(unusable)} of {records} records unusable, more than the "
+        f"{MAX_UNUSABLE_RECORDS} or {MAX_UNUSABLE_PERCENT}% haicgx leaves out: a malformed file?",
         first.where,
     )
 

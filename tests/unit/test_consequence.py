@@ -444,9 +444,10 @@ def test_transcript_preference_mane_then_canonical_then_complete_then_longest_cd
 
 
 def test_exon_numbers_follow_the_strand(index):
-    assert index.exon_number("ENST_LONG", 1500) == 1  # minus strand: the 3'-most exon is last
-    assert index.exon_number("ENST_LONG", 200) == 2
-    assert index.exon_number("ENST_LONG", 700) is None  # intron
+    assert index.exon_rank("ENST_LONG", 1500) == (1, 2)  # minus strand: the 3'-most exon is last
+    assert index.exon_rank("ENST_LONG", 200) == (2, 2)
+    assert index.exon_rank("ENST_LONG", 700) is None  # intron
+    assert index.exon_rank("ENST_NOT_IN_GFF3", 200) is None
 
 
 def test_reader_keeps_one_transcript_per_gene(index):
@@ -472,3 +473,17 @@ def test_reader_ties_go_to_the_more_severe_then_the_smaller_transcript_id(index)
         reader = ConsequenceReader(pysam.VariantHeader(), "csq", "BCSQ", transcripts)
         (ann,) = reader._one_per_gene(parse_bcsq(entries), 350)
         assert ann.transcript == "ENST_M"
+
+
+def test_exon_and_exon_count_from_vep_and_snpeff():
+    fields = [*VEP_FIELDS, "EXON"]
+    (ann,) = parse_vep([vep("T", "stop_gained") + "|27/27"], fields, "A", "T")
+    assert (ann.exon, ann.exon_total, ann.escapes_nmd) == (27, 27, True)
+    (ann,) = parse_vep([vep("T", "stop_gained") + "|3-4/27"], fields, "A", "T")
+    assert (ann.exon, ann.exon_total, ann.escapes_nmd) == (3, 27, False)
+    (ann,) = parse_vep([vep("T", "stop_gained") + "|"], fields, "A", "T")  # intronic: no EXON
+    assert (ann.exon, ann.exon_total, ann.escapes_nmd) == (None, None, False)
+    (ann,) = parse_snpeff([snpeff("T", "stop_gained", "G").replace("|2/5|", "|5/5|")], "T")
+    assert (ann.exon, ann.exon_total, ann.escapes_nmd) == (5, 5, True)
+    (ann,) = parse_snpeff([snpeff("T", "stop_gained", "G")], "T")
+    assert (ann.exon, ann.exon_total, ann.escapes_nmd) == (2, 5, False)

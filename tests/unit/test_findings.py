@@ -77,3 +77,60 @@ def test_a_bad_findings_file_names_the_key(tmp_path):
     bad.write_text(BUNDLED_FINDINGS.read_text().replace("alteration: p.V600E", "alteration: V600E"))
     with pytest.raises(ConfigError, match=r"targetable/0/alteration"):
         parse_findings(bad)
+
+
+@pytest.mark.parametrize(
+    ("consequence", "exon", "total", "escapes"),
+    [
+        ("stop_gained", 27, 27, True),  # the last exon: no junction downstream
+        ("frameshift_variant", 27, 27, True),
+        ("stop_gained", 1, 1, True),  # a single-exon transcript has no junction at all
+        ("stop_gained", 26, 27, False),
+        ("frameshift_variant", 11, 27, False),
+        ("stop_gained", None, None, False),  # exon unknown: read as the source gave it
+        ("stop_gained", 27, None, False),
+        ("splice_donor_variant&stop_gained", 27, 27, False),  # the splice change decides
+        ("missense_variant", 27, 27, False),
+    ],
+)
+def test_only_stops_and_frameshifts_in_a_last_exon_escape_decay(consequence, exon, total, escapes):
+    ann = Annotation("BRCA2", consequence, "ENST1", "p.E3000*", exon, "", total)
+    assert ann.escapes_nmd is escapes
+
+
+def test_a_last_exon_truncation_counts_as_no_loss_of_function_and_says_why(bundled_kb):
+    last = Annotation("BRCA2", "stop_gained", "ENST00000380152", "p.E3309*", 27, "", 27)
+    earlier = last._replace(exon=11, protein_change="p.E1593*")
+    variant = Variant("chr13", 32398440, "G", "T", (last,), "0/1", 1, 100, 30, 0.3)
+    assert match_variant(variant, bundled_kb, build="GRCh38", primary_site="pancreatic") == []
+    hits = match_variant(
+        variant._replace(annotations=(earlier,)),
+        bundled_kb,
+        build="GRCh38",
+        primary_site="pancreatic",
+    )
+    assert hits and {m.row.alteration.variant_class for m in hits} == {"truncating"}
+    found = findings_for([Candidate(last, 0.12, ())], RULES, "pancreatic")
+    assert kinds(found) == [("other", "BRCA2")]
+    assert found[0]["kb_ids"] == ["FIND-NMD-ESCAPE"]
+    assert "(exon 27 of 27, ENST00000380152)" in found[0]["text"]
+    assert "nonsense-mediated decay" in found[0]["text"]
+    # At a germline fraction the referral still stands: the doubt does not remove the test.
+    germline = findings_for([Candidate(last, 0.5, ())], RULES, "pancreatic")
+    assert kinds(germline) == [("germline_referral", "BRCA2"), ("other", "BRCA2")]
+
+
+def test_every_gene_with_a_truncating_row_is_covered_by_the_decay_note(tmp_path):
+    from haicgx.knowledge import load_knowledge
+    from haicgx.paths import KNOWLEDGE_DIR
+
+    findings = tmp_path / "findings.yaml"
+    findings.write_text(
+        BUNDLED_FINDINGS.read_text().replace(
+            "genes: [ATM, BRCA1, BRCA2, PALB2, MLH1, MSH2, MSH6, PMS2]",
+            "genes: [BRCA1, BRCA2, PALB2, MLH1, MSH2, MSH6, PMS2]",
+        )
+    )
+    assert findings.read_text() != BUNDLED_FINDINGS.read_text()
+    with pytest.raises(ConfigError, match=r"nmd_escape/genes.*lacks ATM"):
+        load_knowledge(KNOWLEDGE_DIR / "biomarkers.tsv", KNOWLEDGE_DIR / "regimens.yaml", findings)

@@ -187,11 +187,24 @@ def test_cli_validate_and_show(capsys):
         )
         == 0
     )
-    out = capsys.readouterr().out
-    assert "valid, version test-1, 21 rows" in out
+    sha = load_knowledge(MINI_KNOWLEDGE / "biomarkers.tsv", MINI_KNOWLEDGE / "regimens.yaml").sha256
+    assert capsys.readouterr().out == (
+        f"{MINI_KNOWLEDGE / 'biomarkers.tsv'}: valid, version test-1, 21 rows (11 allele_function, "
+        "1 contraindication, 2 dose_adjustment, 2 resistance, 3 sensitivity, 2 toxicity); "
+        f"6 regimens; sha256 {sha}\n"
+    )
     assert main(["kb", "show", "dpyd", "--file", str(MINI_KNOWLEDGE / "biomarkers.tsv")]) == 0
-    out = capsys.readouterr().out
-    assert "T-DPYD-2A" in out and "no_function (value 0)" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "DPYD: 10 rows (knowledge version test-1)"
+    assert lines[1] == "\t".join(
+        ("T-DPYD-2A", "GRCh38:chr1:97450058:C:T", "c.1905+1G>A (*2A)", "fluorouracil;capecitabine",
+         "allele_function no_function (value 0)", "guideline", "any",
+         "CPIC DPYD 2017, PMID 29152729")
+    )  # fmt: skip
+    assert [line.split("\t")[0] for line in lines[1:]] == [
+        "T-DPYD-2A", "T-DPYD-13", "T-DPYD-2846", "T-DPYD-HAPB3", "T-DPYD-HAPB3P", "T-DPYD-9A",
+        "T-DPYD-5", "T-DPYD-PM-FU", "T-DPYD-IM-FU", "T-DPYD-FUDR",
+    ]  # fmt: skip
     assert main(["kb", "show", "TP53", "--file", str(MINI_KNOWLEDGE / "biomarkers.tsv")]) == 1
 
 

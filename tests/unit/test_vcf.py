@@ -294,3 +294,29 @@ def test_genotype_naming_an_allele_the_record_lacks_is_refused(tmp_path):
         "0/1:70,30:100:0.3", "1/2:70,30,20:120:0.3,0.2"
     )
     assert inspect(write_vcf(tmp_path / "ok.vcf", [multi])).records_read == 1
+
+
+@pytest.mark.parametrize(
+    ("ref", "alt", "said"),
+    [
+        ("C" * 200_000 + "X", "T", "REF 'CCCCC"),  # a 200 kb REF with a bad base at its end
+        ("C", "T" * 200_000 + "Z", "ALT 'TTTTT"),
+    ],
+)
+def test_a_huge_allele_is_cut_so_the_message_stays_one_short_line(tmp_path, ref, alt, said):
+    path = tmp_path / "big.vcf"
+    path.write_text(vcf_text([KRAS.replace("\tC\tT\t", f"\t{ref}\t{alt}\t")]), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        inspect(path)
+    message = str(caught.value)
+    assert said in message and "(200001 characters)" in message
+    assert "has characters other than A, C, G, T, N" in message
+    assert "\n" not in message and len(message) < 400
+
+
+def test_mixed_contig_naming_without_contig_lines_is_named(tmp_path):
+    path = tmp_path / "mixed.vcf"
+    other = KRAS.replace("chr12\t25245350", "12\t25245360")
+    path.write_text(vcf_text([BRAF, KRAS, other], contigs=()), encoding="utf-8")
+    with pytest.raises(InputError, match=r"the records mix contig naming \('12' and 'chr12'\)"):
+        inspect(path)
