@@ -35,7 +35,6 @@ from haicgx.forks import Child
 from haicgx.knowledge import normalise_chrom, trim_allele
 from haicgx.vcf import (
     PRIMARY_CHROMOSOMES,
-    STRUCTURAL_EXCLUDE,
     VcfFacts,
     fasta_contigs,
     inspect_vcf,
@@ -502,8 +501,8 @@ def _steps(job: _Job, work: Path, facts: VcfFacts) -> list[tuple[str, list[str]]
     if annotate_args:
         steps.append(("annotate", annotate_args))
     cleaning = []
-    if facts.structural_records:  # symbolic and breakend records, counted and said in QC
-        cleaning += ["-e", STRUCTURAL_EXCLUDE]
+    if exclude := facts.exclude_expression():  # structural, unusable records: said in QC
+        cleaning += ["-e", exclude]
     if facts.unseen_alleles:  # <*>/<NON_REF> dropped at every site, GT/AD remapped
         cleaning += ["--trim-unseen-allele", "--trim-unseen-allele"]
     if cleaning:

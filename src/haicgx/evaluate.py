@@ -232,6 +232,8 @@ def evaluate_patient(
     collector = PgxCollector(kb, settings.build, has_normal=has_normal)
     for sv in prepared.facts.structural:
         collector.structural(sv.chrom, sv.pos, sv.end, sv.alt)
+    for u in prepared.facts.unusable:
+        collector.unusable(u.chrom, u.pos, u.pos + max(len(u.ref), 1) - 1, u.reason)
     tally = QcTally()
     matches: list[Match] = []
     candidates: list[Candidate] = []  # variants of genes that can give a finding
@@ -495,6 +497,7 @@ def _qc(prepared: PreparedVcf, tally: QcTally, reader: SupportReader) -> dict[st
         "records_passing": tally.passing,
         "germline_filtered_kept": tally.germline_kept,
         "structural_left_out": prepared.facts.structural_records,
+        "unusable_left_out": len(prepared.facts.unusable),
         "filtered": dict(sorted(tally.filtered.items())),
         "unknown_values_kept": unknown,
         "tumour_sample": prepared.facts.tumour_sample,

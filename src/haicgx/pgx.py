@@ -375,6 +375,19 @@ class PgxCollector:
                     f"{GENE_TEST[gene]} before {GENE_DRUGS[gene]}."
                 )
 
+    def unusable(self, chrom: str, pos: int, end: int, reason: str) -> None:
+        """A record left out because its alleles cannot be evaluated (haicgx.vcf.Unusable):
+        within a gene's allele span it may have carried an allele, so the call cannot be firm."""
+        plain = normalise_chrom(chrom)
+        for gene, rows in self.rows.items():
+            places = [_key(r)[1] for r in rows if _key(r)[0] == plain]
+            if places and pos <= max(places) and end >= min(places):
+                self.structural_notes[gene].append(
+                    f"The record at {chrom}:{pos}, within {gene}, was left out: {reason}. It may "
+                    f"have carried an allele: the call is indeterminate. Test {GENE_TEST[gene]} "
+                    f"before {GENE_DRUGS[gene]}."
+                )
+
     def _positions_within(self, plain: str, start: int, end: int) -> list[Position]:
         if end == start:
             return [(plain, start)] if (plain, start) in self.position_names else []

@@ -327,10 +327,11 @@ class SupportReader:
                 return None
             return rd[0] + ad[0], ad[0], None, "FORMAT RD/AD (VarScan)"
         pair = _counts_per_allele(ad, self.numbers["AD"], allele)
-        if pair is None or None in pair:
+        if pair is None or pair[1] is None:
             return None
         ref_n, alt_n = pair
-        return ref_n + alt_n, alt_n, None, "FORMAT AD"
+        # A missing REF count ('.,21' in vcf2maf's b38 file) leaves the ALT's reads known.
+        return None if ref_n is None else ref_n + alt_n, alt_n, None, "FORMAT AD"
 
 
 def _ad_dp_af(sample) -> ReadSupport:
@@ -339,9 +340,9 @@ def _ad_dp_af(sample) -> ReadSupport:
     there."""
     ad, dp, af = sample.get("AD"), sample.get("DP"), sample.get("AF")
     depth = alt = None
-    counted = type(ad) is tuple and len(ad) == 2 and None not in ad
+    counted = type(ad) is tuple and len(ad) == 2 and ad[1] is not None
     if counted:
-        depth, alt = int(ad[0] + ad[1]), int(ad[1])
+        depth, alt = None if ad[0] is None else int(ad[0] + ad[1]), int(ad[1])
     dp = dp if type(dp) is int else _int(dp)
     if dp is not None:
         depth = dp

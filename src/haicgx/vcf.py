@@ -41,6 +41,14 @@ UNSEEN_ALLELES = ("<*>", "<NON_REF>")
 STRUCTURAL_EXCLUDE = 'ALT~"<[A-MO-Z]" || ALT~"<N[^O]" || ALT~"<NO[^N]" || ALT~"[][]"'
 MAX_STRUCTURAL_KEPT = 10_000  # structural records remembered (for the pharmacogene check)
 _END = re.compile(r"(?:^|;)END=(\d+)")
+# A record whose alleles cannot be evaluated (ALT equal to REF, a character that is not a base) is
+# left out with a QC warning when it is one of a few: callers write such a record now and then
+# (VarScan 2's 'A/T'). More than either limit and the file is refused as malformed: that many
+# suggests a broken or mis-converted file whose other records cannot be trusted either.
+MAX_UNUSABLE_RECORDS = 10
+MAX_UNUSABLE_PERCENT = 1
+# Alleles that can be written inside a bcftools expression's double quotes.
+_EXPRESSIBLE = re.compile(r"^[!#-\[\]-~]+$")
 
 
 def is_structural(allele: str) -> bool:
@@ -52,6 +60,29 @@ def is_structural(allele: str) -> bool:
     return (
         (allele.startswith("<") and allele not in UNSEEN_ALLELES) or "[" in allele or "]" in allele
     )
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """A record left out because its alleles cannot be evaluated.
+
+    `ref` and `alt` are what identifies it for `bcftools view -e`: its REF and, when an ALT is
+    the problem, that ALT. Any record matching both has the same problem."""
+
+    chrom: str
+    pos: int
+    ref: str
+    alt: str | None
+    reason: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.chrom}:{self.pos}"
+
+    def expression(self, chrom: str) -> str:
+        """The bcftools filter expression matching this record (under its renamed contig)."""
+        alt = f' && ALT="{self.alt}"' if self.alt is not None else ""
+        return f'(CHROM="{chrom}" && POS={self.pos} && REF="{self.ref}"{alt})'
 
 
 @dataclass(frozen=True)
@@ -86,11 +117,19 @@ class VcfFacts:
     unseen_alleles: bool = False  # records carry <*> or <NON_REF>, to be trimmed
     structural_records: int = 0  # symbolic or breakend records, left out
     structural: list[Structural] = field(default_factory=list)  # the first MAX_STRUCTURAL_KEPT
+    unusable: list[Unusable] = field(default_factory=list)  # records left out, with the reason
 
     @property
     def kept_samples(self) -> list[str]:
         """The samples the annotated file keeps, the tumour first."""
         return [self.tumour_sample] + ([self.normal_sample] if self.normal_sample else [])
+
+    def exclude_expression(self) -> str | None:
+        """The `bcftools view -e` expression leaving out the structural and unusable records
+        (applied after contigs are renamed), or None when there are none."""
+        parts = [STRUCTURAL_EXCLUDE] if self.structural_records else []
+        parts += [u.expression(self.contig_names.get(u.chrom, u.chrom)) for u in self.unusable]
+        return " || ".join(parts) or None
 
 
 def _fail(patient: str, path: Path, problem: str, record: str | None = None) -> InputError:
@@ -229,6 +268,7 @@ class TextScan:
     unseen_alleles: bool = False  # some record carries <*> or <NON_REF>
     structural_records: int = 0
     structural: list[Structural] = field(default_factory=list)
+    unusable: list[Unusable] = field(default_factory=list)
 
     def note_structural(self, chrom: str, pos: int, ref: str, info: str, alts: list[str]) -> None:
         self.structural_records += 1
@@ -339,7 +379,7 @@ def scan_text(patient: str, path: Path) -> TextScan:
         if not columns:
             raise _fail(patient, path, f"line {lineno}: data before the #CHROM header line")
         n_records += 1
-        fields = _check_record(patient, path, lineno, line, columns, use.declared["contig"])
+        fields = _check_record(patient, path, lineno, line, columns, use.declared["contig"], scan)
         use.record(fields)
         order.add(fields[0], int(fields[1]), fields[3], fields[4])
         if columns > 9 and fields[8].startswith("GT"):
@@ -427,9 +467,16 @@ def _column_header(patient: str, path: Path, lineno: int, line: str) -> int:
 
 
 def _check_record(
-    patient: str, path: Path, lineno: int, line: str, columns: int, contigs: set[str]
+    patient: str,
+    path: Path,
+    lineno: int,
+    line: str,
+    columns: int,
+    contigs: set[str],
+    scan: TextScan | None = None,
 ) -> list[str]:
-    """Check one data line; return its fields."""
+    """Check one data line; return its fields. A record whose alleles cannot be evaluated is
+    noted in `scan` (to be left out), or refused when there is no scan to note it in."""
     fields = line.split("\t")
     if _plainly_valid(fields, columns, contigs):
         return fields
@@ -459,7 +506,10 @@ def _check_record(
         raise _fail(
             patient, path, f"contig {shorten(chrom)!r} is not declared in the header{twin}", where
         )
-    _check_alleles(patient, path, where, ref, alt.split(","))
+    if unusable := _check_alleles(patient, path, where, ref, alt.split(",")):
+        if scan is None:
+            raise _fail(patient, path, unusable[1], where)
+        scan.unusable.append(Unusable(chrom, int(pos), ref, unusable[0], unusable[1]))
     if len(info) > MAX_INFO_BYTES:
         raise _fail(
             patient, path, f"INFO field of {len(info)} bytes (limit {MAX_INFO_BYTES})", where
@@ -536,38 +586,59 @@ def _check_sample_columns(patient: str, path: Path, where: str, fields: list[str
             )
 
 
-def _check_alleles(patient: str, path: Path, where: str, ref: str, alts: list[str]) -> None:
-    """REF and ALT must be plain sequence: structural and placeholder alleles are refused."""
+def _check_alleles(
+    patient: str, path: Path, where: str, ref: str, alts: list[str]
+) -> tuple[str | None, str] | None:
+    """None when REF and every ALT are plain sequence, a placeholder or structural; else why the
+    record cannot be evaluated, as (the ALT at fault or None for REF, the reason). A `*` allele, or
+    an allele no bcftools expression can name, fails the file."""
+    if "*" in alts:
+        # Never advise deleting the record: at a pharmacogene it may carry a germline allele.
+        raise _fail(
+            patient,
+            path,
+            "spanning-deletion allele '*' on this record: split the file with bcftools norm "
+            "-m -any and exclude only the '*' alleles (bcftools view -e 'ALT=\"*\"'), which "
+            "keeps every real allele of the record",
+            where,
+        )
+    unusable = _unusable_alleles(ref, alts)
+    if unusable is None:
+        return None
+    alt, reason = unusable
+    if not all(_EXPRESSIBLE.match(text) for text in (where, ref, alt or "N")):
+        raise _fail(patient, path, reason, where)  # cannot be left out precisely: refused
+    return unusable
+
+
+def _unusable_alleles(ref: str, alts: list[str]) -> tuple[str | None, str] | None:
+    """(the ALT at fault, or None when REF is; the reason), or None when the alleles are usable.
+
+    >>> _unusable_alleles("G", ["A/T"])
+    ('A/T', "ALT 'A/T' has characters other than A, C, G, T, N")
+    >>> _unusable_alleles("C", ["T", "C"])
+    ('C', 'ALT C equals REF: not a variant')
+    >>> _unusable_alleles("C", ["t"])
+    ('t', "lowercase ALT 't'")
+    >>> _unusable_alleles("c", ["T"]) is None, _unusable_alleles("C", ["<NON_REF>", "."]) is None
+    (False, True)
+    """
     if not _BASES.match(ref):
         if ref.upper() != ref:
-            raise _fail(patient, path, f"lowercase REF {shorten(ref)!r}", where)
-        raise _fail(
-            patient, path, f"REF {shorten(ref)!r} has characters other than A, C, G, T, N", where
-        )
+            return None, f"lowercase REF {shorten(ref)!r}"
+        return None, f"REF {shorten(ref)!r} has characters other than A, C, G, T, N"
     if set(ref) == {"N"}:
-        raise _fail(patient, path, "REF is N only: no reference base to check", where)
+        return None, "REF is N only: no reference base to check"
     for allele in alts:
         if allele in UNSEEN_ALLELES or is_structural(allele):
             continue  # trimmed, or left out with a warning, before evaluation
-        if allele == "*":
-            # Never advise deleting the record: at a pharmacogene it may carry a germline allele.
-            raise _fail(
-                patient,
-                path,
-                "spanning-deletion allele '*' on this record: split the file with bcftools norm "
-                "-m -any and exclude only the '*' alleles (bcftools view -e 'ALT=\"*\"'), which "
-                "keeps every real allele of the record",
-                where,
-            )
         if allele == ref:
-            raise _fail(patient, path, f"ALT {shorten(allele)} equals REF: not a variant", where)
+            return allele, f"ALT {shorten(allele)} equals REF: not a variant"
         if allele != "." and not _BASES.match(allele):
-            raise _fail(
-                patient,
-                path,
-                f"ALT {shorten(allele)!r} has characters other than A, C, G, T, N",
-                where,
-            )
+            if _BASES.match(allele.upper()):
+                return allele, f"lowercase ALT {shorten(allele)!r}"
+            return allele, f"ALT {shorten(allele)!r} has characters other than A, C, G, T, N"
+    return None
 
 
 def open_quietly(path: Path) -> pysam.VariantFile:
@@ -897,7 +968,8 @@ def _scan_bcf(patient: str, path: Path, variant_file: pysam.VariantFile) -> Text
             n_records += 1
             alts = list(rec.alts or ())
             where = f"{rec.chrom}:{rec.pos}"
-            _check_alleles(patient, path, where, rec.ref or "", alts)
+            if unusable := _check_alleles(patient, path, where, rec.ref or "", alts):
+                scan.unusable.append(Unusable(rec.chrom, rec.pos, rec.ref or "", *unusable))
             order.add(rec.chrom, rec.pos, rec.ref or "", ",".join(alts))
             unseen = unseen or any(a in UNSEEN_ALLELES for a in alts)
             for sample in rec.samples.values():
@@ -970,6 +1042,34 @@ def _early_header(path: Path) -> list[str] | None:
     return lines if whole else None
 
 
+def _refuse_many_unusable(patient: str, path: Path, unusable: list[Unusable], records: int) -> None:
+    """More unusable records than haicgx leaves out: the file is malformed, named by the first."""
+    if (
+        len(unusable) <= MAX_UNUSABLE_RECORDS
+        and len(unusable) * 100 <= records * MAX_UNUSABLE_PERCENT
+    ):
+        return
+    first = unusable[0]
+    raise _fail(
+        patient,
+        path,
+        f"{first.reason}; {len(unusable)} of {records} records unusable, more than the "
+        f"{MAX_UNUSABLE_RECORDS} or {MAX_UNUSABLE_PERCENT}% haicgx leaves out: a malformed file?",
+        first.where,
+    )
+
+
+def unusable_warning(unusable: list[Unusable]) -> str:
+    """The QC warning for records left out because their alleles cannot be evaluated."""
+    shown = "; ".join(f"{u.where} {u.reason}" for u in unusable[:3])
+    more = f"; and {len(unusable) - 3} more" if len(unusable) > 3 else ""
+    return (
+        f"{len(unusable)} record(s) whose alleles cannot be evaluated were left out "
+        f"({shown}{more}): have them checked in the caller's output; a file with more than "
+        f"{MAX_UNUSABLE_RECORDS} such records or {MAX_UNUSABLE_PERCENT}% of its records is refused"
+    )
+
+
 def inspect_vcf(
     patient: str,
     path: Path,
@@ -1002,6 +1102,7 @@ def inspect_vcf(
         # A tumour VCF without a single call is far more often a failed upstream step than a
         # tumour without variants; ranking on it would read as "nothing actionable found".
         raise _fail(patient, path, "no variant records: the file has a header only")
+    _refuse_many_unusable(patient, path, scan.unusable, n_records)
     if scan.structural_records == n_records:
         # As a header-only file: likely the wrong file (a structural-variant caller's output),
         # and a ranking on no small variants would read as "nothing actionable found".
@@ -1036,6 +1137,8 @@ def inspect_vcf(
             f"{scan.structural_records} structural-variant record(s) (symbolic ALT or breakend) "
             "were left out: haicgx evaluates small variants only; have them reviewed separately"
         )
+    if scan.unusable:
+        warnings.append(unusable_warning(scan.unusable))
     return VcfFacts(
         tumour_sample=sample,
         samples=samples,
@@ -1043,6 +1146,7 @@ def inspect_vcf(
         unseen_alleles=scan.unseen_alleles,
         structural_records=scan.structural_records,
         structural=scan.structural,
+        unusable=scan.unusable,
         contig_names=checked.renames,
         build_check=checked.sentence,
         records_read=n_records,
@@ -1099,6 +1203,7 @@ def same_plan(guess: VcfFacts, facts: VcfFacts) -> bool:
         and guess.normal_sample == facts.normal_sample
         and not facts.unseen_alleles
         and not facts.structural_records
+        and not facts.unusable
         and guess.contig_names == facts.contig_names
         and guess.build_confirmed == facts.build_confirmed
         and not facts.header_additions

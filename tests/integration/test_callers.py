@@ -22,7 +22,6 @@ from support import testdata as shared_data
 
 from haicgx.annotate import ORIGINAL_RECORD, prepare_vcf
 from haicgx.consequence import AlleleOrigin
-from haicgx.errors import InputError
 from haicgx.evaluate import evaluate_patient
 from haicgx.qc import SupportReader
 from haicgx.settings import Patient, load_settings
@@ -114,21 +113,7 @@ CALLERS = {
     "Pindel": ("test_pindel.vcf", "TUMOR", "NORMAL", pindel, 32),
 }
 
-VARSCAN_BAD_RECORD = "2\t106715342\t"  # its ALT is written 'A/T': not a VCF allele
-
-
-def usable(name: str, folder: Path, work: Path) -> Path:
-    """The shared file, read in place; VarScan's holds one record with the ALT 'A/T', which
-    haicgx refuses as malformed (test below): the copy leaves that record out, nothing else."""
-    path = folder / CALLERS[name][0]
-    if name != "VarScan 2":
-        return path
-    lines = path.read_text(encoding="utf-8").splitlines()
-    kept = [line for line in lines if not line.startswith(VARSCAN_BAD_RECORD)]
-    assert len(kept) == len(lines) - 1
-    copy = work / path.name
-    copy.write_text("\n".join(kept) + "\n", encoding="utf-8")
-    return copy
+VARSCAN_BAD_RECORD = ("2", 106715342, "G", "A/T")  # its ALT is written 'A/T': not a VCF allele
 
 
 def raw_truth(path: Path, samples: tuple[str, ...], truth) -> dict:
@@ -210,8 +195,9 @@ def test_read_support_is_the_callers_own_counts_for_every_allele(name, tmp_path)
     truth function above names). The caller is named from the header."""
     folder = shared_data("vcf2maf-tests")
     _, tumour, normal, truth, alleles = CALLERS[name]
-    vcf = usable(name, folder, tmp_path)
+    vcf = folder / CALLERS[name][0]  # read in place: VarScan's 'A/T' record is left out (below)
     expected = raw_truth(vcf, (tumour, normal), truth)
+    expected.pop(VARSCAN_BAD_RECORD, None)
     found, caller = read_samples(prepare(vcf, tmp_path, tumour, normal))
     assert caller == name
     assert len(found) == len(expected) == alleles
@@ -273,11 +259,17 @@ def test_read_support_of_mutect2_and_strelka2_files(name, tmp_path):
     assert all(t.alt_reads is not None and t.depth for (t,) in found.values())
 
 
-def test_varscan_record_with_a_slash_in_alt_is_refused_by_name(tmp_path):
-    """The one 'A/T' ALT of VarScan's file is malformed input (CONTRACT 7): the message names it."""
+def test_varscan_record_with_a_slash_in_alt_is_left_out_with_a_warning(tmp_path):
+    """The one 'A/T' ALT of VarScan's 500 records cannot be evaluated: that record alone is left
+    out (before bcftools), counted and named in a QC warning; the 499 others are read."""
     vcf = shared_data("vcf2maf-tests") / "test_varscan.vcf"
-    with pytest.raises(InputError, match=r"record 2:106715342: ALT 'A/T'"):
-        prepare(vcf, tmp_path, "TUMOR", "NORMAL")
+    prepared = prepare(vcf, tmp_path, "TUMOR", "NORMAL")
+    assert [(u.chrom, u.pos, u.ref, u.alt) for u in prepared.facts.unusable] == [VARSCAN_BAD_RECORD]
+    warning = next(w for w in prepared.warnings if "cannot be evaluated" in w)
+    assert warning.startswith("1 record(s) whose alleles cannot be evaluated were left out")
+    assert "2:106715342 ALT 'A/T' has characters other than A, C, G, T, N" in warning
+    found, _ = read_samples(prepared)
+    assert len(found) == 499 and not any(key[:2] == ("2", 106715342) for key in found)
 
 
 def test_radia_alt_fraction_is_the_alts_not_the_refs(tmp_path):

@@ -88,6 +88,7 @@ AD_DP_AF_SHAPES = [
     "0/1:.:.:0.2",
     "0/1:.:.:.",
     "0/1:70,.:104:.",
+    "0/1:.,21:54:.",
     "0/1:0,0:0:.",
     "0/1:0,0:.:.",
     "0/1:70,30",
@@ -129,6 +130,14 @@ def test_missing_ad_is_unknown_not_zero(tmp_path):
     path = vcf(tmp_path, MUTECT2, ["chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:AD:DP:AF\t0/1:.:.:."])
     (got,) = support(path, tmp_path)
     assert (got.depth, got.alt_reads, got.vaf) == (None, None, None)
+
+
+def test_a_missing_ref_count_leaves_the_alt_reads_known(tmp_path):
+    """vcf2maf's test_b38.vcf writes AD '.,21' with DP 54 (AD, DP, no AF): 21 alt reads."""
+    formats = [fmt("GT", "1", "String"), fmt("AD", "R", "Integer"), fmt("DP", "1", "Integer")]
+    record = "chr12\t25245350\t.\tA\tC\t.\tPASS\t.\tGT:AD:DP\t0/1:.,21:54"
+    (got,) = support(vcf(tmp_path, formats, [record]), tmp_path)
+    assert (got.depth, got.alt_reads, got.vaf) == (54, 21, 0.3889)
 
 
 def test_alt_reads_are_derived_from_vaf_and_depth_only_when_both_are_known(tmp_path):
