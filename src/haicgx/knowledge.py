@@ -345,8 +345,16 @@ class KnowledgeBase:
         index: dict[tuple[str, str, int, str, str], list[KnowledgeRow]] = defaultdict(list)
         for row in self.rows:
             a = row.alteration
-            if a.level == "genomic":
-                index[(a.build, a.chrom, a.pos, a.ref, a.alt)].append(row)  # type: ignore[index]
+            build, chrom, pos, ref, alt = a.build, a.chrom, a.pos, a.ref, a.alt
+            if (
+                a.level == "genomic"  # whose parse sets all five
+                and build is not None
+                and chrom is not None
+                and pos is not None
+                and ref is not None
+                and alt is not None
+            ):
+                index[(build, chrom, pos, ref, alt)].append(row)
         return dict(index)
 
     @cached_property
