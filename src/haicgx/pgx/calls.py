@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from haicgx.genotype import ABSENT_BELOW
+from haicgx.genotype import ABSENT_BELOW, SampleCall
 from haicgx.knowledge import KnowledgeRow, normalise_chrom
 from haicgx.pgx.genes import DPYD
 from haicgx.qc import GERMLINE_HOM_MIN, germline_check
@@ -48,18 +48,31 @@ class Observation:
     pos: int
     ref: str
     alt: str
-    genotype: str
+    call: SampleCall  # the germline sample's GT, phase set, allele fraction and depth
     copies: int  # by the reading rule (haicgx.genotype)
     phased_haplotypes: tuple[int, ...] | None  # indices of haplotypes carrying ALT when phased
-    phase_set: int | None
-    vaf: float | None
-    depth: int | None
     filters: list[str]
     matched_as: str = "exact"  # exact, trimmed, repeat_shift
     source: str = "tumour"  # the sample read: normal or tumour
     alternative: int | None = None  # copies by the other reading, when GT and reads disagree
     ambiguous: bool = False
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def genotype(self) -> str:
+        return self.call.text
+
+    @property
+    def phase_set(self) -> int | None:
+        return self.call.phase_set
+
+    @property
+    def vaf(self) -> float | None:
+        return self.call.vaf
+
+    @property
+    def depth(self) -> int | None:
+        return self.call.depth
 
     @property
     def key(self) -> Key:
