@@ -8,14 +8,13 @@ each replaced atomically; ``run_endpoints`` does both and returns the lines to p
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from haicgx.atomic import write_atomically
 from haicgx.cohorts import load_cohorts
 from haicgx.endpoints import adam, recist, report, summary
 from haicgx.endpoints.adverse import (
@@ -294,31 +293,9 @@ def write_outputs(result: Endpoints, out_dir: Path, *, now: datetime | None = No
         "endpoints.json": summary.to_json(data),
         "endpoints.html": report.render(data, result),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name in OUTPUT_FILES:
-        path = out_dir / name
-        _write_atomically(path, contents[name])
-        paths.append(path)
+    paths = [out_dir / name for name in OUTPUT_FILES]
+    write_atomically({path: contents[path.name].encode("utf-8") for path in paths})
     return paths
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are shared files
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def run_endpoints(
