@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 from haicgx.errors import HaicgxError
+from haicgx.pgx.genes import DPYD, PHARMACOGENES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,9 +25,9 @@ def explain_text(recommendation: dict, width: int = 100) -> str:
     pgx = r["pgx"]
     lines = [
         f"Patient {r['patient_id']} ({r['primary_site']}, cohort {r.get('cohort') or 'none'})",
-        *(pgx_line(gene, pgx[gene]) for gene in ("DPYD", "UGT1A1")),
+        *(pgx_line(gene, pgx[gene]) for gene in PHARMACOGENES),
     ]
-    rule = pgx["DPYD"].get("reading_rule")
+    rule = pgx[DPYD].get("reading_rule")
     if rule:
         lines += textwrap.wrap(f"Genotype reading: {rule}.", width=width, subsequent_indent="  ")
     if r.get("summary"):
@@ -70,7 +71,7 @@ def pgx_line(gene: str, call: dict) -> str:
     """
     what = (
         f"activity score {_number(call.get('activity_score'))}"
-        if gene == "DPYD"
+        if gene == DPYD
         else f"diplotype {call.get('diplotype') or 'not determined'}"
     )
     source = call.get("genotype_source")

@@ -15,7 +15,7 @@ import jsonschema
 import yaml
 
 from haicgx.errors import ConfigError
-from haicgx.paths import schema_path
+from haicgx.paths import load_schema
 from haicgx.vocab import PRIMARY_SITES
 
 
@@ -80,7 +80,7 @@ def _read_yaml(path: Path) -> Any:
 
 
 def _validate_schema(file: str, data: Any) -> None:
-    schema = yaml.safe_load(schema_path("cohorts").read_text(encoding="utf-8"))
+    schema = load_schema("cohorts")
     validator = jsonschema.Draft202012Validator(schema)
     # Report the first error in document order, so the message is stable from run to run.
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])

@@ -124,15 +124,15 @@ def read_genotype(call: SampleCall, *, lower_activity_more_copies: bool = True) 
     notes: list[str] = []
     ambiguous = False
     alternative = None
-    if by_gt is None and by_fraction is None:
+    if by_gt is None and by_fraction is not None:
+        copies = by_fraction
+        notes.append(f"no genotype in the file: zygosity read from the allele fraction {call.vaf}")
+    elif by_gt is None:
         copies, ambiguous = (2 if lower_activity_more_copies else 1), True
         notes.append(
             "no genotype and no allele fraction in the file: zygosity unknown, read as "
             f"{_copies_word(copies)} (the lower-activity reading)"
         )
-    elif by_gt is None:
-        copies = by_fraction  # type: ignore[assignment]
-        notes.append(f"no genotype in the file: zygosity read from the allele fraction {call.vaf}")
     else:
         low, high = by_gt
         gt_copies = high if lower_activity_more_copies else low

@@ -24,7 +24,7 @@ import yaml
 
 from haicgx import vocab
 from haicgx.errors import ConfigError
-from haicgx.paths import schema_path
+from haicgx.paths import load_schema
 
 VERSION_PREFIX = "# knowledge_version:"
 
@@ -345,8 +345,16 @@ class KnowledgeBase:
         index: dict[tuple[str, str, int, str, str], list[KnowledgeRow]] = defaultdict(list)
         for row in self.rows:
             a = row.alteration
-            if a.level == "genomic":
-                index[(a.build, a.chrom, a.pos, a.ref, a.alt)].append(row)  # type: ignore[index]
+            build, chrom, pos, ref, alt = a.build, a.chrom, a.pos, a.ref, a.alt
+            if (
+                a.level == "genomic"  # whose parse sets all five
+                and build is not None
+                and chrom is not None
+                and pos is not None
+                and ref is not None
+                and alt is not None
+            ):
+                index[(build, chrom, pos, ref, alt)].append(row)
         return dict(index)
 
     @cached_property
@@ -369,10 +377,6 @@ class KnowledgeBase:
             for r in self.rows
             if r.gene == gene and r.effect == "allele_function" and r.alteration.build == build
         ]
-
-
-def _schema(name: str) -> dict[str, Any]:
-    return yaml.safe_load(schema_path(name).read_text(encoding="utf-8"))
 
 
 def _read_text(path: Path) -> str:
@@ -406,7 +410,7 @@ def parse_biomarkers(path: Path) -> tuple[list[KnowledgeRow], str]:
             f"line {header_at + 1}",
             f"header must be the columns {', '.join(vocab.KNOWLEDGE_COLUMNS)} in that order",
         )
-    validator = jsonschema.Draft202012Validator(_schema("biomarkers.schema.yaml"))
+    validator = jsonschema.Draft202012Validator(load_schema("biomarkers.schema.yaml"))
     rows: list[KnowledgeRow] = []
     seen: dict[str, int] = {}
     for offset, cells in enumerate(reader, start=header_at + 2):
@@ -524,7 +528,7 @@ def parse_regimens(
         data = yaml.safe_load(_read_text(path))
     except yaml.YAMLError as exc:
         raise ConfigError(str(path), "", f"not valid YAML: {exc}") from None
-    validator = jsonschema.Draft202012Validator(_schema("regimens.schema.yaml"))
+    validator = jsonschema.Draft202012Validator(load_schema("regimens.schema.yaml"))
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "top level"

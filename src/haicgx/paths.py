@@ -4,7 +4,11 @@ to the Snakefile instead."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 PACKAGE_DIR: Path = Path(__file__).resolve().parent
 SCHEMA_DIR: Path = PACKAGE_DIR / "schemas"
@@ -25,3 +29,14 @@ def schema_path(name: str) -> Path:
     """
     file_name = name if name.endswith((".yaml", ".json")) else f"{name}.schema.yaml"
     return SCHEMA_DIR / file_name
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """A bundled JSON Schema, parsed (the one place that reads them; names as for schema_path).
+
+    >>> load_schema("recommendation.schema.json")["type"], load_schema("cohorts")["type"]
+    ('object', 'object')
+    """
+    path = schema_path(name)
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)

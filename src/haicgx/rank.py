@@ -62,7 +62,11 @@ class Reason:
     test_first: bool = False  # a pharmacogene to test before the first dose
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"kind": self.kind, "text": self.text, "kb_ids": sorted(set(self.kb_ids))}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "text": self.text,
+            "kb_ids": sorted(set(self.kb_ids)),
+        }
         if self.test_first:
             out["test_first"] = True
         return out

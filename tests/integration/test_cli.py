@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 
 import pytest
+from demo_workflow import demo_patients
 
 from haicgx.cli import main
 
@@ -39,9 +42,38 @@ def test_explain_missing_folder_is_one_line(tmp_path, capsys):
 def test_record_show_and_export_on_the_demo(demo, capsys, tmp_path):
     db = demo / "results" / "cohort_record.sqlite"
     assert main(["record", "show", "--db", str(db)]) == 0
-    out = capsys.readouterr().out
-    assert "DEMO01" in out and "DEMO10" in out
+    lines = capsys.readouterr().out.splitlines()
+    # The whole table, column by column (cells are left-aligned under their titles), against the
+    # workflow's own export of the record: one undecided current row per demo patient, no events.
+    starts = [m.start() for m in re.finditer(r"\S+", lines[0])]
+    titles = lines[0].split()
+    shown = [
+        {t: line[a:b].strip() for t, a, b in zip(titles, starts, [*starts[1:], None], strict=True)}
+        for line in lines[1:]
+    ]
+    workflow_export = demo / "results" / "cohort_record.tsv"
+    with workflow_export.open(encoding="utf-8") as handle:
+        exported = list(csv.DictReader(handle, delimiter="\t"))
+    assert [r["patient_id"] for r in exported] == demo_patients()
+    assert shown == [
+        {
+            "patient": r["patient_id"],
+            "version": "1",
+            "current": "yes",
+            "status": r["status"],
+            "review": "",
+            "cohort": r["cohort_id"],
+            "regimen": r["regimen_id"],
+            "decision": "",
+            "contraindication": "",
+            "by": "",
+            "decided_at": "",
+            "created_at": r["created_at"],
+            "pipeline": r["pipeline_version"],
+            "note": "",
+        }
+        for r in exported
+    ]
     target = tmp_path / "export.tsv"
     assert main(["record", "export", str(target), "--db", str(db)]) == 0
-    lines = target.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 11  # header + 10 patients
+    assert target.read_bytes() == workflow_export.read_bytes()

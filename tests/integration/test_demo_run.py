@@ -74,9 +74,10 @@ def test_demo_cases(demo):
     demo07 = read_tsv(demo / "results" / "patients" / "DEMO07" / "variants.tsv")
     positions = [v["pos"] for v in demo07]
     assert len(positions) > len(set(positions)), "the multi-allelic record is split into alleles"
-    for regimen in rec("DEMO08")["regimens"]:
-        if "oxaliplatin" in regimen["drugs"]:
-            assert any(r["kind"] == "prior_failure" for r in regimen["reasons"])
+    with_oxaliplatin = [r for r in rec("DEMO08")["regimens"] if "oxaliplatin" in r["drugs"]]
+    assert with_oxaliplatin, "DEMO08 is ranked regimens with oxaliplatin, which it progressed on"
+    for regimen in with_oxaliplatin:
+        assert any(r["kind"] == "prior_failure" for r in regimen["reasons"]), regimen["regimen_id"]
 
 
 def test_rerun_is_deterministic_and_records_nothing_new(demo):

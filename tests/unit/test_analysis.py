@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -269,27 +269,29 @@ def test_the_group_takes_only_small_files(demo_run, tmp_path, monkeypatch):
 
 
 def test_stopping_a_group_leader_stops_its_children(tmp_path):
-    pid_file = tmp_path / "grandchild.pid"
+    said, say = os.pipe()
+
+    def grandchild():
+        os.write(say, f"{os.getpid()}\n".encode())
+        signal.pause()
 
     def leader():
-        Child(lambda: (pid_file.write_text(str(os.getpid())), signal.pause()), tmp_path / "g")
+        Child(grandchild, tmp_path / "g")
+        os.close(say)  # the grandchild's copy is then the last: its death ends the pipe
         signal.pause()
 
     child = Child(leader, tmp_path / "leader", new_group=True)
-    for _ in range(200):  # the grandchild says its pid once it runs
-        if pid_file.exists() and pid_file.read_text():
-            break
-        time.sleep(0.01)
-    grandchild = int(pid_file.read_text())
-    child.stop()
-    assert child.outcome() == ("signal", signal.SIGKILL)
-    for _ in range(200):  # killed: gone, or a zombie waiting for init to reap it
-        status = Path(f"/proc/{grandchild}/status")
-        if not status.exists() or "\nState:\tZ" in status.read_text():
-            break
-        time.sleep(0.01)
-    else:
-        pytest.fail("the leader's child outlived it")
+    os.close(say)
+    with os.fdopen(said) as pipe:  # waits for the grandchild to run (no polling)
+        grandchild_pid = int(pipe.readline())
+    exited = os.pidfd_open(grandchild_pid)  # readable once the process has exited
+    try:
+        child.stop()
+        assert child.outcome() == ("signal", signal.SIGKILL)
+        # the bound only keeps a failure from hanging the run: a killed process exits at once
+        assert select.select([exited], [], [], 120)[0], "the leader's child outlived it"
+    finally:
+        os.close(exited)
 
 
 def real_vcfs() -> list[Path]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
-from support import MINI_KNOWLEDGE, REPO, SHARED
+from support import MINI_KNOWLEDGE, REPO
 
 from haicgx import vocab
 from haicgx.errors import ConfigError
@@ -20,7 +19,7 @@ from haicgx.knowledge import (
     load_knowledge,
     parse_regimens,
 )
-from haicgx.paths import schema_path
+from haicgx.paths import load_schema, schema_path
 
 BUNDLED = REPO / "src" / "haicgx" / "data" / "knowledge" / "regimens.yaml"
 SCHEMA = yaml.safe_load(schema_path("regimens.schema.yaml").read_text(encoding="utf-8"))
@@ -56,10 +55,8 @@ def test_hierarchy_is_strongest_first_and_ends_with_none():
 
 
 def test_hierarchy_is_the_contract_enum():
-    contract = SHARED / "contract" / "recommendation.schema.json"
-    if not contract.exists():
-        pytest.skip(f"{contract} is absent: ../shared is not beside the project")
-    props = json.loads(contract.read_text(encoding="utf-8"))["properties"]
+    # the package's copy, which test_vocab_schemas holds equal to the contract's
+    props = load_schema("recommendation.schema.json")["properties"]
     enum = props["regimens"]["items"]["properties"]["site_evidence"]["enum"]
     assert tuple(enum) == SITE_EVIDENCE_LEVELS
 

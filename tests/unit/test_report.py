@@ -12,15 +12,16 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from haicgx import report
 from haicgx.knowledge import KnowledgeBase, load_knowledge
+from haicgx.paths import load_schema
 from haicgx.record import recommendation_digest
 from haicgx.vocab import MATCH_COLUMNS, VARIANT_COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA = REPO.parent / "shared" / "contract" / "recommendation.schema.json"
 HOSTILE = '<script>alert(1)</script> "quotes" A & B'
 HOSTILE_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &#34;quotes&#34; A &amp; B"
 SHA_VCF = "a" * 64
@@ -377,12 +378,8 @@ def section(html: str, name: str) -> str:
 
 
 def test_fixture_recommendation_is_valid_against_the_contract_schema() -> None:
-    if not SCHEMA.is_file():
-        pytest.skip(f"contract schema not found at {SCHEMA} (../shared is absent)")
-    import jsonschema
-
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    jsonschema.validate(sample_recommendation(), schema)
+    # the package's copy, which test_vocab_schemas holds equal to the contract's
+    jsonschema.validate(sample_recommendation(), load_schema("recommendation.schema.json"))
 
 
 # --------------------------------------------------------------------------- content

@@ -96,19 +96,19 @@ def adrs(result: Endpoints) -> pd.DataFrame:
                 }
             )
         for code, best in (("BOR", item.bor), ("CBOR", item.cbor)):
-            point = best.point
+            at = best.point
             rows.append(
                 {
                     **base,
                     "PARAMCD": code,
                     "PARAM": PARAMS[code].format(evaluator=evaluator),
                     "AVALC": best.response,
-                    "ADT": iso(point.date) if point else "",
-                    "ADTF": point.date_flag if point else "",
-                    "ADY": (point.date - item.subject.start).days if point else "",
-                    "VISIT": point.visit if point else "",
-                    "VISITNUM": point.visitnum if point else "",
-                    "SRCDOM": point.source if point else "",
+                    "ADT": iso(at.date) if at else "",
+                    "ADTF": at.date_flag if at else "",
+                    "ADY": (at.date - item.subject.start).days if at else "",
+                    "VISIT": at.visit if at else "",
+                    "VISITNUM": at.visitnum if at else "",
+                    "SRCDOM": at.source if at else "",
                     "ANL01FL": "Y",
                 }
             )

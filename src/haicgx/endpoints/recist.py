@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 # Time point and best overall responses (RECIST 1.1 tables 1-3).
 CR = "CR"
@@ -61,6 +61,10 @@ class TimePoint(Protocol):
 
     @property
     def response(self) -> str: ...
+
+
+# The rules return the caller's own time points (with whatever else they carry).
+P = TypeVar("P", bound=TimePoint)
 
 
 # ------------------------------------------------------------------------- baseline lesions
@@ -369,13 +373,13 @@ def assess_time_points(
 # ------------------------------------------------------------------- best overall response
 
 
-def until_first_progression(points: Sequence[TimePoint]) -> list[TimePoint]:
+def until_first_progression(points: Sequence[P]) -> list[P]:
     """The time points that count for the best response: up to and including the first PD.
 
     RECIST 1.1 section 4.4.3: the best overall response is the best recorded from the start of
     treatment until disease progression.
     """
-    out: list[TimePoint] = []
+    out: list[P] = []
     for point in points:
         out.append(point)
         if point.response == PD:
@@ -421,11 +425,11 @@ def is_confirmed(
 
 
 @dataclass(frozen=True)
-class Best:
+class Best(Generic[P]):
     """A best overall response and the time point it rests on (None for NE without one)."""
 
     response: str
-    point: TimePoint | None
+    point: P | None
 
 
 def stable_label(*, non_target_only: bool) -> str:
@@ -435,12 +439,12 @@ def stable_label(*, non_target_only: bool) -> str:
 
 
 def best_overall_response(
-    points: Sequence[TimePoint],
+    points: Sequence[P],
     start: date,
     *,
     sd_min_days: int = SD_MIN_DAYS,
     non_target_only: bool = False,
-) -> Best:
+) -> Best[P]:
     """The best overall response without confirmation (RECIST 1.1 section 4.4.3).
 
     Best of CR, PR, then SD (or non-CR/non-PD) met at the minimum interval after the start
@@ -456,14 +460,14 @@ def best_overall_response(
 
 
 def confirmed_best_overall_response(
-    points: Sequence[TimePoint],
+    points: Sequence[P],
     start: date,
     *,
     sd_min_days: int = SD_MIN_DAYS,
     confirm_days: int = CONFIRM_DAYS,
     max_ne: int = MAX_NE_BETWEEN,
     non_target_only: bool = False,
-) -> Best:
+) -> Best[P]:
     """The best overall response when CR and PR need confirmation: RECIST 1.1 table 3.
 
     =========== ================ ==========================================================
@@ -507,8 +511,8 @@ def confirmed_best_overall_response(
 
 
 def _without_response(
-    counted: Sequence[TimePoint], start: date, sd_min_days: int, non_target_only: bool
-) -> Best:
+    counted: Sequence[P], start: date, sd_min_days: int, non_target_only: bool
+) -> Best[P]:
     """The best response when no (confirmed) CR or PR counts: stable disease reached at the SD
     minimum, else progression, else NE (tables 1 and 3 alike)."""
     stable = _first_stable(counted, start, sd_min_days)
@@ -520,7 +524,7 @@ def _without_response(
     return Best(NE, None)
 
 
-def _first_stable(points: Sequence[TimePoint], start: date, sd_min_days: int) -> TimePoint | None:
+def _first_stable(points: Sequence[P], start: date, sd_min_days: int) -> P | None:
     """The first time point at CR, PR, SD or non-CR/non-PD reached at the SD minimum."""
     return next(
         (

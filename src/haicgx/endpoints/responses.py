@@ -122,7 +122,7 @@ def choose_evaluator(
 ) -> tuple[list[Row], str]:
     """The rows of one subject to use, and which evaluator they are (see the module docstring)."""
     eval_col, accept_col = f"{prefix}EVAL", f"{prefix}ACPTFL"
-    evaluators = sorted({r.get(eval_col) for r in rows if r.get(eval_col)})
+    evaluators = sorted({e for r in rows if (e := r.get(eval_col))})
     if not evaluators:
         return rows, "no evaluator recorded"
     chosen = [r for r in rows if (r.get(eval_col) or "").upper() == wanted.upper()]

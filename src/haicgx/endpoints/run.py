@@ -8,13 +8,13 @@ each replaced atomically; ``run_endpoints`` does both and returns the lines to p
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
+from haicgx.atomic import write_atomically
 from haicgx.cohorts import load_cohorts
 from haicgx.endpoints import DEFAULT_OUT, adam, recist, report, summary
 from haicgx.endpoints.adverse import (
@@ -34,6 +34,7 @@ from haicgx.endpoints.population import (
 from haicgx.endpoints.responses import (
     Disagreement,
     SubjectResponses,
+    VisitResponse,
     choose_evaluator,
     disagreements,
     from_measurements,
@@ -80,8 +81,8 @@ class Options:
 class SubjectResult:
     subject: Subject
     responses: SubjectResponses
-    bor: recist.Best
-    cbor: recist.Best
+    bor: recist.Best[VisitResponse]
+    cbor: recist.Best[VisitResponse]
     pfs: TimeToEvent | None
     os: TimeToEvent
     dosed: bool
@@ -144,7 +145,9 @@ def compute(
     evaluators: dict[str, set[str]] = {}
     results: list[SubjectResult] = []
     found: list[Disagreement] = []
-    groups = {code: domains[code].by_subject() for code in ("TU", "TR", "RS") if code in domains}
+    groups: dict[str, dict[str, list]] = {
+        code: domains[code].by_subject() for code in ("TU", "TR", "RS") if code in domains
+    }
     for subject in population.subjects:
         responses, disagreed = _responses(
             subject, domains, groups, options, evaluators, measurements
@@ -289,31 +292,9 @@ def write_outputs(result: Endpoints, out_dir: Path, *, now: datetime | None = No
         "endpoints.json": summary.to_json(data),
         "endpoints.html": report.render(data, result),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name in OUTPUT_FILES:
-        path = out_dir / name
-        _write_atomically(path, contents[name])
-        paths.append(path)
+    paths = [out_dir / name for name in OUTPUT_FILES]
+    write_atomically({path: contents[path.name].encode("utf-8") for path in paths})
     return paths
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are shared files
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def run_endpoints(
@@ -348,7 +329,7 @@ class WorkflowEndpoints:
 
 
 def workflow_endpoints(
-    section: Mapping[str, object], *, record: Path, cwd: Path, root: Path = PROJECT_ROOT
+    section: Mapping[str, Any], *, record: Path, cwd: Path, root: Path = PROJECT_ROOT
 ) -> WorkflowEndpoints:
     """Resolve the config's ``endpoints`` section; the domain files are found at once, so an
     ambiguous folder stops the run before any job. ``cwd`` (not ``workdir``, a Snakemake
@@ -356,17 +337,18 @@ def workflow_endpoints(
     from haicgx.settings import resolve_path
 
     sdtm = resolve_path(str(section["sdtm"]), workdir=cwd, root=root)
-    chosen = {str(k): str(v) for k, v in dict(section.get("domains") or {}).items()}  # type: ignore[arg-type]
-    located = locate_domains(sdtm, {k: Path(v) for k, v in chosen.items()})  # type: ignore[arg-type]
+    assert sdtm is not None  # resolve_path gives None only for None
+    chosen = {str(k): str(v) for k, v in dict(section.get("domains") or {}).items()}
+    located = locate_domains(sdtm, {k: Path(v) for k, v in chosen.items()})
     options = Options(
         evaluator=str(section.get("evaluator", "INVESTIGATOR")),
-        sd_min_days=round(float(section.get("sd_min_weeks", 6)) * 7),  # type: ignore[arg-type]
-        confirm_days=round(float(section.get("confirm_weeks", 4)) * 7),  # type: ignore[arg-type]
-        teae_window_days=section.get("teae_window_days"),  # type: ignore[arg-type]
+        sd_min_days=round(float(section.get("sd_min_weeks", 6)) * 7),
+        confirm_days=round(float(section.get("confirm_weeks", 4)) * 7),
+        teae_window_days=section.get("teae_window_days"),
     )
     joined = section.get("join", "record") == "record"
     return WorkflowEndpoints(
-        sdtm=sdtm,  # type: ignore[arg-type]
+        sdtm=sdtm,
         files=tuple(
             located.files[c]
             for c in ("DM", "DS", "TU", "TR", "RS", "AE", "EX")
@@ -384,7 +366,7 @@ def endpoints_job(
     out_dir: str,
     record: str | None,
     chosen: Mapping[str, str],
-    options: Mapping[str, object],
+    options: Mapping[str, Any],
 ) -> None:
     """The workflow's endpoints job (scripts/endpoints.py): compute, write, log what was done."""
     lines = run_endpoints(
@@ -392,7 +374,7 @@ def endpoints_job(
         out_dir=Path(out_dir),
         db=Path(record) if record else None,
         chosen={k: Path(v) for k, v in chosen.items()},
-        options=Options(**options),  # type: ignore[arg-type]
+        options=Options(**options),
     )
     for line in lines:
         log.info(line)
@@ -404,8 +386,8 @@ def describe(result: Endpoints) -> list[str]:
     for code in [c for c in ("DM", "DS", "TU", "TR", "RS", "AE", "EX") if c in result.domains]:
         rows = len(result.domains[code].rows)
         lines.append(f"{code}: {result.located.notes[code]}, {rows} rows")
-    for code in result.located.absent:
-        lines.append(f"{code}: absent; skipped: {NEEDED_FOR[code]}")
+    for absent in result.located.absent:
+        lines.append(f"{absent}: absent; skipped: {NEEDED_FOR[absent]}")
     for what, why in result.skipped.items():
         if what not in result.located.absent:
             lines.append(f"{what}: skipped: {why}")

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from haicgx.endpoints.dates import PartialDate, parse_dtc
 from haicgx.errors import ConfigError, HaicgxError
-from haicgx.paths import schema_path
+from haicgx.paths import load_schema
 
 # The domains haicgx endpoints reads, in the order they are reported.
 DOMAINS: tuple[str, ...] = ("DM", "DS", "TU", "TR", "RS", "AE", "EX")
@@ -201,7 +200,7 @@ def _tail(name: str) -> str:
 
 @cache
 def _validator(code: str) -> jsonschema.Draft202012Validator:
-    schema = yaml.safe_load(schema_path(f"sdtm_{code.lower()}").read_text(encoding="utf-8"))
+    schema = load_schema(f"sdtm_{code.lower()}")
     return jsonschema.Draft202012Validator(schema)
 
 

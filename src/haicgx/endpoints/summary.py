@@ -22,7 +22,7 @@ from haicgx.endpoints.sdtm import DOMAINS
 from haicgx.endpoints.stats import clopper_pearson
 from haicgx.endpoints.survival import AT_RISK_MONTHS, MONTH_DAYS, RATE_MONTHS, kaplan_meier
 from haicgx.errors import HaicgxError
-from haicgx.paths import schema_path
+from haicgx.paths import load_schema
 
 if TYPE_CHECKING:
     from haicgx.endpoints.run import Endpoints, SubjectResult
@@ -198,7 +198,7 @@ def build(result: Endpoints, *, generated_at: str) -> dict[str, Any]:
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(schema_path("endpoints.schema.json").read_text(encoding="utf-8"))
+    schema = load_schema("endpoints.schema.json")
     return jsonschema.Draft202012Validator(schema)
 
 

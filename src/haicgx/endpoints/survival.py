@@ -184,7 +184,7 @@ def kaplan_meier(rows: Sequence[TimeToEvent]) -> dict[str, Any] | None:
     bands = fitter.confidence_interval_
     median_ci = median_survival_times(bands)
     longest = max(days)
-    rates = []
+    rates: list[dict[str, float | None]] = []
     for months in RATE_MONTHS:
         t = months * MONTH_DAYS
         if t > longest:
