@@ -43,6 +43,7 @@ from haicgx.vocab import (
     MATCH_COLUMNS,
     REASON_KINDS,
     REGIMEN_STATUSES,
+    SITE_COLUMN_PREFIX,
     USABLE_STATUSES,
     VARIANT_COLUMNS,
 )
@@ -777,13 +778,32 @@ def _findings(
     ]
 
 
+IDENTIFIER_LABELS = {"specimen_id": "Specimen ID", "assay": "Assay"}
+
+
 def _identifiers(recommendation: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Optional identifiers from the patient sheet (``identifiers``: column name to text), in
-    their order, e.g. specimen_id and assay; empty when recommendation.json has none."""
+    """The sheet's identifiers (``identifiers``: column to text) as (label, text), in their
+    order: specimen_id and assay, then the site's own site_* columns; empty when there are none.
+
+    >>> _identifiers({"identifiers": {"specimen_id": "S1", "site_mrn": "H2", "x_y": "3"}})
+    [('Specimen ID', 'S1'), ('mrn (site)', 'H2'), ('x y', '3')]
+    """
     identifiers = recommendation.get("identifiers")
     if not isinstance(identifiers, Mapping):
         return []
-    return [(str(k), str(v)) for k, v in identifiers.items() if v is not None and str(v) != ""]
+    return [
+        (_identifier_label(str(k)), str(v))
+        for k, v in identifiers.items()
+        if v is not None and str(v) != ""
+    ]
+
+
+def _identifier_label(column: str) -> str:
+    if column in IDENTIFIER_LABELS:
+        return IDENTIFIER_LABELS[column]
+    if column.startswith(SITE_COLUMN_PREFIX):
+        return f"{column.removeprefix(SITE_COLUMN_PREFIX).replace('_', ' ')} (site)"
+    return column.replace("_", " ")
 
 
 def _vaf_plot(digest: VariantDigest) -> dict[str, Any]:

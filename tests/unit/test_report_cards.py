@@ -5,7 +5,9 @@ knowledge set)."""
 
 from __future__ import annotations
 
+import dataclasses
 import html as html_lib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -240,9 +242,9 @@ def test_sheet_identifiers_are_shown_in_both_editions(tmp_path: Path) -> None:
     recommendation["identifiers"] = {"specimen_id": "SP-2026-0042", "assay": "TSO500 v2"}
     html = _render(tmp_path, recommendation)
     header = _text(html.split("<nav", 1)[0])
-    assert "specimen id SP-2026-0042" in header and "assay TSO500 v2" in header
+    assert "Specimen ID SP-2026-0042" in header and "Assay TSO500 v2" in header
     printed = _text(report.render_print_html(tmp_path, kb=bundled_kb()))
-    assert "Specimen id: SP-2026-0042 · Assay: TSO500 v2" in printed
+    assert "Specimen ID: SP-2026-0042 · Assay: TSO500 v2" in printed
 
 
 def test_without_identifiers_the_header_has_none(page: str) -> None:
@@ -250,6 +252,9 @@ def test_without_identifiers_the_header_has_none(page: str) -> None:
 
 
 # --------------------------------------------------------------------------- demo patients
+
+
+DEMO07_IDENTIFIERS = (("specimen_id", "SP-07"), ("assay", "TSO500 v2"), ("site_mrn", "H-0007"))
 
 
 @pytest.fixture(scope="module")
@@ -264,18 +269,34 @@ def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str
     reports = {}
     for pid in ("DEMO02", "DEMO05", "DEMO07"):
         folder = out / pid
+        patient = run.patients[pid]
+        if pid == "DEMO07":  # as a sheet with specimen_id, assay and a site column gives them
+            patient = dataclasses.replace(patient, identifiers=DEMO07_IDENTIFIERS)
         jobs.analyse_patient(
-            run.patients[pid],
+            patient,
             settings=run.settings,
             kb=run.knowledge,
             cohorts=run.cohorts,
             folder=folder,
         )
         reports[pid] = {
+            "json": (folder / "recommendation.json").read_text(encoding="utf-8"),
             "html": (folder / "report.html").read_text(encoding="utf-8"),
             "print": report.render_print_html(folder, kb=run.knowledge),
         }
     return reports
+
+
+def test_sheet_identifiers_go_through_the_analysis_to_both_editions(
+    demo_reports: dict[str, dict[str, str]],
+) -> None:
+    given = json.loads(demo_reports["DEMO07"]["json"])
+    assert given["identifiers"] == dict(DEMO07_IDENTIFIERS)
+    assert "identifiers" not in json.loads(demo_reports["DEMO02"]["json"])  # digest unchanged
+    header = _text(demo_reports["DEMO07"]["html"].split("<nav", 1)[0])
+    assert "Specimen ID SP-07" in header and "mrn (site) H-0007" in header
+    printed = _text(demo_reports["DEMO07"]["print"])
+    assert "Specimen ID: SP-07 · Assay: TSO500 v2 · mrn (site): H-0007" in printed
 
 
 def test_demo02_hapb3_from_the_normal_with_its_halved_fluorouracil(
