@@ -19,14 +19,16 @@ autoescaping.
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import json
 import logging
 import os
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -906,8 +908,11 @@ def build_patient_context(
     matches: list[dict[str, str]],
     *,
     kb: KnowledgeBase | None = None,
+    place: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the patient template needs, computed from the three per-patient outputs.
+
+    ``place``: the patient's place on its cohort's waitlist (``waiting_place``), or None.
 
     ``variants`` is read once, as it streams (see VariantDigest). ``kb``: the knowledge set the
     recommendation was made with (its sha256 must be the one in the provenance), for the
@@ -941,6 +946,9 @@ def build_patient_context(
     return {
         "rec": recommendation,
         "identifiers": _identifiers(recommendation),
+        "place": place_text(place) if place else None,
+        "place_as_of": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC") if place else "",
+        "place_key": place_key(place),
         "recommendation_sha256": recommendation_digest(recommendation),
         "knowledge_given": kb is not None,
         "top": top,
@@ -1214,13 +1222,15 @@ def _stylesheet(name: str = STYLESHEET) -> Markup:
     return Markup(css)
 
 
-def _patient_context(patient_dir: Path, kb: KnowledgeBase | None) -> dict[str, Any]:
+def _patient_context(
+    patient_dir: Path, kb: KnowledgeBase | None, place: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Read the three per-patient outputs in ``patient_dir`` and shape them for the templates."""
     recommendation = _read_recommendation(patient_dir / RECOMMENDATION_FILE)
     patient_id = str(recommendation.get("patient_id", patient_dir.name))
     matches = _read_tsv(patient_dir / MATCHES_FILE, MATCH_COLUMNS, patient_id)
     variants = _iter_tsv(patient_dir / VARIANTS_FILE, VARIANT_COLUMNS, patient_id)
-    return build_patient_context(recommendation, variants, matches, kb=kb)
+    return build_patient_context(recommendation, variants, matches, kb=kb, place=place)
 
 
 def _render_html(context: Mapping[str, Any]) -> str:
@@ -1286,7 +1296,12 @@ def render_pdf(html: str) -> bytes:
 
 
 def write_patient_report(
-    patient_dir: Path, *, html_path: Path, pdf_path: Path, kb: KnowledgeBase | None = None
+    patient_dir: Path,
+    *,
+    html_path: Path,
+    pdf_path: Path,
+    kb: KnowledgeBase | None = None,
+    place: Mapping[str, Any] | None = None,
 ) -> None:
     """Write the tumour-board report of one patient as self-contained HTML and as PDF.
 
@@ -1295,13 +1310,93 @@ def write_patient_report(
     every reason stated at least once). Both outputs appear together or not at all. ``kb``: the
     knowledge set the recommendation was made with, for the regimens' doses, schedules and
     trials and the findings' sources (see build_patient_context); the analysis job passes it.
+    ``place``: the patient's place on its cohort's waitlist (``waiting_place``); the cohort
+    views rewrite the report with it once the record has one (haicgx.cohort_views).
     """
     patient_dir, html_path, pdf_path = Path(patient_dir), Path(html_path), Path(pdf_path)
-    context = _patient_context(patient_dir, kb)
+    context = _patient_context(patient_dir, kb, place)
     html = _render_html(context)
     pdf = render_pdf(_render_print_html(context))
     write_atomically({html_path: html.encode("utf-8"), pdf_path: pdf})
     log.info("wrote %s and %s", html_path, pdf_path)
+
+
+# --------------------------------------------------------------------------- waitlist place
+
+# The report.html marker of the waitlist place the report shows, read back to decide whether the
+# record's place has moved on since (haicgx.cohort_views rewrites the report then).
+PLACE_META = "haicgx-waitlist-place"
+_PLACE_META = re.compile(rf'<meta name="{PLACE_META}" content="([^"]*)">')
+
+
+def waiting_place(place: Any) -> dict[str, Any] | None:
+    """What the patient's report states of a record place (haicgx.record.Place): the cohort,
+    the queue position and length, the places taken and the limit; None when the patient is
+    not waiting. Only a waiting patient's report says it, so the reports of the others never
+    go stale as places are taken.
+
+    >>> from haicgx.record import Place
+    >>> waiting_place(Place("P3", "CRC", "waitlisted", 1, 2, 3, 3))
+    {'cohort_id': 'CRC', 'position': 1, 'waiting': 2, 'taken': 3, 'max_patients': 3}
+    >>> print(waiting_place(Place("P1", "CRC", "confirmed", None, 2, 3, 3)))
+    None
+    """
+    if place is None or place.status != "waitlisted" or place.waitlist_position is None:
+        return None
+    return {
+        "cohort_id": place.cohort_id,
+        "position": place.waitlist_position,
+        "waiting": place.waitlist_length,
+        "taken": place.places_taken,
+        "max_patients": place.max_patients,
+    }
+
+
+def place_text(place: Mapping[str, Any]) -> tuple[str, str]:
+    """The report's two sentences on a waiting place: where the patient waits, then the
+    cohort's places and what gives the patient one.
+
+    >>> full = {"cohort_id": "CRC", "position": 1, "waiting": 2, "taken": 3, "max_patients": 3}
+    >>> place_text(full)[1].split(":")[0]
+    'The cohort is full (3 of 3 places taken)'
+    >>> place_text({**full, "taken": 2})[1].split(":")[0]
+    'A place is free (2 of 3 places taken)'
+    """
+    head = (
+        f"Waitlisted for cohort {place['cohort_id']}: number {place['position']} of "
+        f"{place['waiting']} in its queue."
+    )
+    limit = place["max_patients"]
+    if limit is not None and place["taken"] >= limit:
+        detail = (
+            f"The cohort is full ({place['taken']} of {limit} places taken): the patient gets a "
+            "place only when one is freed (haicgx record release) and the coordinator promotes "
+            "them (haicgx record promote)."
+        )
+    else:
+        of = f" of {limit}" if limit is not None else ", no limit"
+        detail = (
+            f"A place is free ({place['taken']}{of} places taken): the coordinator can promote "
+            "the patient now (haicgx record promote)."
+        )
+    return head, detail
+
+
+def place_key(place: Mapping[str, Any] | None) -> str:
+    """The marker text of a waiting place ('' when not waiting): canonical JSON."""
+    return json.dumps(dict(place), sort_keys=True) if place else ""
+
+
+def shown_place_key(html_path: Path) -> str | None:
+    """The waiting place a written report.html shows (its marker), or None when it has no
+    marker (a report from before markers) or cannot be read."""
+    try:
+        with open(html_path, encoding="utf-8") as handle:
+            head = handle.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = _PLACE_META.search(head)
+    return html_lib.unescape(found.group(1)) if found else None
 
 
 # --------------------------------------------------------------------------- cohort report
