@@ -517,6 +517,7 @@ def _regimen_rows(
     and the regimen's definition (``card``: None without a knowledge set)."""
     names = {r.get("regimen_id"): r.get("name") for r in regimens}
     ranks = {r.get("regimen_id"): r.get("rank") for r in regimens}
+    statuses = {r.get("regimen_id"): r.get("status") for r in regimens}
     rows = []
     for regimen in sorted(regimens, key=lambda item: item.get("rank", 0)):
         reasons = []
@@ -550,21 +551,31 @@ def _regimen_rows(
                 # a pharmacogene to test before the first dose (CONTRACT section 4)
                 "tests_first": [r["text"] for r in reasons if r["test_first"]],
                 "tied_names": [names.get(i) or i for i in regimen.get("tied_with") or []],
-                "tie": tie_text(regimen.get("tied_with") or [], names, ranks),
+                "tie": tie_text(regimen.get("tied_with") or [], names, ranks, statuses, status),
                 "card": definition,
             }
         )
     return rows
 
 
-def tie_text(tied_with: list[str], names: Mapping[Any, Any], ranks: Mapping[Any, Any]) -> str:
-    """What a regimen's tie says: the others by name, or by rank when there are many.
+def tie_text(
+    tied_with: list[str],
+    names: Mapping[Any, Any],
+    ranks: Mapping[Any, Any],
+    statuses: Mapping[Any, Any] | None = None,
+    status: str = "",
+) -> str:
+    """What a regimen's tie says: the others by name, or by rank when there are many; and, when
+    a tied regimen's status differs from this one's (``status``), both statuses, since the base
+    order ranks a caution before a recommended regimen it ties with (docs/ranking.md).
 
     >>> names, ranks = {"a": "A", "b": "B", "c": "C", "d": "D"}, {"a": 1, "b": 2, "c": 3, "d": 4}
     >>> tie_text(["b"], names, ranks)
     'Tied with B: only the base order separates them.'
     >>> tie_text(["d", "b", "c", "x"], names, ranks)
     'Tied with 4 regimens (ranks 2, 3, 4 and x): only the base order separates them.'
+    >>> tie_text(["b"], names, ranks, {"b": "recommended"}, "caution").split("status: ")[1]
+    'B is recommended, this regimen is a caution.'
     """
     if not tied_with:
         return ""
@@ -573,7 +584,17 @@ def tie_text(tied_with: list[str], names: Mapping[Any, Any], ranks: Mapping[Any,
         who = _and([str(names.get(i) or i) for i in ordered])
     else:
         who = f"{len(ordered)} regimens (ranks {_and([str(ranks.get(i) or i) for i in ordered])})"
-    return f"Tied with {who}: only the base order separates them."
+    text = f"Tied with {who}: only the base order separates them"
+    others = [i for i in ordered if statuses and status and statuses.get(i, status) != status]
+    if not others:
+        return f"{text}."
+    differ = _and([f"{names.get(i) or i} is {_a(str(statuses.get(i)))}" for i in others])  # type: ignore[union-attr]
+    return f"{text}, not their status: {differ}, this regimen is {_a(status)}."
+
+
+def _a(status: str) -> str:
+    """'a caution', 'recommended', 'contraindicated'."""
+    return f"a {status}" if status == "caution" else status
 
 
 def _and(items: list[str]) -> str:
@@ -1414,15 +1435,31 @@ def _pgx_flags(recommendation: Mapping[str, Any]) -> list[str]:
     dpyd, ugt = pgx.get("DPYD") or {}, pgx.get("UGT1A1") or {}
     flags = []
     score = dpyd.get("activity_score")
-    if dpyd.get("status") != "assessed":
+    if dpyd.get("status") == "indeterminate" and score is not None:
+        # its phenotype gives the score the alleles found allow at most
+        flags.append(f"DPYD {dpyd.get('phenotype') or 'indeterminate'}")
+    elif dpyd.get("status") != "assessed":
         flags.append(f"DPYD {str(dpyd.get('status', 'not_assessed')).replace('_', ' ')}")
-    if score is not None and score < DPYD_NORMAL_ACTIVITY:
+    elif score is not None and score < DPYD_NORMAL_ACTIVITY:
         flags.append(f"DPYD activity score {format_number(score)} ({dpyd.get('phenotype', '')})")
     if ugt.get("status") != "assessed":
         flags.append(f"UGT1A1 {str(ugt.get('status', 'not_assessed')).replace('_', ' ')}")
     if "poor" in str(ugt.get("phenotype", "")).lower():
         flags.append(f"UGT1A1 {ugt.get('phenotype')} ({ugt.get('diplotype') or '?'})")
     return flags
+
+
+def _pgx_alert(recommendation: Mapping[str, Any]) -> bool:
+    """Whether the patient's report has the red DPYD banner: activity score 0 or 0.5 (also as
+    the most an indeterminate call allows).
+
+    >>> _pgx_alert({"pgx": {"DPYD": {"status": "indeterminate", "activity_score": 0}}})
+    True
+    >>> _pgx_alert({"pgx": {"DPYD": {"status": "assessed", "activity_score": 1.0}}})
+    False
+    """
+    score = ((recommendation.get("pgx") or {}).get("DPYD") or {}).get("activity_score")
+    return score is not None and score <= DPYD_CONTRAINDICATED_AT_MOST
 
 
 def _assignment_text(assignment: Mapping[str, Any] | None) -> str:
@@ -1459,6 +1496,7 @@ def _cohort_patient(
         "top_status": top.get("status", ""),
         "top_status_class": status_class(top.get("status", "")),
         "flags": _pgx_flags(recommendation),
+        "alert": _pgx_alert(recommendation),
         "generated_at": (recommendation.get("provenance") or {}).get("generated_at", ""),
         "assignment": _assignment_text(assignment),
         "needs_review": bool(assignment and assignment["needs_review"]),

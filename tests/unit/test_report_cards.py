@@ -61,7 +61,10 @@ def test_a_card_gives_doses_schedule_site_evidence_and_the_key_trial(page: str) 
     assert "(randomised phase 2, n=113)" in folfox
     assert "ORR 26.1% vs 22.4% (vs HAI TOMOX)" in folfox
     assert "PFS median PFS 5.8 vs 4.6 months" in folfox and "OS median OS 17.6" in folfox
-    assert "Tied with HAIC-RALOX: only the base order separates them." in folfox
+    assert (
+        "Tied with HAIC-RALOX: only the base order separates them, not their status: "
+        "HAIC-RALOX is recommended, this regimen is a caution." in folfox
+    )
 
 
 def test_a_card_states_what_the_curation_could_not_verify(page: str) -> None:
