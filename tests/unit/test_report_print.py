@@ -167,6 +167,10 @@ def test_header_glance_and_the_rest(printed: dict[str, Any]) -> None:
                  "haicgx 0.1.0", "Knowledge: 2026.11.0"):  # fmt: skip
         assert fact in text, fact
     assert "Rank 1 of 4: HAIC-RALOX · ✓ RECOMMENDED · score 0.62" in text
+    assert (
+        "score 0.62 Tied with HAIC-FOLFOX: only the base order separates them, not their status: "
+        "HAIC-FOLFOX is a caution, this regimen is recommended." in text
+    )
     assert "HAIC-RALOX ranks first: raltitrexed is not a DPD substrate." in text
     assert "DPYD (assessed): Intermediate Metabolizer, activity score 1" in text
     assert "UGT1A1 (assessed): Poor Metabolizer, diplotype *28/*28" in text
