@@ -11,9 +11,9 @@ own block), prints the pharmacist section in full, cites the evidence as a list 
 plot, the variant table and the folded details. WeasyPrint runs with a URL fetcher that refuses
 everything. Both files are written atomically. docs/outputs.md describes every section.
 
-Python only shapes the data (joins, numbers, plot coordinates, doses read from the curated text by
-haicgx.doses); the template does all markup, so every input-derived string passes through Jinja's
-autoescaping.
+Python only shapes the data (joins, numbers, plot coordinates, the structured doses of
+regimens.yaml through haicgx.doses); the template does all markup, so every input-derived string
+passes through Jinja's autoescaping.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import jinja2
 from markupsafe import Markup
 
 from haicgx.atomic import write_atomically
-from haicgx.doses import drug_dose, first_sentence, rule_percent, says_not_verified, scale_dose
+from haicgx.doses import dose_text, first_sentence, rule_percent, says_not_verified
 from haicgx.errors import InputError
 from haicgx.record import recommendation_digest
 from haicgx.vocab import (
@@ -494,7 +494,11 @@ def _definition(regimen: Regimen | None, site: str) -> dict[str, Any] | None:
     return {
         "schedule": regimen.schedule,
         "schedule_not_verified": says_not_verified(regimen.schedule),
-        "doses": [{"drug": d, "dose": drug_dose(regimen.schedule, d)} for d in regimen.drugs],
+        "doses": [
+            {"drug": d, "dose": dose_text(regimen.doses_of(d)) if regimen.doses_of(d) else None}
+            for d in regimen.drugs
+        ],
+        "dose_parts": {d: regimen.doses_of(d) for d in regimen.drugs},
         "site": site,
         "evidence": here,
         "elsewhere": [
@@ -685,14 +689,15 @@ def _dose_row(
     above the table).
     """
     card = regimen.get("card")
-    standard = drug_dose(card["schedule"], drug) if card else None
+    parts = card["dose_parts"].get(drug) if card else None
+    standard = dose_text(parts) if parts else None
     note = str(rule.get("note") or rule.get("text") or "")
     effect = rule.get("effect", "")
     percent = rule_percent(note) if effect == "dose_adjustment" else None
     if effect == "contraindication":
         adjusted = "Do not give: contraindicated by the rule"
-    elif percent is not None and standard:
-        adjusted = f"{scale_dose(standard, percent)} ({percent}% of the standard starting dose)"
+    elif percent is not None and parts:
+        adjusted = f"{dose_text(parts, percent)} ({percent}% of the standard starting dose)"
     elif percent is not None:
         adjusted = f"{percent}% of the centre's standard starting dose"
     elif renal:

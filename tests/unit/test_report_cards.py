@@ -53,7 +53,10 @@ def _card(html: str, rank: int) -> str:
 def test_a_card_gives_doses_schedule_site_evidence_and_the_key_trial(page: str) -> None:
     folfox = _card(page, 2)
     assert "oxaliplatin 85 mg/m2" in folfox
-    assert "fluorouracil 400 mg/m2 bolus then 2400 mg/m2 over 46 hours" in folfox
+    assert (
+        "fluorouracil 400 mg/m2 bolus, then 2400 mg/m2 over 46 hours; hepatic-arterial; "
+        "every 3 weeks" in folfox
+    )
     assert "Schedule (regimens.yaml): 46-hour version (Sun Yat-sen)" in folfox
     assert "partly not verified" in folfox  # the 24-hour version was not verified
     assert "Evidence in colorectal randomised · n=113" in folfox
@@ -141,19 +144,27 @@ def test_standard_and_adjusted_starting_doses_side_by_side(page: str) -> None:
     rows = _dose_rows(page)
     assert len(rows) == 4  # raltitrexed (renal), fluorouracil, floxuridine, irinotecan
     ralox, folfox, fudr, irinotecan = rows
-    assert "1 · HAIC-RALOX" in ralox and "raltitrexed 3 mg/m2 intra-arterially over 1 h" in ralox
+    assert (
+        "1 · HAIC-RALOX" in ralox and "raltitrexed 3 mg/m2 over 1 hour; hepatic-arterial" in ralox
+    )
     assert "Creatinine clearance 25-54 mL/min: give 50% of the 3 mg/m2 dose" in ralox
     assert "RALTITREXED-CRCL-25_54 CrCl 48 mL/min" in ralox
-    assert "fluorouracil 400 mg/m2 bolus then 2400 mg/m2 over 46 hours" in folfox
-    assert "200 mg/m2 bolus then 1200 mg/m2 over 46 hours (50% of the standard" in folfox
+    assert (
+        "fluorouracil 400 mg/m2 bolus, then 2400 mg/m2 over 46 hours; hepatic-arterial; "
+        "every 3 weeks" in folfox
+    )
+    assert (
+        "200 mg/m2 bolus, then 1200 mg/m2 over 46 hours; hepatic-arterial; every 3 weeks "
+        "(50% of the standard" in folfox
+    )
     assert (
         "Rules applied on: DPYD activity score 1 (Intermediate Metabolizer); UGT1A1 *28/*28 "
         in (_text(section(page, "pgx")))
     )
     assert "standard dose: per centre protocol (not in the knowledge set)" in fudr
     assert "Caution with hepatic-arterial floxuridine: no guideline percentage" in fudr
-    assert "200 mg/m2 by hepatic-arterial infusion" in irinotecan
-    assert "140 mg/m2 by hepatic-arterial infusion over 30 minutes every 3 weeks (70%" in irinotecan
+    assert "200 mg/m2 over 30 minutes; hepatic-arterial; every 3 weeks" in irinotecan
+    assert "140 mg/m2 over 30 minutes; hepatic-arterial; every 3 weeks (70%" in irinotecan
     assert all("verify before prescribing" in row for row in rows)
     assert "CrCl 48 mL/min" not in folfox  # the basis of a pharmacogene row is said above
 
@@ -314,7 +325,7 @@ def test_demo02_hapb3_from_the_normal_with_its_halved_fluorouracil(
     assert DPWG_OR_AVOID in pgx
     rows = _dose_rows(html)
     assert any(
-        "HAIC-FOLFOX" in row and "200 mg/m2 bolus then 1200 mg/m2 over 46 hours" in row
+        "HAIC-FOLFOX" in row and "200 mg/m2 bolus, then 1200 mg/m2 over 46 hours" in row
         for row in rows
     )
     assert "Tied with HAI raltitrexed plus oxaliplatin (TOMOX-HAI)" in _card(html, 1)

@@ -216,8 +216,9 @@ def test_the_pharmacist_section_in_print(printed: dict[str, Any]) -> None:
     assert "Source: CPIC DPYD 2017 update, PMID 29152729" in pgx
     assert "VERIFY BEFORE PRESCRIBING" in pgx
     assert (
-        "2. HAIC-FOLFOX · ! CAUTION fluorouracil 400 mg/m2 bolus then 2400 mg/m2 over 46 hours "
-        "(schedule partly not verified) 200 mg/m2 bolus then 1200 mg/m2 over 46 hours (50% of "
+        "2. HAIC-FOLFOX · ! CAUTION fluorouracil 400 mg/m2 bolus, then 2400 mg/m2 over 46 hours; "
+        "hepatic-arterial; every 3 weeks (schedule partly not verified) 200 mg/m2 bolus, then "
+        "1200 mg/m2 over 46 hours; hepatic-arterial; every 3 weeks (50% of "
         "the standard starting dose) DPYD-AS1_1P5-FLUOROURACIL"
     ) in pgx
     assert "floxuridine standard dose: per centre protocol (not in the knowledge set)" in pgx
