@@ -191,6 +191,23 @@ def report_date(generated_at: str | None) -> str:
         return generated_at[:10]
 
 
+_UNIT_BREAK = re.compile(r"(\d) (mg/m2|mg/kg|mg)\b")
+
+
+def unbroken_units(text: str) -> str:
+    """A dose text whose amounts never wrap inside "400 mg/m2" in a narrow printed cell: a
+    no-break space before the unit and a word joiner after its slash (both invisible).
+
+    >>> unbroken_units("400 mg/m2 bolus") == "400\u00a0mg/\u2060m2 bolus"
+    True
+    """
+
+    def join(found: re.Match[str]) -> str:
+        return found[1] + "\u00a0" + found[2].replace("/", "/\u2060")
+
+    return _UNIT_BREAK.sub(join, text)
+
+
 def status_class(status: str) -> str:
     """A CSS class for a regimen status; unknown statuses get a neutral class.
 
@@ -1231,6 +1248,7 @@ def _environment() -> jinja2.Environment:
     env.filters["vaf"] = format_vaf
     env.filters["score"] = format_score
     env.filters["status_class"] = status_class
+    env.filters["unbroken"] = unbroken_units
     env.filters["kind_class"] = kind_class
     return env
 

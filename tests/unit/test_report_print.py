@@ -61,7 +61,8 @@ def shared_recommendation() -> dict[str, Any]:
 
 
 def _text(markup: str) -> str:
-    return html_lib.unescape(_visible_text(markup))
+    # the dose cells keep "400 mg/m2" on one line with invisible joiners (report.unbroken_units)
+    return html_lib.unescape(_visible_text(markup)).replace("\u2060", "").replace("\xa0", " ")
 
 
 def _rows(print_html: str) -> list[str]:
