@@ -7,6 +7,11 @@ results folder. The end of every run (haicgx.jobs.finish_run) writes them there 
 folder in the record; every record command that changes the record rewrites them in that folder
 (``results_folder``).
 
+A waitlisted patient's own report (report.html and report.pdf) says where the patient waits: it
+is rewritten whenever that place changes (and once the patient stops waiting), with the
+knowledge set the recommendation was made with (the files the last run noted in
+``report_knowledge.json``, else the bundled set).
+
 The views are written together, atomically, under an exclusive lock on the results folder, and
 each writer reads the record only once it holds the lock: whichever writer comes last read the
 record last, so the files always end on the newest state.
@@ -32,6 +37,7 @@ log = logging.getLogger(__name__)
 RECORD_TSV = "cohort_record.tsv"
 COHORT_REPORT = "cohort_report.html"
 FAILURES_FILE = "failed_patients.json"
+KNOWLEDGE_NOTE = "report_knowledge.json"
 
 
 def results_folder(db_path: str | Path, results_dir: str | Path | None = None) -> Path:
@@ -68,11 +74,15 @@ def write_cohort_views(
     results_dir: str | Path,
     *,
     failures: Mapping[str, str] | None = None,
+    knowledge_files: Mapping[str, str | Path] | None = None,
 ) -> list[Path]:
-    """Rewrite cohort_record.tsv and cohort_report.html in ``results_dir``; return their paths.
+    """Rewrite cohort_record.tsv and cohort_report.html in ``results_dir``, and the reports of
+    the patients whose waitlist place changed; return the paths written.
 
     ``failures`` (patient id -> one-line reason) replaces failed_patients.json; None keeps the
-    failures the last run wrote there. Refuses to write over the record itself.
+    failures the last run wrote there. ``knowledge_files`` (the run's ``biomarkers``,
+    ``regimens`` and ``findings``) are noted for the record commands' later rewrites. Refuses
+    to write over the record itself.
     """
     from haicgx.report import render_cohort_report  # Jinja2 only where a view is written
 
@@ -95,11 +105,92 @@ def write_cohort_views(
         if failures is not None:
             text = json.dumps(dict(sorted(known.items())), indent=2, ensure_ascii=False) + "\n"
             outputs[failures_path] = text.encode("utf-8")
+        if knowledge_files is not None:
+            noted = {k: str(Path(v).resolve()) for k, v in sorted(knowledge_files.items())}
+            outputs[results / KNOWLEDGE_NOTE] = (json.dumps(noted, indent=2) + "\n").encode()
         for path in outputs:
             record.check_output_path(path, db)
         write_atomically(outputs)
-    log.info("wrote %s and %s", tsv_path, html_path)
-    return [tsv_path, html_path]
+        log.info("wrote %s and %s", tsv_path, html_path)
+        places = state["places"] if state else {}
+        reports = refresh_waitlist_reports(results, places, known)
+    return [tsv_path, html_path, *reports]
+
+
+def refresh_waitlist_reports(
+    results: Path, places: Mapping[str, Any], failures: Mapping[str, str]
+) -> list[Path]:
+    """Rewrite report.html and report.pdf of each patient whose waitlist place (as the record
+    has it now) differs from the one its report shows; return the files written.
+
+    A report whose knowledge set cannot be found is left as it is, with a warning: the cohort
+    report still shows the place.
+    """
+    from haicgx.report import place_key, shown_place_key, waiting_place, write_patient_report
+
+    written: list[Path] = []
+    knowledge = _KnowledgeSets(results)
+    for html in sorted((results / "patients").glob("*/report.html")):
+        folder, pdf = html.parent, html.parent / "report.pdf"
+        if folder.name in failures:
+            continue
+        place = waiting_place(places.get(folder.name))
+        shown = shown_place_key(html)
+        if shown == place_key(place) or (shown is None and place is None):
+            continue
+        kb = knowledge.matching(folder / "recommendation.json")
+        if kb is None:
+            log.warning(
+                "%s: the report's waitlist place is out of date, and the knowledge set of its "
+                "recommendation was not found to rewrite it; re-run the workflow",
+                folder.name,
+            )
+            continue
+        write_patient_report(folder, html_path=html, pdf_path=pdf, kb=kb, place=place)
+        written += [html, pdf]
+    return written
+
+
+class _KnowledgeSets:
+    """The knowledge sets a report may have been made with, loaded once each when first needed:
+    the files the last run noted, then the bundled set."""
+
+    def __init__(self, results: Path) -> None:
+        self.results = results
+        self.loaded: list[Any] | None = None
+
+    def _load(self) -> list[Any]:
+        from haicgx.knowledge import load_knowledge
+        from haicgx.paths import KNOWLEDGE_DIR
+
+        candidates = []
+        try:
+            noted = json.loads((self.results / KNOWLEDGE_NOTE).read_text(encoding="utf-8"))
+            candidates.append(tuple(Path(noted[k]) for k in ("biomarkers", "regimens", "findings")))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        bundled = tuple(
+            KNOWLEDGE_DIR / n for n in ("biomarkers.tsv", "regimens.yaml", "findings.yaml")
+        )
+        candidates.append(bundled)
+        sets = []
+        for paths in dict.fromkeys(candidates):
+            try:
+                sets.append(load_knowledge(*paths))
+            except (HaicgxError, OSError) as exc:
+                log.warning("cannot load the knowledge set %s: %s", paths[1], exc)
+        return sets
+
+    def matching(self, recommendation_path: Path) -> Any:
+        """The loaded knowledge set whose sha256 the recommendation names, or None."""
+        try:
+            data = json.loads(recommendation_path.read_text(encoding="utf-8"))
+            wanted = data["provenance"]["knowledge_sha256"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if self.loaded is None:
+            self.loaded = self._load()
+        return next((kb for kb in self.loaded if kb.sha256 == wanted), None)
 
 
 def read_failures(path: Path) -> dict[str, str]:

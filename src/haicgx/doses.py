@@ -1,15 +1,15 @@
-"""Starting doses for the report's dosing table, read from the curated text of the knowledge set.
+"""Starting doses for the report's dosing table, from the structured doses of the knowledge set.
 
-regimens.yaml gives each regimen's doses as one curated sentence (`schedule`), and the guideline
-rules of biomarkers.tsv give a dose change as a sentence of their `note` ("Start fluorouracil at
-50% of the standard starting dose..."). The report puts the two side by side for a pharmacist to
-check, so this module only reads what the curators wrote; it never invents a dose:
+regimens.yaml gives each regimen's standard starting doses as structured `doses` (drug, amount,
+unit, route, how, days, cycle), each written in the curated `schedule` sentence that cites its
+source (the loader checks it), and the guideline rules of biomarkers.tsv give a dose change as a
+sentence of their `note` ("Start fluorouracil at 50% of the standard starting dose..."). The
+report puts the two side by side for a pharmacist to check, so this module never invents a dose:
 
-- `drug_dose` finds the first "<drug> <number> <unit> ..." phrase of a schedule (None when the
-  schedule gives no dose for that drug, e.g. "doses not verified: follow the centre protocol");
+- `Dose` and `dose_text` give a drug's standard starting dose from its parts, and at a
+  percentage of the amounts (never of times, days or cycles);
 - `rule_percent` finds "at N% of the standard" in a rule's note (None when the rule gives no
-  percentage, e.g. DPWG's "start tegafur low, or avoid it");
-- `scale_dose` applies that percentage to each amount of the phrase (not to times or days).
+  percentage, e.g. DPWG's "start tegafur low, or avoid it").
 
 Every dose the report shows this way is marked "verify before prescribing".
 """
@@ -17,40 +17,13 @@ Every dose the report shows this way is marked "verify before prescribing".
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
-# An amount with a dose unit: "85 mg/m2", "70-80 mg/m2", "2.7 mg/m2", "400 mg" (not "46 hours").
-_UNIT = r"\s*(?:mg/m2|mg/m²|mg/kg|g/m2|mg)\b"
-_AMOUNT = rf"\d+(?:\.\d+)?(?:\s*-\s*\d+(?:\.\d+)?)?{_UNIT}"
-# A dose phrase ends at a comma, semicolon, bracket, the end of a sentence, or " and"/" with"
-# that starts another drug (" and 600 mg/m2", " and 15" continue the same drug's phrase).
-_PHRASE_END = r"(?=\s*(?:[,;()]|\.\s|\.$|$)|\s+and\s+(?!\d)|\s+with\s)"
-_SCALABLE = re.compile(rf"(\d+(?:\.\d+)?)(?:(\s*-\s*)(\d+(?:\.\d+)?))?({_UNIT})")
 _PERCENT = re.compile(r"\bat (\d{1,3})% of the standard\b", re.IGNORECASE)
 _NOT_VERIFIED = re.compile(
     r"\bnot (?:re-?)?verified\b|\bneither\b[^.]*\b(?:re-?)?verified\b|\bunverified\b", re.IGNORECASE
 )
-
-
-def drug_dose(schedule: str, drug: str) -> str | None:
-    """The first dose phrase given for `drug` (an INN, any case) in a schedule sentence.
-
-    >>> s = ("oxaliplatin 85 mg/m2 and folinic acid 400 mg/m2 intra-arterially, fluorouracil "
-    ...      "400 mg/m2 bolus then 2400 mg/m2 over 46 hours, every 3 weeks.")
-    >>> drug_dose(s, "oxaliplatin"), drug_dose(s, "folinic acid")
-    ('85 mg/m2', '400 mg/m2 intra-arterially')
-    >>> drug_dose(s, "fluorouracil")
-    '400 mg/m2 bolus then 2400 mg/m2 over 46 hours'
-    >>> drug_dose("HAI oxaliplatin 70-80 mg/m2 over 2 hours on days 1 and 15 through a port.",
-    ...           "oxaliplatin")
-    '70-80 mg/m2 over 2 hours on days 1 and 15 through a port'
-    >>> print(drug_dose("The floxuridine and capecitabine doses were not verified.", "floxuridine"))
-    None
-    """
-    pattern = re.compile(
-        rf"(?<![\w-]){re.escape(drug)}\s+(?P<dose>{_AMOUNT}.*?){_PHRASE_END}", re.IGNORECASE
-    )
-    found = pattern.search(schedule)
-    return " ".join(found.group("dose").split()) if found else None
 
 
 def _number(value: float) -> str:
@@ -60,25 +33,6 @@ def _number(value: float) -> str:
     ('200', '1.35', '0.13')
     """
     return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-def scale_dose(dose: str, percent: int) -> str:
-    """`dose` with each amount (not times, days or cycles) taken at `percent` %.
-
-    >>> scale_dose("400 mg/m2 bolus then 2400 mg/m2 over 46 hours", 50)
-    '200 mg/m2 bolus then 1200 mg/m2 over 46 hours'
-    >>> scale_dose("70-80 mg/m2 over 2 hours on days 1 and 15", 70)
-    '49-56 mg/m2 over 2 hours on days 1 and 15'
-    """
-
-    def scaled(found: re.Match[str]) -> str:
-        low = _number(float(found.group(1)) * percent / 100)
-        if found.group(3) is None:
-            return f"{low}{found.group(4)}"
-        high = _number(float(found.group(3)) * percent / 100)
-        return f"{low}{found.group(2)}{high}{found.group(4)}"
-
-    return _SCALABLE.sub(scaled, dose)
 
 
 def rule_percent(note: str) -> int | None:
@@ -116,3 +70,84 @@ def first_sentence(text: str) -> str:
     """
     found = re.match(r"(.+?[.!?])(?=\s+[A-Z*(]|$)", text.strip(), flags=re.S)
     return found.group(1) if found else text.strip()
+
+
+# -- structured doses (regimens.yaml `doses`) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dose:
+    """One part of a drug's standard starting dose in a regimen (regimens.yaml ``doses``)."""
+
+    drug: str
+    low: float
+    high: float | None  # a range's upper end, else None
+    unit: str
+    route: str
+    how: str = ""
+    days: str = ""
+    per: str = ""
+
+    @classmethod
+    def of(cls, item: dict[str, Any]) -> Dose:
+        amount = item["amount"]
+        low, high = (amount[0], amount[1]) if isinstance(amount, list) else (amount, None)
+        return cls(
+            drug=item["drug"],
+            low=float(low),
+            high=float(high) if high is not None else None,
+            unit=item["unit"],
+            route=item["route"],
+            how=item.get("how", ""),
+            days=item.get("days", ""),
+            per=item.get("per", ""),
+        )
+
+    def amount(self, percent: int = 100) -> str:
+        """'85 mg/m2', '70-80 mg/m2'; at ``percent`` % of it when given.
+
+        >>> Dose("oxaliplatin", 70, 80, "mg/m2", "hepatic-arterial").amount(70)
+        '49-56 mg/m2'
+        """
+        low = _number(self.low * percent / 100)
+        if self.high is None:
+            return f"{low} {self.unit}"
+        return f"{low}-{_number(self.high * percent / 100)} {self.unit}"
+
+    def written_in(self, schedule: str) -> bool:
+        """Whether the schedule sentence gives this amount with its unit ("70-80 mg/m2").
+
+        >>> dose = Dose("cisplatin", 65, None, "mg/m2", "hepatic-arterial")
+        >>> dose.written_in("Cisplatin 65 mg/m2 on day 1"), dose.written_in("Cisplatin 165 mg/m2")
+        (True, False)
+        """
+        high = rf"\s*-\s*{re.escape(_number(self.high))}" if self.high is not None else ""
+        unit = re.escape(self.unit).replace("2", "[2²]")
+        pattern = rf"(?<![\d.]){re.escape(_number(self.low))}{high}\s*{unit}"
+        return re.search(pattern, schedule) is not None
+
+
+def dose_text(parts: list[Dose], percent: int = 100) -> str:
+    """A drug's standard starting dose from its parts, at ``percent`` % of the amounts
+    (never of times, days or cycles).
+
+    >>> bolus = Dose("fluorouracil", 400, None, "mg/m2", "intravenous", "bolus", "1 and 2",
+    ...              "2 weeks")
+    >>> infusion = Dose("fluorouracil", 600, None, "mg/m2", "intravenous", "over 22 hours",
+    ...                 "1 and 2", "2 weeks")
+    >>> dose_text([bolus, infusion])
+    '400 mg/m2 bolus, then 600 mg/m2 over 22 hours; intravenous; days 1 and 2; every 2 weeks'
+    >>> dose_text([bolus, infusion], 50)
+    '200 mg/m2 bolus, then 300 mg/m2 over 22 hours; intravenous; days 1 and 2; every 2 weeks'
+    >>> dose_text([Dose("cisplatin", 65, None, "mg/m2", "hepatic-arterial", days="1")])
+    '65 mg/m2; hepatic-arterial; day 1'
+    """
+    shared = {(p.route, p.days, p.per) for p in parts}
+    if len(shared) > 1:  # parts given differently: each in full
+        return "; then ".join(dose_text([p], percent) for p in parts)
+    amounts = ", then ".join(" ".join(filter(None, [p.amount(percent), p.how])) for p in parts)
+    route, days, per = shared.pop()
+    when = ""
+    if days:
+        when = f"{'day' if days.isdigit() else 'days'} {days}"
+    return "; ".join(filter(None, [amounts, route, when, f"every {per}" if per else ""]))

@@ -374,6 +374,8 @@ def evaluate_patient(
             "crcl_ml_min": patient.crcl_ml_min,
             "bilirubin_x_uln": patient.bilirubin_x_uln,
             "child_pugh": patient.child_pugh,
+            # only when the sheet gives some, so a sheet without them keeps its digests
+            **({"identifiers": dict(patient.identifiers)} if patient.identifiers else {}),
             "summary": summary_line(ranked, patient.primary_site),
             "regimens": [r.as_dict() for r in ranked],
             "pgx": {gene: call.as_dict() for gene, call in pgx.items()},

@@ -305,7 +305,9 @@ def finish_run(*, config: dict[str, Any], root: str, patient_ids: list[str]) -> 
     changed = record_patients(settings, patient_ids, results)
     log.info("cohort record %s: %d assignments added or changed", settings.record, changed)
     failures = failed_patients(patient_ids, results, Path("logs"), settings.patients_per_job)
-    write_cohort_views(settings.record, results, failures=failures)
+    knowledge = {"biomarkers": settings.biomarkers, "regimens": settings.regimens}
+    knowledge["findings"] = settings.findings  # noted for the waitlisted patients' reports
+    write_cohort_views(settings.record, results, failures=failures, knowledge_files=knowledge)
     for pid, message in failures.items():
         print(f"haicgx: {pid} failed: {message}", file=sys.stderr)
     completed = len(patient_ids) - len(failures)

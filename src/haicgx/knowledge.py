@@ -23,6 +23,7 @@ import jsonschema
 import yaml
 
 from haicgx import vocab
+from haicgx.doses import Dose
 from haicgx.errors import ConfigError
 from haicgx.paths import load_schema
 
@@ -228,6 +229,11 @@ class Regimen:
     site_evidence: Mapping[str, SiteEvidence] = field(default_factory=lambda: MappingProxyType({}))
     cautions: tuple[Caution, ...] = ()
     evidence_gap: bool = False
+    doses: tuple[Dose, ...] = ()  # the standard starting doses of the schedule, structured
+
+    def doses_of(self, drug: str) -> list[Dose]:
+        """The parts of a drug's standard starting dose (none: no verified dose here)."""
+        return [d for d in self.doses if d.drug == drug]
 
     def evidence_in(self, site: str) -> str:
         """The site-evidence level in a primary site (SITE_EVIDENCE_LEVELS; "none" if absent)."""
@@ -609,6 +615,16 @@ def _build_regimen(path: Path, index: int, item: dict[str, Any]) -> Regimen:
             "site_evidence must name at least one site, or be empty with evidence_gap: true",
             "site_evidence",
         )
+    doses = tuple(Dose.of(d) for d in item.get("doses", []))
+    for dose in doses:
+        if dose.drug not in item["drugs"]:
+            raise fail(f"a dose of {dose.drug!r}, which is not one of the regimen's drugs", "doses")
+        if not dose.written_in(item.get("schedule", "")):
+            raise fail(
+                f"the {dose.drug} dose {dose.amount()} is not written in the schedule sentence, "
+                "which names its source: write it there first",
+                "doses",
+            )
     sites = tuple(evidence)
     if "primary_sites" in item and set(item["primary_sites"]) != set(sites):
         raise fail(
@@ -627,6 +643,7 @@ def _build_regimen(path: Path, index: int, item: dict[str, Any]) -> Regimen:
         site_evidence=MappingProxyType(evidence),
         cautions=tuple(Caution(**c) for c in item.get("cautions", [])),
         evidence_gap=bool(item.get("evidence_gap", False)),
+        doses=doses,
     )
 
 

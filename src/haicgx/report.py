@@ -11,22 +11,24 @@ own block), prints the pharmacist section in full, cites the evidence as a list 
 plot, the variant table and the folded details. WeasyPrint runs with a URL fetcher that refuses
 everything. Both files are written atomically. docs/outputs.md describes every section.
 
-Python only shapes the data (joins, numbers, plot coordinates, doses read from the curated text by
-haicgx.doses); the template does all markup, so every input-derived string passes through Jinja's
-autoescaping.
+Python only shapes the data (joins, numbers, plot coordinates, the structured doses of
+regimens.yaml through haicgx.doses); the template does all markup, so every input-derived string
+passes through Jinja's autoescaping.
 """
 
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import json
 import logging
 import os
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -36,13 +38,14 @@ import jinja2
 from markupsafe import Markup
 
 from haicgx.atomic import write_atomically
-from haicgx.doses import drug_dose, first_sentence, rule_percent, says_not_verified, scale_dose
+from haicgx.doses import dose_text, first_sentence, rule_percent, says_not_verified
 from haicgx.errors import InputError
 from haicgx.record import recommendation_digest
 from haicgx.vocab import (
     MATCH_COLUMNS,
     REASON_KINDS,
     REGIMEN_STATUSES,
+    SITE_COLUMN_PREFIX,
     USABLE_STATUSES,
     VARIANT_COLUMNS,
 )
@@ -186,6 +189,23 @@ def report_date(generated_at: str | None) -> str:
         return datetime.fromisoformat(generated_at.replace("Z", "+00:00")).date().isoformat()
     except ValueError:
         return generated_at[:10]
+
+
+_UNIT_BREAK = re.compile(r"(\d) (mg/m2|mg/kg|mg)\b")
+
+
+def unbroken_units(text: str) -> str:
+    """A dose text whose amounts never wrap inside "400 mg/m2" in a narrow printed cell: a
+    no-break space before the unit and a word joiner after its slash (both invisible).
+
+    >>> unbroken_units("400 mg/m2 bolus") == "400\u00a0mg/\u2060m2 bolus"
+    True
+    """
+
+    def join(found: re.Match[str]) -> str:
+        return found[1] + "\u00a0" + found[2].replace("/", "/\u2060")
+
+    return _UNIT_BREAK.sub(join, text)
 
 
 def status_class(status: str) -> str:
@@ -491,7 +511,11 @@ def _definition(regimen: Regimen | None, site: str) -> dict[str, Any] | None:
     return {
         "schedule": regimen.schedule,
         "schedule_not_verified": says_not_verified(regimen.schedule),
-        "doses": [{"drug": d, "dose": drug_dose(regimen.schedule, d)} for d in regimen.drugs],
+        "doses": [
+            {"drug": d, "dose": dose_text(regimen.doses_of(d)) if regimen.doses_of(d) else None}
+            for d in regimen.drugs
+        ],
+        "dose_parts": {d: regimen.doses_of(d) for d in regimen.drugs},
         "site": site,
         "evidence": here,
         "elsewhere": [
@@ -514,6 +538,7 @@ def _regimen_rows(
     and the regimen's definition (``card``: None without a knowledge set)."""
     names = {r.get("regimen_id"): r.get("name") for r in regimens}
     ranks = {r.get("regimen_id"): r.get("rank") for r in regimens}
+    statuses = {r.get("regimen_id"): r.get("status") for r in regimens}
     rows = []
     for regimen in sorted(regimens, key=lambda item: item.get("rank", 0)):
         reasons = []
@@ -547,21 +572,31 @@ def _regimen_rows(
                 # a pharmacogene to test before the first dose (CONTRACT section 4)
                 "tests_first": [r["text"] for r in reasons if r["test_first"]],
                 "tied_names": [names.get(i) or i for i in regimen.get("tied_with") or []],
-                "tie": tie_text(regimen.get("tied_with") or [], names, ranks),
+                "tie": tie_text(regimen.get("tied_with") or [], names, ranks, statuses, status),
                 "card": definition,
             }
         )
     return rows
 
 
-def tie_text(tied_with: list[str], names: Mapping[Any, Any], ranks: Mapping[Any, Any]) -> str:
-    """What a regimen's tie says: the others by name, or by rank when there are many.
+def tie_text(
+    tied_with: list[str],
+    names: Mapping[Any, Any],
+    ranks: Mapping[Any, Any],
+    statuses: Mapping[Any, Any] | None = None,
+    status: str = "",
+) -> str:
+    """What a regimen's tie says: the others by name, or by rank when there are many; and, when
+    a tied regimen's status differs from this one's (``status``), both statuses, since the base
+    order ranks a caution before a recommended regimen it ties with (docs/ranking.md).
 
     >>> names, ranks = {"a": "A", "b": "B", "c": "C", "d": "D"}, {"a": 1, "b": 2, "c": 3, "d": 4}
     >>> tie_text(["b"], names, ranks)
     'Tied with B: only the base order separates them.'
     >>> tie_text(["d", "b", "c", "x"], names, ranks)
     'Tied with 4 regimens (ranks 2, 3, 4 and x): only the base order separates them.'
+    >>> tie_text(["b"], names, ranks, {"b": "recommended"}, "caution").split("status: ")[1]
+    'B is recommended, this regimen is a caution.'
     """
     if not tied_with:
         return ""
@@ -570,7 +605,17 @@ def tie_text(tied_with: list[str], names: Mapping[Any, Any], ranks: Mapping[Any,
         who = _and([str(names.get(i) or i) for i in ordered])
     else:
         who = f"{len(ordered)} regimens (ranks {_and([str(ranks.get(i) or i) for i in ordered])})"
-    return f"Tied with {who}: only the base order separates them."
+    text = f"Tied with {who}: only the base order separates them"
+    others = [i for i in ordered if statuses and status and statuses.get(i, status) != status]
+    if not others:
+        return f"{text}."
+    differ = _and([f"{names.get(i) or i} is {_a(str(statuses.get(i)))}" for i in others])  # type: ignore[union-attr]
+    return f"{text}, not their status: {differ}, this regimen is {_a(status)}."
+
+
+def _a(status: str) -> str:
+    """'a caution', 'recommended', 'contraindicated'."""
+    return f"a {status}" if status == "caution" else status
 
 
 def _and(items: list[str]) -> str:
@@ -661,14 +706,15 @@ def _dose_row(
     above the table).
     """
     card = regimen.get("card")
-    standard = drug_dose(card["schedule"], drug) if card else None
+    parts = card["dose_parts"].get(drug) if card else None
+    standard = dose_text(parts) if parts else None
     note = str(rule.get("note") or rule.get("text") or "")
     effect = rule.get("effect", "")
     percent = rule_percent(note) if effect == "dose_adjustment" else None
     if effect == "contraindication":
         adjusted = "Do not give: contraindicated by the rule"
-    elif percent is not None and standard:
-        adjusted = f"{scale_dose(standard, percent)} ({percent}% of the standard starting dose)"
+    elif percent is not None and parts:
+        adjusted = f"{dose_text(parts, percent)} ({percent}% of the standard starting dose)"
     elif percent is not None:
         adjusted = f"{percent}% of the centre's standard starting dose"
     elif renal:
@@ -777,13 +823,32 @@ def _findings(
     ]
 
 
+IDENTIFIER_LABELS = {"specimen_id": "Specimen ID", "assay": "Assay"}
+
+
 def _identifiers(recommendation: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Optional identifiers from the patient sheet (``identifiers``: column name to text), in
-    their order, e.g. specimen_id and assay; empty when recommendation.json has none."""
+    """The sheet's identifiers (``identifiers``: column to text) as (label, text), in their
+    order: specimen_id and assay, then the site's own site_* columns; empty when there are none.
+
+    >>> _identifiers({"identifiers": {"specimen_id": "S1", "site_mrn": "H2", "x_y": "3"}})
+    [('Specimen ID', 'S1'), ('mrn (site)', 'H2'), ('x y', '3')]
+    """
     identifiers = recommendation.get("identifiers")
     if not isinstance(identifiers, Mapping):
         return []
-    return [(str(k), str(v)) for k, v in identifiers.items() if v is not None and str(v) != ""]
+    return [
+        (_identifier_label(str(k)), str(v))
+        for k, v in identifiers.items()
+        if v is not None and str(v) != ""
+    ]
+
+
+def _identifier_label(column: str) -> str:
+    if column in IDENTIFIER_LABELS:
+        return IDENTIFIER_LABELS[column]
+    if column.startswith(SITE_COLUMN_PREFIX):
+        return f"{column.removeprefix(SITE_COLUMN_PREFIX).replace('_', ' ')} (site)"
+    return column.replace("_", " ")
 
 
 def _vaf_plot(digest: VariantDigest) -> dict[str, Any]:
@@ -886,8 +951,11 @@ def build_patient_context(
     matches: list[dict[str, str]],
     *,
     kb: KnowledgeBase | None = None,
+    place: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the patient template needs, computed from the three per-patient outputs.
+
+    ``place``: the patient's place on its cohort's waitlist (``waiting_place``), or None.
 
     ``variants`` is read once, as it streams (see VariantDigest). ``kb``: the knowledge set the
     recommendation was made with (its sha256 must be the one in the provenance), for the
@@ -921,6 +989,9 @@ def build_patient_context(
     return {
         "rec": recommendation,
         "identifiers": _identifiers(recommendation),
+        "place": place_text(place) if place else None,
+        "place_as_of": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC") if place else "",
+        "place_key": place_key(place),
         "recommendation_sha256": recommendation_digest(recommendation),
         "knowledge_given": kb is not None,
         "top": top,
@@ -1177,6 +1248,7 @@ def _environment() -> jinja2.Environment:
     env.filters["vaf"] = format_vaf
     env.filters["score"] = format_score
     env.filters["status_class"] = status_class
+    env.filters["unbroken"] = unbroken_units
     env.filters["kind_class"] = kind_class
     return env
 
@@ -1194,13 +1266,15 @@ def _stylesheet(name: str = STYLESHEET) -> Markup:
     return Markup(css)
 
 
-def _patient_context(patient_dir: Path, kb: KnowledgeBase | None) -> dict[str, Any]:
+def _patient_context(
+    patient_dir: Path, kb: KnowledgeBase | None, place: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Read the three per-patient outputs in ``patient_dir`` and shape them for the templates."""
     recommendation = _read_recommendation(patient_dir / RECOMMENDATION_FILE)
     patient_id = str(recommendation.get("patient_id", patient_dir.name))
     matches = _read_tsv(patient_dir / MATCHES_FILE, MATCH_COLUMNS, patient_id)
     variants = _iter_tsv(patient_dir / VARIANTS_FILE, VARIANT_COLUMNS, patient_id)
-    return build_patient_context(recommendation, variants, matches, kb=kb)
+    return build_patient_context(recommendation, variants, matches, kb=kb, place=place)
 
 
 def _render_html(context: Mapping[str, Any]) -> str:
@@ -1266,7 +1340,12 @@ def render_pdf(html: str) -> bytes:
 
 
 def write_patient_report(
-    patient_dir: Path, *, html_path: Path, pdf_path: Path, kb: KnowledgeBase | None = None
+    patient_dir: Path,
+    *,
+    html_path: Path,
+    pdf_path: Path,
+    kb: KnowledgeBase | None = None,
+    place: Mapping[str, Any] | None = None,
 ) -> None:
     """Write the tumour-board report of one patient as self-contained HTML and as PDF.
 
@@ -1275,13 +1354,93 @@ def write_patient_report(
     every reason stated at least once). Both outputs appear together or not at all. ``kb``: the
     knowledge set the recommendation was made with, for the regimens' doses, schedules and
     trials and the findings' sources (see build_patient_context); the analysis job passes it.
+    ``place``: the patient's place on its cohort's waitlist (``waiting_place``); the cohort
+    views rewrite the report with it once the record has one (haicgx.cohort_views).
     """
     patient_dir, html_path, pdf_path = Path(patient_dir), Path(html_path), Path(pdf_path)
-    context = _patient_context(patient_dir, kb)
+    context = _patient_context(patient_dir, kb, place)
     html = _render_html(context)
     pdf = render_pdf(_render_print_html(context))
     write_atomically({html_path: html.encode("utf-8"), pdf_path: pdf})
     log.info("wrote %s and %s", html_path, pdf_path)
+
+
+# --------------------------------------------------------------------------- waitlist place
+
+# The report.html marker of the waitlist place the report shows, read back to decide whether the
+# record's place has moved on since (haicgx.cohort_views rewrites the report then).
+PLACE_META = "haicgx-waitlist-place"
+_PLACE_META = re.compile(rf'<meta name="{PLACE_META}" content="([^"]*)">')
+
+
+def waiting_place(place: Any) -> dict[str, Any] | None:
+    """What the patient's report states of a record place (haicgx.record.Place): the cohort,
+    the queue position and length, the places taken and the limit; None when the patient is
+    not waiting. Only a waiting patient's report says it, so the reports of the others never
+    go stale as places are taken.
+
+    >>> from haicgx.record import Place
+    >>> waiting_place(Place("P3", "CRC", "waitlisted", 1, 2, 3, 3))
+    {'cohort_id': 'CRC', 'position': 1, 'waiting': 2, 'taken': 3, 'max_patients': 3}
+    >>> print(waiting_place(Place("P1", "CRC", "confirmed", None, 2, 3, 3)))
+    None
+    """
+    if place is None or place.status != "waitlisted" or place.waitlist_position is None:
+        return None
+    return {
+        "cohort_id": place.cohort_id,
+        "position": place.waitlist_position,
+        "waiting": place.waitlist_length,
+        "taken": place.places_taken,
+        "max_patients": place.max_patients,
+    }
+
+
+def place_text(place: Mapping[str, Any]) -> tuple[str, str]:
+    """The report's two sentences on a waiting place: where the patient waits, then the
+    cohort's places and what gives the patient one.
+
+    >>> full = {"cohort_id": "CRC", "position": 1, "waiting": 2, "taken": 3, "max_patients": 3}
+    >>> place_text(full)[1].split(":")[0]
+    'The cohort is full (3 of 3 places taken)'
+    >>> place_text({**full, "taken": 2})[1].split(":")[0]
+    'A place is free (2 of 3 places taken)'
+    """
+    head = (
+        f"Waitlisted for cohort {place['cohort_id']}: number {place['position']} of "
+        f"{place['waiting']} in its queue."
+    )
+    limit = place["max_patients"]
+    if limit is not None and place["taken"] >= limit:
+        detail = (
+            f"The cohort is full ({place['taken']} of {limit} places taken): the patient gets a "
+            "place only when one is freed (haicgx record release) and the coordinator promotes "
+            "them (haicgx record promote)."
+        )
+    else:
+        of = f" of {limit}" if limit is not None else ", no limit"
+        detail = (
+            f"A place is free ({place['taken']}{of} places taken): the coordinator can promote "
+            "the patient now (haicgx record promote)."
+        )
+    return head, detail
+
+
+def place_key(place: Mapping[str, Any] | None) -> str:
+    """The marker text of a waiting place ('' when not waiting): canonical JSON."""
+    return json.dumps(dict(place), sort_keys=True) if place else ""
+
+
+def shown_place_key(html_path: Path) -> str | None:
+    """The waiting place a written report.html shows (its marker), or None when it has no
+    marker (a report from before markers) or cannot be read."""
+    try:
+        with open(html_path, encoding="utf-8") as handle:
+            head = handle.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = _PLACE_META.search(head)
+    return html_lib.unescape(found.group(1)) if found else None
 
 
 # --------------------------------------------------------------------------- cohort report
@@ -1299,15 +1458,31 @@ def _pgx_flags(recommendation: Mapping[str, Any]) -> list[str]:
     dpyd, ugt = pgx.get("DPYD") or {}, pgx.get("UGT1A1") or {}
     flags = []
     score = dpyd.get("activity_score")
-    if dpyd.get("status") != "assessed":
+    if dpyd.get("status") == "indeterminate" and score is not None:
+        # its phenotype gives the score the alleles found allow at most
+        flags.append(f"DPYD {dpyd.get('phenotype') or 'indeterminate'}")
+    elif dpyd.get("status") != "assessed":
         flags.append(f"DPYD {str(dpyd.get('status', 'not_assessed')).replace('_', ' ')}")
-    if score is not None and score < DPYD_NORMAL_ACTIVITY:
+    elif score is not None and score < DPYD_NORMAL_ACTIVITY:
         flags.append(f"DPYD activity score {format_number(score)} ({dpyd.get('phenotype', '')})")
     if ugt.get("status") != "assessed":
         flags.append(f"UGT1A1 {str(ugt.get('status', 'not_assessed')).replace('_', ' ')}")
     if "poor" in str(ugt.get("phenotype", "")).lower():
         flags.append(f"UGT1A1 {ugt.get('phenotype')} ({ugt.get('diplotype') or '?'})")
     return flags
+
+
+def _pgx_alert(recommendation: Mapping[str, Any]) -> bool:
+    """Whether the patient's report has the red DPYD banner: activity score 0 or 0.5 (also as
+    the most an indeterminate call allows).
+
+    >>> _pgx_alert({"pgx": {"DPYD": {"status": "indeterminate", "activity_score": 0}}})
+    True
+    >>> _pgx_alert({"pgx": {"DPYD": {"status": "assessed", "activity_score": 1.0}}})
+    False
+    """
+    score = ((recommendation.get("pgx") or {}).get("DPYD") or {}).get("activity_score")
+    return score is not None and score <= DPYD_CONTRAINDICATED_AT_MOST
 
 
 def _assignment_text(assignment: Mapping[str, Any] | None) -> str:
@@ -1344,6 +1519,7 @@ def _cohort_patient(
         "top_status": top.get("status", ""),
         "top_status_class": status_class(top.get("status", "")),
         "flags": _pgx_flags(recommendation),
+        "alert": _pgx_alert(recommendation),
         "generated_at": (recommendation.get("provenance") or {}).get("generated_at", ""),
         "assignment": _assignment_text(assignment),
         "needs_review": bool(assignment and assignment["needs_review"]),

@@ -41,6 +41,15 @@ class Patient:
     normal_sample: str | None = None
     bilirubin_x_uln: float | None = None
     child_pugh: str | None = None
+    # The sheet's identifiers for the report's header (specimen_id, assay, then the site's own
+    # site_* columns, in sheet order): (column, text) pairs; the analysis never reads them.
+    identifiers: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        # A job's params may carry the pairs as lists: keep them hashable pairs.
+        object.__setattr__(
+            self, "identifiers", tuple((str(k), str(v)) for k, v in self.identifiers)
+        )
 
 
 @dataclass(frozen=True)
@@ -492,11 +501,7 @@ def load_patients(path: Path) -> list[Patient]:
                     f"the sheet is {name}-separated; it must be tab-separated (TSV): save it "
                     "as 'Text (Tab delimited)' or convert it",
                 )
-    unknown = [h for h in header if h not in vocab.PATIENT_SHEET_COLUMNS]
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], vocab.PATIENT_SHEET_COLUMNS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(str(path), "header", f"unknown column {unknown[0]!r}{hint}")
+    _check_header(path, header)
     missing = [c for c in ("patient_id", "vcf", "primary_site") if c not in header]
     if missing:
         raise ConfigError(str(path), "header", f"missing required column {missing[0]!r}")
@@ -572,11 +577,56 @@ def load_patients(path: Path) -> list[Patient]:
                 normal_sample=row.get("normal_sample"),
                 bilirubin_x_uln=_number(row.get("bilirubin_x_uln")),
                 child_pugh=row.get("child_pugh"),
+                identifiers=sheet_identifiers(header, row),
             )
         )
     if not patients:
         raise ConfigError(str(path), "", "no patients in the sheet")
     return patients
+
+
+SITE_COLUMN = re.compile(rf"{vocab.SITE_COLUMN_PREFIX}[a-z0-9_]{{1,40}}")
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    """Every column is one of the sheet's own or a site identifier column (``site_...``).
+
+    >>> _check_header(Path("p.tsv"), ["patient_id", "vcf", "primary_site", "site_mrn"])
+    >>> _check_header(Path("p.tsv"), ["patient_id", "specimen"])
+    Traceback (most recent call last):
+    ...
+    haicgx.errors.ConfigError: p.tsv: header: unknown column 'specimen'; did you mean ...
+    """
+    for column in header:
+        if column in vocab.PATIENT_SHEET_COLUMNS or SITE_COLUMN.fullmatch(column):
+            continue
+        if column.startswith(vocab.SITE_COLUMN_PREFIX):
+            raise ConfigError(
+                str(path),
+                "header",
+                f"site column {column[:60]!r}: after {vocab.SITE_COLUMN_PREFIX!r} use 1 to 40 "
+                "lowercase letters, digits or '_'",
+            )
+        close = difflib.get_close_matches(column, vocab.PATIENT_SHEET_COLUMNS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            str(path),
+            "header",
+            f"unknown column {column[:60]!r}{hint} (a site's own identifier column is named "
+            f"{vocab.SITE_COLUMN_PREFIX}NAME, e.g. {vocab.SITE_COLUMN_PREFIX}mrn)",
+        )
+
+
+def sheet_identifiers(header: list[str], row: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The row's identifiers for the report: specimen_id and assay, then the site's columns in
+    sheet order; empty cells left out.
+
+    >>> row = {"site_mrn": "H1", "assay": "TSO500", "vcf": "a.vcf"}
+    >>> sheet_identifiers(["site_mrn", "assay", "vcf"], row)
+    (('assay', 'TSO500'), ('site_mrn', 'H1'))
+    """
+    site = [c for c in header if SITE_COLUMN.fullmatch(c)]
+    return tuple((c, row[c]) for c in (*vocab.IDENTIFIER_COLUMNS, *site) if c in row)
 
 
 def _number(text: str | None) -> float | None:

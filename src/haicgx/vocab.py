@@ -243,7 +243,14 @@ PATIENT_SHEET_COLUMNS: tuple[str, ...] = (
     "normal_sample",
     "bilirubin_x_uln",
     "child_pugh",
+    "specimen_id",
+    "assay",
 )
+# A column a site adds to the sheet for its own identifiers (a hospital number, a biobank id):
+# named with this prefix, shown in the report's header, never read by the analysis.
+SITE_COLUMN_PREFIX = "site_"
+# The sheet columns shown as identifiers in the report's header, in this order before the site's.
+IDENTIFIER_COLUMNS: tuple[str, ...] = ("specimen_id", "assay")
 
 RECORD_STATUSES: tuple[str, ...] = (
     "proposed",

@@ -20,8 +20,10 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from record_helpers import put
 
 from haicgx import report
+from haicgx.cohort_views import write_cohort_views
 
 CHROMIUM = Path("/usr/bin/chromium")
 WINDOW = (1400, 2000)
@@ -147,13 +149,28 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     poor["regimens"][0]["reasons"].append(
         {"kind": "toxicity", "text": "test UGT1A1 first", "kb_ids": [], "test_first": True}
     )
+    # ... with the sheet's identifiers, and waiting for a place in a full cohort.
+    poor["identifiers"] = {"specimen_id": "SP-11", "assay": "TSO500 v2", "site_mrn": "H-11"}
     poor_dir = fixtures.write_patient_dir(root / "patients" / "PT-011", poor)
-    report.write_patient_report(
-        poor_dir, html_path=poor_dir / "report.html", pdf_path=poor_dir / "report.pdf", kb=kb
-    )
+    # The cohort report from a record: CRC's 2 places taken by A and B, C waiting.
+    db = root / "cohort_record.sqlite"
+    for patient in ("A", "B", "C"):
+        put(db, patient)
     failures = {"PT-010": 'patient PT-010: bad.vcf: <script>alert("x")</script> & more'}
-    report.write_cohort_report(root, html_path=root / "cohort_report.html", failures=failures)
+    write_cohort_views(db, root, failures=failures)
+    # PT-011's report as the views write it for a waiting patient (this record does not hold
+    # PT-011: rewriting the views now would clear the place again).
+    report.write_patient_report(
+        poor_dir,
+        html_path=poor_dir / "report.html",
+        pdf_path=poor_dir / "report.pdf",
+        kb=kb,
+        place=WAITING,
+    )
     return root
+
+
+WAITING = {"cohort_id": "CRLM", "position": 2, "waiting": 3, "taken": 12, "max_patients": 12}
 
 
 def test_harness_sees_console_errors_and_requests(tmp_path: Path) -> None:
@@ -174,7 +191,7 @@ def test_harness_sees_console_errors_and_requests(tmp_path: Path) -> None:
     [
         ("patients/PT-007/report.html", ("HAIC-RALOX", "Intermediate Metabolizer")),
         ("patients/PT-011/report.html", ("DPYD activity score 0.5", "test UGT1A1 first")),
-        ("cohort_report.html", ("HAIC-RALOX", "PT-010")),
+        ("cohort_report.html", ("HAIC-RALOX", "PT-010", "2 / 2 (full)", "waitlisted (#1")),
     ],
 )
 def test_report_loads_nothing_and_logs_no_error(
@@ -225,7 +242,12 @@ def test_every_section_of_the_patient_report_is_in_the_page(
     assert len(re.findall(r'<article class="card [^"]*" id="regimen-\d"', dom)) == 4
     assert '<table class="dose-table">' in dom and '<details class="all-variants" open="">' in dom
     banners = re.findall(r'<p class="banner" role="alert">(.*?)</p>', dom)
+    place = re.findall(r'<p class="place" id="waitlist" role="status">(.*?)</p>', dom)
+    header = dom.split("<nav", 1)[0]
     if patient == "PT-011":
         assert len(banners) == 2 and banners[0].startswith("DPYD activity score 0.5")
+        assert len(place) == 1 and "Waitlisted for cohort CRLM: number 2 of 3" in place[0]
+        assert dom.index('id="waitlist"') < dom.index('<section id="glance">')
+        assert "Specimen ID" in header and "SP-11" in header and "mrn (site)" in header
     else:
-        assert banners == []
+        assert banners == [] and place == [] and "Specimen ID" not in header

@@ -711,6 +711,25 @@ def test_cohort_report_lists_cohorts_flags_and_failures(tmp_path: Path) -> None:
     _assert_self_contained(html)
 
 
+def test_cohort_report_puts_a_dpyd_score_of_0_in_red_once(tmp_path: Path) -> None:
+    rec = sample_recommendation()
+    rec["pgx"]["DPYD"].update(
+        status="indeterminate",
+        activity_score=0.0,
+        phenotype="Indeterminate (activity score 0: Poor Metabolizer)",
+    )
+    write_patient_dir(tmp_path / "patients" / "PT-007", rec)
+    write_patient_dir(tmp_path / "patients" / "PT-008")  # activity score 1: not red
+    html_path = tmp_path / "cohort_report.html"
+    report.write_cohort_report(tmp_path, html_path=html_path, failures={})
+    html = html_path.read_text(encoding="utf-8")
+    members = html.split('<section id="cohorts">', 1)[1].split("</section>", 1)[0]
+    red = re.findall(r'<td class="flag-alert">([^<]*)', members)
+    dpyd = "DPYD Indeterminate (activity score 0: Poor Metabolizer)"
+    assert red == [f"✕ {dpyd}; UGT1A1 Poor Metabolizer (*28/*28)"]
+    assert members.count("flag-alert") == 1
+
+
 def test_cohort_report_renders_when_every_patient_failed(tmp_path: Path) -> None:
     html_path = tmp_path / "cohort_report.html"
     failures = {"P1": HOSTILE, "P2": "empty VCF"}

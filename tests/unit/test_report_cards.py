@@ -5,7 +5,9 @@ knowledge set)."""
 
 from __future__ import annotations
 
+import dataclasses
 import html as html_lib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,10 @@ def _card(html: str, rank: int) -> str:
 def test_a_card_gives_doses_schedule_site_evidence_and_the_key_trial(page: str) -> None:
     folfox = _card(page, 2)
     assert "oxaliplatin 85 mg/m2" in folfox
-    assert "fluorouracil 400 mg/m2 bolus then 2400 mg/m2 over 46 hours" in folfox
+    assert (
+        "fluorouracil 400 mg/m2 bolus, then 2400 mg/m2 over 46 hours; hepatic-arterial; "
+        "every 3 weeks" in folfox
+    )
     assert "Schedule (regimens.yaml): 46-hour version (Sun Yat-sen)" in folfox
     assert "partly not verified" in folfox  # the 24-hour version was not verified
     assert "Evidence in colorectal randomised · n=113" in folfox
@@ -59,7 +64,10 @@ def test_a_card_gives_doses_schedule_site_evidence_and_the_key_trial(page: str) 
     assert "(randomised phase 2, n=113)" in folfox
     assert "ORR 26.1% vs 22.4% (vs HAI TOMOX)" in folfox
     assert "PFS median PFS 5.8 vs 4.6 months" in folfox and "OS median OS 17.6" in folfox
-    assert "Tied with HAIC-RALOX: only the base order separates them." in folfox
+    assert (
+        "Tied with HAIC-RALOX: only the base order separates them, not their status: "
+        "HAIC-RALOX is recommended, this regimen is a caution." in folfox
+    )
 
 
 def test_a_card_states_what_the_curation_could_not_verify(page: str) -> None:
@@ -136,19 +144,27 @@ def test_standard_and_adjusted_starting_doses_side_by_side(page: str) -> None:
     rows = _dose_rows(page)
     assert len(rows) == 4  # raltitrexed (renal), fluorouracil, floxuridine, irinotecan
     ralox, folfox, fudr, irinotecan = rows
-    assert "1 · HAIC-RALOX" in ralox and "raltitrexed 3 mg/m2 intra-arterially over 1 h" in ralox
+    assert (
+        "1 · HAIC-RALOX" in ralox and "raltitrexed 3 mg/m2 over 1 hour; hepatic-arterial" in ralox
+    )
     assert "Creatinine clearance 25-54 mL/min: give 50% of the 3 mg/m2 dose" in ralox
     assert "RALTITREXED-CRCL-25_54 CrCl 48 mL/min" in ralox
-    assert "fluorouracil 400 mg/m2 bolus then 2400 mg/m2 over 46 hours" in folfox
-    assert "200 mg/m2 bolus then 1200 mg/m2 over 46 hours (50% of the standard" in folfox
+    assert (
+        "fluorouracil 400 mg/m2 bolus, then 2400 mg/m2 over 46 hours; hepatic-arterial; "
+        "every 3 weeks" in folfox
+    )
+    assert (
+        "200 mg/m2 bolus, then 1200 mg/m2 over 46 hours; hepatic-arterial; every 3 weeks "
+        "(50% of the standard" in folfox
+    )
     assert (
         "Rules applied on: DPYD activity score 1 (Intermediate Metabolizer); UGT1A1 *28/*28 "
         in (_text(section(page, "pgx")))
     )
     assert "standard dose: per centre protocol (not in the knowledge set)" in fudr
     assert "Caution with hepatic-arterial floxuridine: no guideline percentage" in fudr
-    assert "200 mg/m2 by hepatic-arterial infusion" in irinotecan
-    assert "140 mg/m2 by hepatic-arterial infusion over 30 minutes every 3 weeks (70%" in irinotecan
+    assert "200 mg/m2 over 30 minutes; hepatic-arterial; every 3 weeks" in irinotecan
+    assert "140 mg/m2 over 30 minutes; hepatic-arterial; every 3 weeks (70%" in irinotecan
     assert all("verify before prescribing" in row for row in rows)
     assert "CrCl 48 mL/min" not in folfox  # the basis of a pharmacogene row is said above
 
@@ -240,9 +256,9 @@ def test_sheet_identifiers_are_shown_in_both_editions(tmp_path: Path) -> None:
     recommendation["identifiers"] = {"specimen_id": "SP-2026-0042", "assay": "TSO500 v2"}
     html = _render(tmp_path, recommendation)
     header = _text(html.split("<nav", 1)[0])
-    assert "specimen id SP-2026-0042" in header and "assay TSO500 v2" in header
+    assert "Specimen ID SP-2026-0042" in header and "Assay TSO500 v2" in header
     printed = _text(report.render_print_html(tmp_path, kb=bundled_kb()))
-    assert "Specimen id: SP-2026-0042 · Assay: TSO500 v2" in printed
+    assert "Specimen ID: SP-2026-0042 · Assay: TSO500 v2" in printed
 
 
 def test_without_identifiers_the_header_has_none(page: str) -> None:
@@ -250,6 +266,9 @@ def test_without_identifiers_the_header_has_none(page: str) -> None:
 
 
 # --------------------------------------------------------------------------- demo patients
+
+
+DEMO07_IDENTIFIERS = (("specimen_id", "SP-07"), ("assay", "TSO500 v2"), ("site_mrn", "H-0007"))
 
 
 @pytest.fixture(scope="module")
@@ -264,18 +283,34 @@ def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str
     reports = {}
     for pid in ("DEMO02", "DEMO05", "DEMO07"):
         folder = out / pid
+        patient = run.patients[pid]
+        if pid == "DEMO07":  # as a sheet with specimen_id, assay and a site column gives them
+            patient = dataclasses.replace(patient, identifiers=DEMO07_IDENTIFIERS)
         jobs.analyse_patient(
-            run.patients[pid],
+            patient,
             settings=run.settings,
             kb=run.knowledge,
             cohorts=run.cohorts,
             folder=folder,
         )
         reports[pid] = {
+            "json": (folder / "recommendation.json").read_text(encoding="utf-8"),
             "html": (folder / "report.html").read_text(encoding="utf-8"),
             "print": report.render_print_html(folder, kb=run.knowledge),
         }
     return reports
+
+
+def test_sheet_identifiers_go_through_the_analysis_to_both_editions(
+    demo_reports: dict[str, dict[str, str]],
+) -> None:
+    given = json.loads(demo_reports["DEMO07"]["json"])
+    assert given["identifiers"] == dict(DEMO07_IDENTIFIERS)
+    assert "identifiers" not in json.loads(demo_reports["DEMO02"]["json"])  # digest unchanged
+    header = _text(demo_reports["DEMO07"]["html"].split("<nav", 1)[0])
+    assert "Specimen ID SP-07" in header and "mrn (site) H-0007" in header
+    printed = _text(demo_reports["DEMO07"]["print"])
+    assert "Specimen ID: SP-07 · Assay: TSO500 v2 · mrn (site): H-0007" in printed
 
 
 def test_demo02_hapb3_from_the_normal_with_its_halved_fluorouracil(
@@ -290,7 +325,7 @@ def test_demo02_hapb3_from_the_normal_with_its_halved_fluorouracil(
     assert DPWG_OR_AVOID in pgx
     rows = _dose_rows(html)
     assert any(
-        "HAIC-FOLFOX" in row and "200 mg/m2 bolus then 1200 mg/m2 over 46 hours" in row
+        "HAIC-FOLFOX" in row and "200 mg/m2 bolus, then 1200 mg/m2 over 46 hours" in row
         for row in rows
     )
     assert "Tied with HAI raltitrexed plus oxaliplatin (TOMOX-HAI)" in _card(html, 1)

@@ -61,7 +61,8 @@ def shared_recommendation() -> dict[str, Any]:
 
 
 def _text(markup: str) -> str:
-    return html_lib.unescape(_visible_text(markup))
+    # the dose cells keep "400 mg/m2" on one line with invisible joiners (report.unbroken_units)
+    return html_lib.unescape(_visible_text(markup)).replace("\u2060", "").replace("\xa0", " ")
 
 
 def _rows(print_html: str) -> list[str]:
@@ -130,7 +131,7 @@ def test_vetoes_dose_changes_and_prior_failures_show_on_their_rows(printed: dict
     assert "Schedule" not in irinotecan and "Evidence in colorectal" not in irinotecan
     assert "Schedule (partly not verified): 46-hour version" in rows[1]
     assert "key study: Feng et al." in rows[1] and "ORR 26.1% vs 22.4%" in rows[1]
-    assert "Tied with HAIC-RALOX: only the base order separates them." in rows[1]
+    assert "Tied with HAIC-RALOX: only the base order separates them, not their status" in rows[1]
 
 
 def _shared_heads(texts: list[str], kb_ids: list[str]) -> tuple[list[Any], list[str]]:
@@ -167,6 +168,10 @@ def test_header_glance_and_the_rest(printed: dict[str, Any]) -> None:
                  "haicgx 0.1.0", "Knowledge: 2026.11.0"):  # fmt: skip
         assert fact in text, fact
     assert "Rank 1 of 4: HAIC-RALOX · ✓ RECOMMENDED · score 0.62" in text
+    assert (
+        "score 0.62 Tied with HAIC-FOLFOX: only the base order separates them, not their status: "
+        "HAIC-FOLFOX is a caution, this regimen is recommended." in text
+    )
     assert "HAIC-RALOX ranks first: raltitrexed is not a DPD substrate." in text
     assert "DPYD (assessed): Intermediate Metabolizer, activity score 1" in text
     assert "UGT1A1 (assessed): Poor Metabolizer, diplotype *28/*28" in text
@@ -212,8 +217,9 @@ def test_the_pharmacist_section_in_print(printed: dict[str, Any]) -> None:
     assert "Source: CPIC DPYD 2017 update, PMID 29152729" in pgx
     assert "VERIFY BEFORE PRESCRIBING" in pgx
     assert (
-        "2. HAIC-FOLFOX · ! CAUTION fluorouracil 400 mg/m2 bolus then 2400 mg/m2 over 46 hours "
-        "(schedule partly not verified) 200 mg/m2 bolus then 1200 mg/m2 over 46 hours (50% of "
+        "2. HAIC-FOLFOX · ! CAUTION fluorouracil 400 mg/m2 bolus, then 2400 mg/m2 over 46 hours; "
+        "hepatic-arterial; every 3 weeks (schedule partly not verified) 200 mg/m2 bolus, then "
+        "1200 mg/m2 over 46 hours; hepatic-arterial; every 3 weeks (50% of "
         "the standard starting dose) DPYD-AS1_1P5-FLUOROURACIL"
     ) in pgx
     assert "floxuridine standard dose: per centre protocol (not in the knowledge set)" in pgx

@@ -211,6 +211,41 @@ def test_sheet_header_problems(tmp_path):
         load_patients(sheet(tmp_path, [], header="patient_id\tvcf"))
 
 
+ID_HEADER = "patient_id\tvcf\tprimary_site\tsite_mrn\tassay\tspecimen_id\tsite_biobank_id"
+
+
+def test_sheet_identifiers_are_read_in_their_order(tmp_path):
+    rows = ["P1\ta.vcf\thcc\tH-7\tTSO500 v2\tSP-42\tBB 9", "P2\ta.vcf\thcc\t\t\t\t"]
+    first, second = load_patients(sheet(tmp_path, rows, header=ID_HEADER))
+    # specimen_id and assay first, then the site's columns in sheet order
+    assert first.identifiers == (
+        ("specimen_id", "SP-42"),
+        ("assay", "TSO500 v2"),
+        ("site_mrn", "H-7"),
+        ("site_biobank_id", "BB 9"),
+    )
+    assert second.identifiers == ()
+
+
+@pytest.mark.parametrize(
+    ("header", "cell", "problem"),
+    [
+        ("specimen", "S1", "unknown column 'specimen'; did you mean 'specimen_id'?"),
+        ("mrn", "H1", "a site's own identifier column is named site_NAME"),
+        ("site_MRN", "H1", "site column 'site_MRN': after 'site_' use 1 to 40 lowercase"),
+        ("site_mrn", "H\u202e1", "line 2 (P1), column site_mrn"),
+        ("assay", "x" * 121, "line 2 (P1), column assay"),
+    ],
+)
+def test_bad_identifier_columns_and_cells(tmp_path, header, cell, problem):
+    path = sheet(
+        tmp_path, [f"P1\ta.vcf\thcc\t{cell}"], header=f"patient_id\tvcf\tprimary_site\t{header}"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_patients(path)
+    assert problem in str(caught.value)
+
+
 def test_sheet_not_utf8(tmp_path):
     path = tmp_path / "p.tsv"
     path.write_bytes(b"patient_id\tvcf\tprimary_site\nP\xe9\ta.vcf\thcc\n")
