@@ -495,7 +495,9 @@ def _summary(top: RankedRegimen, ranked: list[RankedRegimen], primary_site: str)
     )
     line = f"{top.regimen.name} ranks first ({top.status}; {evidence})"
     if top.tied_with:
-        line += f", tied with {', '.join(top.tied_with)} (the base order separates them)"
+        names = {r.regimen.regimen_id: r.regimen.name for r in ranked}
+        tied = ", ".join(names[i] for i in top.tied_with)
+        line += f", tied with {tied} (the base order separates them)"
     decisive = _decisive(top)
     default = min(ranked, key=lambda r: r.base_index)
     if decisive is not None:
