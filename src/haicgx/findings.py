@@ -20,7 +20,7 @@ import yaml
 from haicgx.consequence import Annotation
 from haicgx.errors import ConfigError
 from haicgx.knowledge import Alteration
-from haicgx.paths import KNOWLEDGE_DIR, schema_path
+from haicgx.paths import KNOWLEDGE_DIR, load_schema
 from haicgx.qc import GERMLINE_HET, GERMLINE_HOM_MIN
 
 BUNDLED_FINDINGS = KNOWLEDGE_DIR / "findings.yaml"
@@ -98,7 +98,7 @@ def parse_findings(path: Path) -> FindingRules:
         raise ConfigError(str(path), "", "file not found") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "", f"not valid YAML text: {exc}") from None
-    schema = yaml.safe_load(schema_path("findings.schema.yaml").read_text(encoding="utf-8"))
+    schema = load_schema("findings.schema.yaml")
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schema).iter_errors(data)
     )

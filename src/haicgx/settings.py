@@ -24,7 +24,7 @@ import yaml
 
 from haicgx import vocab
 from haicgx.errors import ConfigError
-from haicgx.paths import DATA_DIR, KNOWLEDGE_DIR, PROJECT_ROOT, schema_path
+from haicgx.paths import DATA_DIR, KNOWLEDGE_DIR, PROJECT_ROOT, load_schema
 
 RANKING_WEIGHTS = DATA_DIR / "ranking_weights.yaml"
 
@@ -73,10 +73,6 @@ class Settings:
     patients_per_job: int
 
 
-def _load_schema(name: str) -> dict[str, Any]:
-    return yaml.safe_load(schema_path(name).read_text(encoding="utf-8"))
-
-
 def _fill_defaults(schema: dict[str, Any], data: dict[str, Any]) -> None:
     """Fill `default`s of object properties, recursively (JSON Schema does not do this itself)."""
     for key, sub in schema.get("properties", {}).items():
@@ -96,7 +92,7 @@ def validate_config(config: dict[str, Any], *, source: str = "config") -> dict[s
     ...
     haicgx.errors.ConfigError: config: key 'filters.min_dept': unknown key; did you mean ...
     """
-    schema = _load_schema("config.schema.yaml")
+    schema = load_schema("config.schema.yaml")
     data = copy.deepcopy(config)
     _fill_defaults(schema, data)
     problem = _schema_problem(schema, data)
@@ -359,7 +355,7 @@ def check_config_files(paths: list[Path] | list[str]) -> None:
     syntax error without naming the file or the line; `python -m haicgx.settings FILE...` names
     them.
     """
-    schema = _optional(_load_schema("config.schema.yaml"))
+    schema = _optional(load_schema("config.schema.yaml"))
     weights = yaml.safe_load(RANKING_WEIGHTS.read_text(encoding="utf-8"))
     for name in map(str, paths):
         node = _compose(name)
@@ -507,7 +503,7 @@ def load_patients(path: Path) -> list[Patient]:
         raise ConfigError(str(path), "header", f"missing required column {missing[0]!r}")
     if len(set(header)) != len(header):
         raise ConfigError(str(path), "header", "a column appears twice")
-    validator = jsonschema.Draft202012Validator(_load_schema("patients.schema.yaml"))
+    validator = jsonschema.Draft202012Validator(load_schema("patients.schema.yaml"))
     patients: list[Patient] = []
     first_row: dict[str, int] = {}
     for line, cells in enumerate(reader, start=2):
