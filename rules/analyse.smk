@@ -32,6 +32,7 @@ rule analyse:
 
 
 rule publish:
+    # Runs in the Snakemake process itself (a local rule): no process started per patient.
     input:
         analysed=batch_folder,
     output:
@@ -52,15 +53,9 @@ rule publish:
         ),
     log:
         "logs/publish/{patient}.log",
-    conda:
-        "../workflow/envs/haicgx.yaml"
     threads: 1
     resources:
         mem_mb=100,
         runtime=5,
-    params:
-        python=sys.executable,
-        script=f"{ROOT}/scripts/publish.py",
-    shell:
-        "{params.python:q} {params.script:q} {input.analysed:q}/{wildcards.patient:q} {log:q} "
-        "{output:q}"
+    run:
+        publish_patient(f"{input.analysed}/{wildcards.patient}", output, log[0])

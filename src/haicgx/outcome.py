@@ -3,9 +3,9 @@
 An analysis job writes, in each of its patients' folders (results/work/{batch}/{patient_id}/),
 `outcome.json`: the status (`ok` or `failed`), a one-line message (empty when ok) and the seconds
 each stage took. A failed patient's folder holds that file alone. Rule publish
-(scripts/publish.py) copies an ok patient's outputs to results/patients/{patient_id}/, or fails
-that patient alone with its message; the run's end (`haicgx.jobs.failed_patients`) reads the same
-file. Standard library only: rule publish runs once per patient, on the submitting host.
+(`publish_patient`, run in the Snakemake process) copies an ok patient's outputs to
+results/patients/{patient_id}/, or fails that patient alone with its message; the run's end
+(`haicgx.jobs.failed_patients`) reads the same file.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import shutil
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from haicgx.errors import HaicgxError
 
 OUTCOME = "outcome.json"
 
@@ -47,28 +49,31 @@ def read_outcome(folder: Path) -> Outcome | None:
         return None
 
 
-def publish(analysed: Path, outputs: list[Path], log: Path) -> int:
+def publish_patient(analysed: str, outputs: list[str], log: str) -> None:
     """Rule publish: one patient's outputs out of its analysis job's folder, hard-linked where
     the filesystem allows (no copy of a large variants.tsv), else copied; or the patient's own
-    failure. Returns the exit status."""
-    outcome = read_outcome(analysed)
-    if outcome is None or not outcome.ok:
-        message = outcome.message if outcome else f"no {OUTCOME} in {analysed}"
-        log.write_text(f"failed: {message}\n", encoding="utf-8")
-        print(f"haicgx: {message}", file=sys.stderr)
-        return 1
-    missing = [o.name for o in outputs if not (analysed / o.name).is_file()]
-    if missing:  # never expected: the analysis moves its outputs in together
-        message = f"{analysed} says ok but lacks {', '.join(missing)}"
-        log.write_text(f"failed: {message}\n", encoding="utf-8")
-        print(f"haicgx: {message}", file=sys.stderr)
-        return 1
-    for output in outputs:
-        source = analysed / output.name
-        output.unlink(missing_ok=True)
-        try:
-            os.link(source, output)
-        except OSError:
-            shutil.copyfile(source, output)
-    log.write_text("published " + " ".join(map(str, outputs)) + "\n", encoding="utf-8")
-    return 0
+    failure, said in one line on stderr and raised (Snakemake then fails this patient alone)."""
+    folder, targets = Path(analysed), [Path(o) for o in outputs]
+    outcome = read_outcome(folder)
+    if outcome is None:
+        message = f"no {OUTCOME} in {folder}: its analysis job stopped (see its log)"
+    elif not outcome.ok:
+        message = outcome.message
+    elif missing := [t.name for t in targets if not (folder / t.name).is_file()]:
+        message = f"{folder} lacks {', '.join(missing)}"  # never expected: they move in together
+    else:
+        for target in targets:
+            target.unlink(missing_ok=True)
+            try:
+                os.link(folder / target.name, target)
+            except OSError:
+                shutil.copyfile(folder / target.name, target)
+        Path(log).write_text("published " + " ".join(outputs) + "\n", encoding="utf-8")
+        return
+    Path(log).write_text(f"failed: {message}\n", encoding="utf-8")
+    print(f"haicgx: {message}", file=sys.stderr, flush=True)
+    raise PatientFailed(message)
+
+
+class PatientFailed(HaicgxError):
+    """Raised by rule publish for a patient whose analysis failed (the message is its outcome's)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from record_helpers import recommendation, sha
@@ -17,7 +18,7 @@ from haicgx.jobs import (
     failed_patients,
     finish_run,
 )
-from haicgx.outcome import Outcome, publish, write_outcome
+from haicgx.outcome import Outcome, PatientFailed, publish_patient, write_outcome
 
 
 def test_a_patient_completes_only_with_every_output(tmp_path):
@@ -62,13 +63,14 @@ def analysed(tmp_path, outcome: Outcome | None):
             (folder / name).write_text(name)
     out = tmp_path / "results" / "patients" / "P1"
     out.mkdir(parents=True)
-    return folder, [out / "variants.tsv", out / "recommendation.json"], tmp_path / "publish.log"
+    targets = [str(out / "variants.tsv"), str(out / "recommendation.json")]
+    return str(folder), targets, tmp_path / "publish.log"
 
 
 def test_publish_copies_the_outputs_of_an_ok_outcome(tmp_path, capsys):
     folder, outputs, log = analysed(tmp_path, Outcome("ok", timings={"check": 0.01}))
-    assert publish(folder, outputs, log) == 0
-    assert [p.read_text() for p in outputs] == ["variants.tsv", "recommendation.json"]
+    publish_patient(folder, outputs, str(log))
+    assert [Path(p).read_text() for p in outputs] == ["variants.tsv", "recommendation.json"]
     assert capsys.readouterr().err == ""
 
 
@@ -81,10 +83,11 @@ def test_publish_copies_the_outputs_of_an_ok_outcome(tmp_path, capsys):
 )
 def test_publish_fails_the_patient_with_its_one_line(tmp_path, capsys, outcome, said):
     folder, outputs, log = analysed(tmp_path, outcome)
-    assert publish(folder, outputs, log) == 1
+    with pytest.raises(PatientFailed, match=said):
+        publish_patient(folder, outputs, str(log))
     err = capsys.readouterr().err
     assert err.startswith("haicgx: ") and said in err and err.count("\n") == 1
-    assert said in log.read_text() and not any(p.exists() for p in outputs)
+    assert said in log.read_text() and not any(Path(p).exists() for p in outputs)
 
 
 def completed_patient(results, rec):
