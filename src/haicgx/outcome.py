@@ -72,7 +72,8 @@ def publish_patient(analysed: str, outputs: list[str], log: str) -> None:
         return
     Path(log).write_text(f"failed: {message}\n", encoding="utf-8")
     print(f"haicgx: {message}", file=sys.stderr, flush=True)
-    raise PatientFailed(message)
+    # Snakemake prints this too, with where it was raised: the message is said once, above.
+    raise PatientFailed(f"{folder.name} failed: its one-line message is above and in {log}")
 
 
 class PatientFailed(HaicgxError):
