@@ -310,8 +310,8 @@ NO_ANNOTATION_NO_REFERENCE = (
 def stream(plan: AnnotationPlan, work: Path, *, csq: bool = True) -> Iterator[pysam.VariantFile]:
     """Stage 2: the annotated records, read as bcftools makes them.
 
-    One forked child runs the plan's bcftools steps (`produce`), its last step writing
-    uncompressed BCF into a pipe that this process reads while the block runs. On leaving the
+    One forked child runs the plan's bcftools steps (`produce`), its last step writing BCF into
+    a pipe that this process reads while the block runs. On leaving the
     block the child is joined and its error raised: a failed step's message comes before
     whatever reading its cut-short output raised, and no output is written before the child has
     ended well. Without `csq`, the records come unannotated (the consequences were called for
@@ -339,6 +339,8 @@ def stream(plan: AnnotationPlan, work: Path, *, csq: bool = True) -> Iterator[py
             if child.outcome()[0] == "input_error":
                 child.wait()
             raise
+        os.close(read_end)  # a block that stopped early stops the steps, which says so
+        read_end = -1
         child.wait()
     finally:
         pysam.set_verbosity(verbosity)
