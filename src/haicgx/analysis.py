@@ -125,8 +125,8 @@ def group_consequences(
     With -l and no samples csq calls each allele on its own, so one run for the group gives every
     patient what a run of its own would. A file that fails its checks or its steps here is left
     out (its own analysis reports the failure); so is every file when the group's run fails.
-    Each file's checks and steps run again in its own analysis: a few milliseconds for a panel,
-    so that there is one path for every file.
+    Each file's checks and norm run again in its own analysis, so that every file takes one
+    path: about 14 ms of CPU for a demo panel (docs/performance.md).
     """
     members: dict[str, tuple[AnnotationPlan, Path]] = {}
     for patient in patients:
