@@ -1,7 +1,10 @@
 # Analyse the patients: check, normalise and annotate each VCF, match it against the knowledge
-# table, rank the HAIC regimens and write the report. Patients are analysed `patients_per_job` to
-# a job (config), so start-up is paid once per job; rule publish then gives each patient its own
-# outcome, so one bad input fails that patient alone.
+# table, rank the HAIC regimens and write the report. The path of one VCF: scripts/analyse.py ->
+# haicgx.jobs.analyse_job -> haicgx.analysis.analyse_vcf, whose docstring names its four stages,
+# then haicgx.report.write_patient_report. Patients are analysed `patients_per_job` to
+# a job (config), so start-up is paid once per job. The job writes each patient's outcome.json
+# (haicgx.outcome); rule publish reads it and publishes that patient's outputs or fails that
+# patient alone, so one bad input fails only its own patient.
 
 
 rule analyse:
@@ -29,6 +32,7 @@ rule analyse:
 
 
 rule publish:
+    # Runs in the Snakemake process itself (a local rule): no process started per patient.
     input:
         analysed=batch_folder,
     output:
@@ -49,16 +53,9 @@ rule publish:
         ),
     log:
         "logs/publish/{patient}.log",
-    conda:
-        "../workflow/envs/haicgx.yaml"
     threads: 1
     resources:
         mem_mb=100,
         runtime=5,
-    params:
-        script=f"{ROOT}/scripts/publish.sh",
-        failed=FAILED,
-        error_prefix=ERROR_PREFIX,
-    shell:
-        "bash {params.script:q} {input.analysed:q}/{wildcards.patient:q} {log:q} "
-        "{params.failed:q} {params.error_prefix:q} {output:q}"
+    run:
+        publish_patient(f"{input.analysed}/{wildcards.patient}", output, log[0])

@@ -8,13 +8,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haicgx.endpoints.run import OUTPUT_FILES, workflow_endpoints
 from haicgx.errors import ConfigError, HaicgxError
-from haicgx.jobs import (
-    ERROR_PREFIX,
-    FAILED,
-    finish_after_error,
-    load_run,
-    patient_params,
-)
+from haicgx.jobs import finish_after_error, load_run, patient_params
+from haicgx.outcome import publish_patient
 from haicgx.settings import analysis_batches, check_config_files, locate_config_error
 
 ROOT = str(Path(workflow.basedir))

@@ -1,14 +1,22 @@
-"""Normalisation (bcftools norm) and consequence calling (bcftools csq), through pysam's bcftools.
+"""A patient's VCF checked, then normalised and annotated by bcftools (through pysam), as a
+stream of records.
 
-The steps that turn a patient's raw VCF into a normalised, single-sample, annotated BCF (`produce`):
-`bcftools annotate` (declarations the header lacks; contig names that differ from the reference's
-by a `chr` prefix), `bcftools view -S` (the tumour sample, when the file has other samples;
-records on non-primary contigs the reference lacks are left out), `bcftools norm` (split
-multi-allelic records; with a reference, also left-align, trim and check REF), a trimming pass in
-Python when there is no reference, and `bcftools csq` when the annotation mode asks for it. The
-steps run at once in forked children joined by pipes, or one after the other for a small file;
-either way they stream, so memory stays flat in the size of the VCF. A plain-gzip input is first
-decompressed to a temporary text copy. haicgx.analysis decides how each patient's file goes."""
+Two stages, in this order (haicgx.analysis calls them):
+
+1. `check_and_plan`: every check of the file in this process (`haicgx.vcf.inspect_vcf`, to its
+   last line), then the plan: which bcftools steps, and which annotation (the file's own VEP,
+   SnpEff or BCSQ, or a fresh `bcftools csq`).
+2. `stream`: one forked child runs the steps (`produce`), each a process of its own streaming into
+   the next through a pipe, the last writing into a pipe that the analysis reads record by
+   record; on leaving, the child is joined and its error raised.
+
+The steps: `bcftools annotate` (declarations the header lacks; contig names that differ from the
+reference's by a `chr` prefix), `bcftools view` (structural records and placeholder alleles out;
+the tumour sample, then the matched normal, when the file has other samples; records on
+non-primary contigs the reference lacks left out), `bcftools norm` (split multi-allelic records;
+with a reference, also left-align, trim and check REF), a trimming pass in Python when there is no
+reference, and `bcftools csq` when the plan says so. Memory stays flat in the size of the VCF. A
+plain-gzip input is first decompressed to a temporary text copy."""
 
 from __future__ import annotations
 
@@ -20,12 +28,11 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pysam
 from pysam import bcftools
@@ -50,24 +57,6 @@ BCSQ = "BCSQ"
 # when only re-spelled. Annotations made before haicgx (VEP, SnpEff, BCSQ) name alleles in the
 # input's spelling; this tag lets a split record find its own.
 ORIGINAL_RECORD = "HAICGX_ORIGINAL"
-
-
-@dataclass
-class PreparedVcf:
-    """The annotated single-sample BCF and what was learned on the way."""
-
-    path: Path
-    annotation: str  # csq, vep, snpeff, bcsq, none
-    annotation_key: str | None  # the INFO key holding consequences
-    ref_checked: bool
-    facts: VcfFacts
-    warnings: list[str] = field(default_factory=list)
-    # When the BCF is still being written while it is read (haicgx.analysis), the reader calls
-    # this after the last record: it waits for the writer and the checks and raises their errors.
-    settle: Callable[[], None] | None = None
-    # When csq ran once for a group of patients (haicgx.analysis.prepare_group): its BCSQ by
-    # allele (CHROM, POS, REF, ALT), in place of an INFO field of the records.
-    consequences: Mapping[tuple[str, int, str, str], Any] | None = None
 
 
 def detect_annotation(header: pysam.VariantHeader) -> tuple[str, str] | None:
@@ -211,43 +200,33 @@ def _ref_mismatch(job: _Job, m: re.Match, back: dict[str, str]) -> InputError:
     )
 
 
-def prepare_vcf(
+def check_and_plan(
     *,
     patient: str,
     vcf: Path,
-    out_bcf: Path,
+    work: Path,
     tumour_sample: str | None,
+    normal_sample: str | None,
     build: str,
     annotation_mode: str,
     fasta: Path | None,
     gff3: Path | None,
-    normal_sample: str | None = None,
-) -> PreparedVcf:
-    """Check, subset, normalise and annotate one patient's VCF into `out_bcf`.
-
-    Nothing is written to `out_bcf` unless every step succeeds.
-    """
-    out_bcf.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"haicgx-{patient}-", dir=out_bcf.parent) as tmp:
-        work = Path(tmp)
-        readable = readable_copy(patient, vcf, work)
-        facts = inspect_input(patient, vcf, readable, tumour_sample, build, fasta, normal_sample)
-        log_facts(patient, facts)
-        plan = annotation_plan(
-            patient=patient,
-            vcf=vcf,
-            readable=readable,
-            facts=facts,
+) -> AnnotationPlan:
+    """Stage 1: every check of the file, in this process and to its last line (`inspect_vcf`),
+    then the plan for bcftools. A bad file stops here with its one `InputError`, before any
+    bcftools step runs. `work`: where a plain-gzip file's text copy goes."""
+    readable = readable_copy(patient, vcf, work)
+    try:
+        facts = inspect_vcf(
+            patient,
+            readable,
+            tumour_sample=tumour_sample,
+            normal_sample=normal_sample,
             build=build,
-            annotation_mode=annotation_mode,
             fasta=fasta,
-            gff3=gff3,
         )
-        shutil.move(str(produce(plan, work)), out_bcf)
-    return plan.prepared(out_bcf)
-
-
-def log_facts(patient: str, facts: VcfFacts) -> None:
+    except InputError as exc:  # named after the patient's file, not its temporary copy
+        raise InputError(patient, str(vcf), exc.problem, record=exc.record) from None
     log.info(
         "%s: %d records, tumour sample %s; %s",
         patient,
@@ -255,74 +234,6 @@ def log_facts(patient: str, facts: VcfFacts) -> None:
         facts.tumour_sample,
         facts.build_check,
     )
-
-
-@dataclass(frozen=True)
-class AnnotationPlan:
-    """What the bcftools steps need: the file, the facts its checks gave, the annotation to use."""
-
-    job: _Job
-    facts: VcfFacts
-    source: str  # csq, vep, snpeff, bcsq, none
-    key: str | None
-    gff3: Path | None
-    mode: str | None = None  # the configured annotation mode (auto, csq, vep, snpeff, none)
-
-    def prepared(
-        self,
-        path: Path,
-        settle: Callable[[], None] | None = None,
-        consequences: Mapping[tuple[str, int, str, str], Any] | None = None,
-    ) -> PreparedVcf:
-        return PreparedVcf(
-            path=path,
-            annotation=self.source,
-            annotation_key=BCSQ if self.source == "csq" else self.key,
-            ref_checked=self.job.fasta is not None,
-            facts=self.facts,
-            warnings=prepared_warnings(self.facts, self.job.fasta, self.source, self.mode),
-            settle=settle,
-            consequences=consequences,
-        )
-
-
-# annotation: auto with neither an annotation in the file nor a reference to run csq on.
-NO_ANNOTATION_NO_REFERENCE = (
-    "no consequence annotation in the file and no reference to run csq: only genomic-allele "
-    "rules were evaluated; set reference.fasta and reference.gff3 or annotate with VEP/SnpEff"
-)
-
-
-def prepared_warnings(
-    facts: VcfFacts, fasta: Path | None, source: str, mode: str | None = None
-) -> list[str]:
-    """The QC warnings of a prepared file: the checks' own, then what the configuration left
-    undone (`mode`: the configured annotation mode)."""
-    warnings = list(facts.warnings)
-    if fasta is None:
-        warnings.append(
-            "REF alleles were not checked against a reference (no FASTA configured), and indels "
-            "were not left-aligned: multi-allelic records were split and trimmed only"
-        )
-    if source == "none" and mode == "auto":
-        warnings.append(NO_ANNOTATION_NO_REFERENCE)
-    elif source == "none":
-        warnings.append("no consequence annotation: only exact genomic-allele rules were evaluated")
-    return warnings
-
-
-def annotation_plan(
-    *,
-    patient: str,
-    vcf: Path,
-    readable: Path,
-    facts: VcfFacts,
-    build: str,
-    annotation_mode: str,
-    fasta: Path | None,
-    gff3: Path | None,
-) -> AnnotationPlan:
-    """The plan for a checked file: which annotation to use (the file's own or csq)."""
     with open_quietly(readable) as handle:
         existing = detect_annotation(handle.header)
     try:
@@ -331,116 +242,6 @@ def annotation_plan(
         raise InputError(patient, str(vcf), str(exc)) from None
     job = _Job(patient, vcf, readable, facts.contig_names, build, fasta, facts.build_confirmed)
     return AnnotationPlan(job, facts, source, key, gff3, annotation_mode)
-
-
-def produce(
-    plan: AnnotationPlan,
-    work: Path,
-    target_fd: int | None = None,
-    *,
-    streamed: bool = True,
-    with_csq: bool = True,
-) -> Path:
-    """Run the bcftools steps of a plan in `work`; return the annotated BCF.
-
-    `streamed`: the steps run at once, each in a forked child, each streaming into the next
-    through a pipe, so the first annotated record comes out while the last input line is still
-    being read. Else one after the other in this process (csq alone in a child, for a fresh
-    state): for a small file, where a fork costs more than the overlap saves. With `target_fd`
-    (the write end of a pipe; streamed only) the last step writes there instead of a file, so
-    that a reader can take the records while they are made. Without `with_csq` the records are
-    left unannotated (csq runs later, for several patients at once).
-    """
-    work.mkdir(parents=True, exist_ok=True)
-    job = plan.job
-    steps = _steps(job, work, plan.facts)
-    annotated = work / "annotated.bcf"
-    final = f"/dev/fd/{target_fd}" if target_fd is not None else str(annotated)
-    run = _run_steps if streamed and pipes_by_path() else _run_steps_here
-    if job.fasta is None:  # trimming is done in Python, on the normalised file
-        normalised = work / "norm.bcf"
-        run(job, work, steps, str(normalised))
-        count = trim_alleles(normalised, Path(final))
-        log.info("%s: no reference, so %d alleles were trimmed in Python", job.patient, count)
-    else:
-        if plan.source == "csq" and with_csq:
-            steps.append(("csq", csq_args(job, plan.gff3)))  # type: ignore[arg-type]
-        run(job, work, steps, final, target_fd)
-    return Path(final)
-
-
-def pipes_by_path() -> bool:
-    """Whether a pipe's end can be named as a path (/dev/fd/N), as the streamed steps need."""
-    return os.path.isdir("/dev/fd")
-
-
-def _run_steps_here(
-    job: _Job,
-    work: Path,
-    steps: list[tuple[str, list[str]]],
-    output: str,
-    output_fd: int | None = None,
-) -> None:
-    """Run bcftools steps one after the other through files; csq in a forked child (it keeps
-    state between calls in one process)."""
-    assert output_fd is None, "a file, not a pipe: nothing reads it while it is written"
-    source = str(job.readable)
-    for i, (tool, args) in enumerate(steps):
-        target = output if i == len(steps) - 1 else str(work / f"step{i}-{tool}.bcf")
-        call = partial(_bcftools, job, tool, *args, "-Ou", "-o", target, source)
-        if tool == "csq":
-            Child(call, work / f"step{i}-{tool}.result").wait()
-        else:
-            call()
-        source = target
-
-
-def _run_steps(
-    job: _Job,
-    work: Path,
-    steps: list[tuple[str, list[str]]],
-    output: str,
-    output_fd: int | None = None,
-) -> None:
-    """Run bcftools steps as a chain of forked children joined by pipes; the first reads the
-    patient's file, the last writes `output`.
-
-    A step whose reader stopped is killed by SIGPIPE; the error reported is the first step's that
-    failed on its own, as the sequential steps would have reported it.
-    """
-    pipes = [os.pipe() for _ in steps[1:]]
-    fds = [fd for pair in pipes for fd in pair]
-    children = []
-    for i, (tool, args) in enumerate(steps):
-        source = str(job.readable) if i == 0 else f"/dev/fd/{pipes[i - 1][0]}"
-        target = f"/dev/fd/{pipes[i][1]}" if i < len(pipes) else output
-        own = ({pipes[i - 1][0]} if i else set()) | ({pipes[i][1]} if i < len(pipes) else set())
-        children.append(
-            Child(
-                partial(_bcftools, job, tool, *args, "-Ou", "-o", target, source),
-                work / f"step{i}-{tool}.result",
-                close_fds=[fd for fd in fds if fd not in own],
-                pipe_signal=True,
-            )
-        )
-    for fd in fds:
-        os.close(fd)
-    if output_fd is not None:
-        os.close(output_fd)  # the last step holds it now; its reader sees the end when it exits
-    outcomes = [child.outcome() for child in children]
-    for (tool, _), (kind, payload) in zip(steps, outcomes, strict=True):
-        if kind == "signal" and payload == signal.SIGPIPE:
-            continue  # stopped because the step after it stopped
-        if kind == "input_error":
-            raise payload
-        if kind == "signal":
-            raise InputError(
-                job.patient, str(job.vcf), f"bcftools {tool} crashed (signal {payload})"
-            )
-        if kind == "error":
-            raise HaicgxError(f"patient {job.patient}: bcftools {tool}: {payload}")
-    if any(kind != "value" for kind, _ in outcomes):
-        raise HaicgxError(f"patient {job.patient}: the annotated records were not read to the end")
 
 
 def readable_copy(patient: str, vcf: Path, work: Path) -> Path:
@@ -459,28 +260,150 @@ def readable_copy(patient: str, vcf: Path, work: Path) -> Path:
     return copy
 
 
-def inspect_input(
-    patient: str,
-    vcf: Path,
-    readable: Path,
-    tumour_sample: str | None,
-    build: str,
-    fasta: Path | None,
-    normal_sample: str | None = None,
-) -> VcfFacts:
+@dataclass(frozen=True)
+class AnnotationPlan:
+    """What the bcftools steps need: the file, the facts its checks gave, the annotation to use."""
+
+    job: _Job
+    facts: VcfFacts
+    source: str  # csq, vep, snpeff, bcsq, none
+    key: str | None
+    gff3: Path | None
+    mode: str | None = None  # the configured annotation mode (auto, csq, vep, snpeff, none)
+
+    @property
+    def annotation_key(self) -> str | None:
+        """The INFO key holding the consequences in the annotated records."""
+        return BCSQ if self.source == "csq" else self.key
+
+    @property
+    def ref_checked(self) -> bool:
+        return self.job.fasta is not None
+
+    @property
+    def warnings(self) -> list[str]:
+        """The QC warnings: the checks' own, then what the configuration left undone."""
+        warnings = list(self.facts.warnings)
+        if self.job.fasta is None:
+            warnings.append(
+                "REF alleles were not checked against a reference (no FASTA configured), and "
+                "indels were not left-aligned: multi-allelic records were split and trimmed only"
+            )
+        if self.source == "none" and self.mode == "auto":
+            warnings.append(NO_ANNOTATION_NO_REFERENCE)
+        elif self.source == "none":
+            warnings.append(
+                "no consequence annotation: only exact genomic-allele rules were evaluated"
+            )
+        return warnings
+
+
+# annotation: auto with neither an annotation in the file nor a reference to run csq on.
+NO_ANNOTATION_NO_REFERENCE = (
+    "no consequence annotation in the file and no reference to run csq: only genomic-allele "
+    "rules were evaluated; set reference.fasta and reference.gff3 or annotate with VEP/SnpEff"
+)
+
+
+@contextmanager
+def stream(plan: AnnotationPlan, work: Path, *, csq: bool = True) -> Iterator[pysam.VariantFile]:
+    """Stage 2: the annotated records, read as bcftools makes them.
+
+    One forked child runs the plan's bcftools steps (`produce`), its last step writing BCF into
+    a pipe that this process reads while the block runs. On leaving the
+    block the child is joined and its error raised: a failed step's message comes before
+    whatever reading its cut-short output raised, and no output is written before the child has
+    ended well. Without `csq`, the records come unannotated (the consequences were called for
+    the analysis job's group of files, `haicgx.analysis.group_consequences`).
+    """
+    read_end, write_end = os.pipe()
+    child = Child(
+        partial(produce, plan, work, f"/dev/fd/{write_end}", with_csq=csq),
+        work / "stream.result",
+        close_fds=[read_end],  # else the child's steps would never see their reader go
+        new_group=True,  # its steps join its group: stopping it stops them all
+    )
+    os.close(write_end)  # the reader sees the end once the child's last step has closed it
+    # A stream cut short by a failed step is reported by that step; htslib's own complaints
+    # about the short read would only be noise on stderr.
+    verbosity = pysam.set_verbosity(0)
     try:
-        return inspect_vcf(
-            patient,
-            readable,
-            tumour_sample=tumour_sample,
-            normal_sample=normal_sample,
-            build=build,
-            fasta=fasta,
-        )
-    except InputError as exc:
-        if readable == vcf:
+        try:
+            with pysam.VariantFile(f"/dev/fd/{read_end}") as records:
+                yield records
+        except (OSError, ValueError):
+            # Reading failed: when a step failed on the input, its message is the one to give.
+            os.close(read_end)  # the steps still writing stop (SIGPIPE) instead of blocking
+            read_end = -1
+            if child.outcome()[0] == "input_error":
+                child.wait()
             raise
-        raise InputError(patient, str(vcf), exc.problem, record=exc.record) from None
+        os.close(read_end)  # a block that stopped early stops the steps, which says so
+        read_end = -1
+        child.wait()
+    finally:
+        pysam.set_verbosity(verbosity)
+        if read_end >= 0:
+            os.close(read_end)
+        child.stop()  # no-op once joined; else (an error while reading) the steps are stopped
+
+
+def produce(plan: AnnotationPlan, work: Path, output: str, *, with_csq: bool = True) -> None:
+    """Run the bcftools steps of a plan, in `work`, into `output` (a file or a pipe's
+    /dev/fd path): each step in a forked child, streaming into the next through a pipe, so memory
+    stays flat in the size of the VCF. Without `with_csq` the records are left unannotated."""
+    work.mkdir(parents=True, exist_ok=True)
+    job = plan.job
+    steps = _steps(job, work, plan.facts)
+    if job.fasta is None:  # trimming is done in Python, on the normalised file
+        normalised = work / "norm.bcf"
+        _run_steps(job, work, steps, str(normalised))
+        count = trim_alleles(normalised, Path(output))
+        log.info("%s: no reference, so %d alleles were trimmed in Python", job.patient, count)
+        return
+    if plan.source == "csq" and with_csq:
+        steps.append(("csq", csq_args(job, plan.gff3)))  # type: ignore[arg-type]
+    _run_steps(job, work, steps, output)
+
+
+def _run_steps(job: _Job, work: Path, steps: list[tuple[str, list[str]]], output: str) -> None:
+    """Run bcftools steps as a chain of forked children joined by pipes; the first reads the
+    patient's file, the last writes `output`.
+
+    A step whose reader stopped is killed by SIGPIPE; the error reported is the first step's that
+    failed on its own, as if the steps had run one after the other.
+    """
+    pipes = [os.pipe() for _ in steps[1:]]
+    fds = [fd for pair in pipes for fd in pair]
+    children = []
+    for i, (tool, args) in enumerate(steps):
+        source = str(job.readable) if i == 0 else f"/dev/fd/{pipes[i - 1][0]}"
+        target = f"/dev/fd/{pipes[i][1]}" if i < len(pipes) else output
+        own = ({pipes[i - 1][0]} if i else set()) | ({pipes[i][1]} if i < len(pipes) else set())
+        children.append(
+            Child(
+                partial(_bcftools, job, tool, *args, "-Ou", "-o", target, source),
+                work / f"step{i}-{tool}.result",
+                close_fds=[fd for fd in fds if fd not in own],
+                pipe_signal=True,
+            )
+        )
+    for fd in fds:
+        os.close(fd)
+    outcomes = [child.outcome() for child in children]
+    for (tool, _), (kind, payload) in zip(steps, outcomes, strict=True):
+        if kind == "signal" and payload == signal.SIGPIPE:
+            continue  # stopped because the step after it stopped
+        if kind == "input_error":
+            raise payload
+        if kind == "signal":
+            raise InputError(
+                job.patient, str(job.vcf), f"bcftools {tool} crashed (signal {payload})"
+            )
+        if kind == "error":
+            raise HaicgxError(f"patient {job.patient}: bcftools {tool}: {payload}")
+    if any(kind != "value" for kind, _ in outcomes):
+        raise HaicgxError(f"patient {job.patient}: the annotated records were not read to the end")
 
 
 def _steps(job: _Job, work: Path, facts: VcfFacts) -> list[tuple[str, list[str]]]:
@@ -558,16 +481,6 @@ def _trim_record(record: pysam.VariantRecord) -> int:
     record.pos = pos
     record.alleles = (ref, alt)
     return 1
-
-
-def csq_alone(plan: AnnotationPlan, normalised: Path) -> Path:
-    """bcftools csq on one normalised file (`produce(..., with_csq=False)`), in a forked child;
-    return the annotated BCF beside it."""
-    annotated = normalised.with_name("csq.bcf")
-    args = csq_args(plan.job, plan.gff3)  # type: ignore[arg-type]
-    call = partial(_bcftools, plan.job, "csq", *args, "-Ou", "-o", str(annotated), str(normalised))
-    Child(call, normalised.with_name("csq.result")).wait()
-    return annotated
 
 
 def csq_args(job: _Job, gff3: Path) -> list[str]:

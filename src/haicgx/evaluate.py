@@ -1,8 +1,13 @@
-"""One patient, from the annotated BCF to variants.tsv, matches.tsv and recommendation.json.
+"""One patient's annotated records evaluated as they arrive, then its outputs.
 
-The BCF streams past once: every record feeds the pharmacogenomic collector, passing alleles are
-written to variants.tsv as they come and matched through the knowledge indexes. Outputs are
-written to temporary names and renamed at the end, so a failure leaves nothing half-written.
+Two stages (haicgx.analysis calls them):
+
+- `evaluate_records`, while bcftools still works: every record feeds the pharmacogenomic
+  collector; alleles that pass QC are written to variants.tsv as they come and matched through the
+  knowledge indexes.
+- `write_outputs`, after the last record and once bcftools ended well: the pharmacogene calls, the
+  ranking, matches.tsv and recommendation.json. The three files move into the patient's folder
+  together at the end, so a failure leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import operator
 import os
 import re
 from collections.abc import Mapping
-from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +30,7 @@ import jsonschema
 import pysam
 
 from haicgx import __version__, vocab
-from haicgx.annotate import ORIGINAL_RECORD, PreparedVcf
+from haicgx.annotate import ORIGINAL_RECORD, AnnotationPlan
 from haicgx.consequence import (
     AlleleOrigin,
     Annotation,
@@ -55,7 +60,6 @@ from haicgx.rank import PatientContext, cited_evidence, rank_regimens, summary_l
 from haicgx.settings import Patient, Settings
 from haicgx.transcripts import TranscriptIndex
 from haicgx.tsv import inert
-from haicgx.vcf import open_quietly
 
 log = logging.getLogger(__name__)
 
@@ -210,193 +214,206 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def evaluate_patient(
+@dataclass
+class Evaluation:
+    """What one pass over a patient's annotated records found (`evaluate_records`)."""
+
+    tally: QcTally
+    reader: SupportReader  # the caller whose read-support fields were read
+    collector: PgxCollector
+    matches: list[Match] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)  # variants of finding genes
+
+
+def evaluate_records(
+    records: pysam.VariantFile,
     *,
+    plan: AnnotationPlan,
     patient: Patient,
-    prepared: PreparedVcf,
     settings: Settings,
     kb: KnowledgeBase,
-    cohort: str | None,
     variants_path: Path,
-    matches_path: Path,
-    recommendation_path: Path,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """Evaluate one patient and write the three per-patient tables; return the recommendation."""
+    consequences: Mapping[tuple[str, int, str, str], Any] | None = None,
+) -> Evaluation:
+    """Stage 3: each annotated record as it arrives. Every record feeds the pharmacogenomic
+    collector; alleles that pass QC are written to `variants_path` and matched through the
+    knowledge indexes. `consequences`: BCSQ by allele, when csq ran for the analysis job's group
+    of files rather than in this patient's stream."""
     transcripts = (
-        TranscriptIndex.for_gff3(settings.gff3)
-        if prepared.annotation == "csq" and settings.gff3
-        else None
+        TranscriptIndex.for_gff3(settings.gff3) if plan.source == "csq" and settings.gff3 else None
     )
-    has_normal = prepared.facts.normal_sample is not None
+    has_normal = plan.facts.normal_sample is not None
     collector = PgxCollector(kb, settings.build, has_normal=has_normal)
-    for sv in prepared.facts.structural:
+    for sv in plan.facts.structural:
         collector.structural(sv.chrom, sv.pos, sv.end, sv.alt)
-    for u in prepared.facts.unusable:
+    for u in plan.facts.unusable:
         collector.unusable(u.chrom, u.pos, u.pos + max(len(u.ref), 1) - 1, u.reason)
-    tally = QcTally()
-    matches: list[Match] = []
-    candidates: list[Candidate] = []  # variants of genes that can give a finding
+    reader = SupportReader(records.header)
+    evaluation = Evaluation(QcTally(), reader, collector)
+    tally, matches, candidates = evaluation.tally, evaluation.matches, evaluation.candidates
     finding_genes = kb.findings.genes
     referral_genes = kb.findings.germline_referral.genes
     germline_filters = kb.findings.germline_referral.caller_filters | {"PASS"}
-    temporaries = [
-        p.with_name(p.name + ".tmp") for p in (variants_path, matches_path, recommendation_path)
-    ]
-    try:
-        with ExitStack() as stack:
-            vf = stack.enter_context(open_quietly(prepared.path))
-            reader = SupportReader(vf.header)
-            consequences = ConsequenceReader(
-                vf.header,
-                prepared.annotation,
-                prepared.annotation_key,
-                transcripts,
-                prepared.consequences,
-            )
-            out = stack.enter_context(temporaries[0].open("w", newline="", encoding="utf-8"))
-            writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-            writer.writerow(vocab.VARIANT_COLUMNS)
-            has_sample = len(vf.header.samples) > 0
-            has_ps = "PS" in vf.header.formats
-            left_aligned = prepared.ref_checked  # norm -f ran: no shifted spellings
-            has_end = "END" in vf.header.info
-            for record in vf:
-                sample = record.samples[0] if has_sample else None
-                normal = record.samples[1] if has_normal else None
-                alts = record.alts
-                if not alts or alts[0] in ("*", "."):
-                    # a reference call (or a gVCF block to END) still counts as genotyped
-                    end = record.info.get("END") if has_end else None
-                    if collector.may_matter(
-                        record.chrom, record.pos, (end or record.pos) - record.pos + 1
-                    ):
-                        germline = normal if has_normal else sample
-                        collector.mark_read(
-                            record.chrom,
-                            record.pos,
-                            _sample_call(record, germline, reader, has_ps, tally),
-                            end,
-                        )
-                    continue
-                tally.alleles_seen += 1
-                chrom, pos, ref, alt = record.chrom, record.pos, record.ref, alts[0]
-                gt, phased, phase_set = _genotype(sample, has_ps)
-                support = checked(reader.read(record, sample), tally, f"{chrom}:{pos}")
-                filters = list(record.filter.keys())
-                if collector.may_matter(chrom, pos, len(ref)):
-                    tumour = SampleCall(gt, phased, phase_set, support.vaf, support.depth)
-                    collector.offer(
-                        chrom=chrom,
-                        pos=pos,
-                        ref=ref,
-                        alt=alt,
-                        germline=(
-                            _sample_call(record, normal, reader, has_ps, tally)
-                            if has_normal
-                            else tumour
-                        ),
-                        tumour=tumour if has_normal else None,
-                        filters=filters,
-                        left_aligned=left_aligned,
+    consequence_reader = ConsequenceReader(
+        records.header, plan.source, plan.annotation_key, transcripts, consequences
+    )
+    with variants_path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+        writer.writerow(vocab.VARIANT_COLUMNS)
+        has_sample = len(records.header.samples) > 0
+        has_ps = "PS" in records.header.formats
+        left_aligned = plan.ref_checked  # norm -f ran: no shifted spellings
+        has_end = "END" in records.header.info
+        for record in records:
+            sample = record.samples[0] if has_sample else None
+            normal = record.samples[1] if has_normal else None
+            alts = record.alts
+            if not alts or alts[0] in ("*", "."):
+                # a reference call (or a gVCF block to END) still counts as genotyped
+                end = record.info.get("END") if has_end else None
+                if collector.may_matter(
+                    record.chrom, record.pos, (end or record.pos) - record.pos + 1
+                ):
+                    germline = normal if has_normal else sample
+                    collector.mark_read(
+                        record.chrom,
+                        record.pos,
+                        _sample_call(record, germline, reader, has_ps, tally),
+                        end,
                     )
-                copies = _alt_copies(gt)
-                reason = qc_reason(
-                    filters=filters, support=support, thresholds=settings.filters, tally=tally
+                continue
+            tally.alleles_seen += 1
+            chrom, pos, ref, alt = record.chrom, record.pos, record.ref, alts[0]
+            gt, phased, phase_set = _genotype(sample, has_ps)
+            support = checked(reader.read(record, sample), tally, f"{chrom}:{pos}")
+            filters = list(record.filter.keys())
+            if collector.may_matter(chrom, pos, len(ref)):
+                tumour = SampleCall(gt, phased, phase_set, support.vaf, support.depth)
+                collector.offer(
+                    chrom=chrom,
+                    pos=pos,
+                    ref=ref,
+                    alt=alt,
+                    germline=(
+                        _sample_call(record, normal, reader, has_ps, tally)
+                        if has_normal
+                        else tumour
+                    ),
+                    tumour=tumour if has_normal else None,
+                    filters=filters,
+                    left_aligned=left_aligned,
                 )
-                if reason is None and copies == 0:
-                    if reads_show_alt(support, settings.filters):
-                        copies = None  # a placeholder GT (Pindel's 0/0): the reads say it is there
-                    else:
-                        reason = "not_in_tumour"  # no ALT copy by GT, nor in the reads
-                annotations = None
-                if reason == "filter_not_pass" and set(filters) <= germline_filters:
-                    # A germline carrier of a BRCA/PALB2/mismatch-repair truncation, filtered by
-                    # the caller as germline, is who the platinum evidence is about: kept.
-                    annotations = tuple(consequences.read(record))
-                    if any(a.gene in referral_genes for a in annotations):
-                        reason = None
-                        tally.germline_kept += 1
-                if reason is not None:
-                    tally.filtered[reason] += 1
-                    continue
-                tally.passing += 1
-                variant = Variant(
-                    chrom,
-                    pos,
-                    ref,
-                    alt,
-                    annotations if annotations is not None else tuple(consequences.read(record)),
-                    _gt_text(gt, phased),
-                    copies,
-                    support.depth,
-                    support.alt_reads,
-                    support.vaf,
-                    tuple(filters),
-                )
-                found = match_variant(
-                    variant, kb, build=settings.build, primary_site=patient.primary_site
-                )
-                candidates += [
-                    Candidate(a, variant.vaf, variant.filters)
-                    for a in variant.annotations
-                    if a.gene in finding_genes
-                ]
-                germline = ""
-                if found:
-                    matches.extend(found)
-                    if any(m.row.effect == "allele_function" for m in found):
-                        germline = germline_check(variant.vaf, copies or 1)
-                _write_variant(out, writer, _variant_cells(variant, germline))
-        if prepared.settle is not None:  # the BCF was read while it was written
-            prepared.settle()
-        pgx = collector.call()
-        _write_matches(temporaries[1], matches)
-        ranked = rank_regimens(
-            kb,
-            patient=PatientContext(
-                patient.primary_site,
-                patient.prior_drugs,
-                patient.crcl_ml_min,
-                patient.bilirubin_x_uln,
-                patient.child_pugh,
-            ),
-            matches=matches,
-            pgx=pgx,
-            weights=settings.ranking,
-        )
-        recommendation = {
-            "schema_version": vocab.RECOMMENDATION_SCHEMA_VERSION,
-            "patient_id": patient.patient_id,
-            "primary_site": patient.primary_site,
-            "cohort": cohort,
-            "prior_drugs": list(patient.prior_drugs),
-            "crcl_ml_min": patient.crcl_ml_min,
-            "bilirubin_x_uln": patient.bilirubin_x_uln,
-            "child_pugh": patient.child_pugh,
-            # only when the sheet gives some, so a sheet without them keeps its digests
-            **({"identifiers": dict(patient.identifiers)} if patient.identifiers else {}),
-            "summary": summary_line(ranked, patient.primary_site),
-            "regimens": [r.as_dict() for r in ranked],
-            "pgx": {gene: call.as_dict() for gene, call in pgx.items()},
-            "evidence": cited_evidence(ranked, kb),
-            "findings": findings_for(candidates, kb.findings, patient.primary_site),
-            "qc": _qc(prepared, tally, reader),
-            "provenance": _provenance(patient, prepared, settings, kb, now),
-        }
-        validate_recommendation(recommendation, patient=patient.patient_id)
-        temporaries[2].write_text(
-            # strict JSON: a NaN or an infinity anywhere is a bug to stop on, not an output
-            json.dumps(recommendation, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
-            encoding="utf-8",
-        )
-        for tmp, final in zip(
-            temporaries, (variants_path, matches_path, recommendation_path), strict=True
-        ):
-            os.replace(tmp, final)
-    finally:
-        for tmp in temporaries:
-            tmp.unlink(missing_ok=True)
+            copies = _alt_copies(gt)
+            reason = qc_reason(
+                filters=filters, support=support, thresholds=settings.filters, tally=tally
+            )
+            if reason is None and copies == 0:
+                if reads_show_alt(support, settings.filters):
+                    copies = None  # a placeholder GT (Pindel's 0/0): the reads say it is there
+                else:
+                    reason = "not_in_tumour"  # no ALT copy by GT, nor in the reads
+            annotations = None
+            if reason == "filter_not_pass" and set(filters) <= germline_filters:
+                # A germline carrier of a BRCA/PALB2/mismatch-repair truncation, filtered by
+                # the caller as germline, is who the platinum evidence is about: kept.
+                annotations = tuple(consequence_reader.read(record))
+                if any(a.gene in referral_genes for a in annotations):
+                    reason = None
+                    tally.germline_kept += 1
+            if reason is not None:
+                tally.filtered[reason] += 1
+                continue
+            tally.passing += 1
+            variant = Variant(
+                chrom,
+                pos,
+                ref,
+                alt,
+                annotations if annotations is not None else tuple(consequence_reader.read(record)),
+                _gt_text(gt, phased),
+                copies,
+                support.depth,
+                support.alt_reads,
+                support.vaf,
+                tuple(filters),
+            )
+            hits = match_variant(
+                variant, kb, build=settings.build, primary_site=patient.primary_site
+            )
+            candidates += [
+                Candidate(a, variant.vaf, variant.filters)
+                for a in variant.annotations
+                if a.gene in finding_genes
+            ]
+            germline = ""
+            if hits:
+                matches.extend(hits)
+                if any(m.row.effect == "allele_function" for m in hits):
+                    germline = germline_check(variant.vaf, copies or 1)
+            _write_variant(out, writer, _variant_cells(variant, germline))
+    return evaluation
+
+
+def write_outputs(
+    evaluation: Evaluation,
+    *,
+    plan: AnnotationPlan,
+    patient: Patient,
+    settings: Settings,
+    kb: KnowledgeBase,
+    cohort: str | None,
+    work: Path,
+    folder: Path,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Stage 4, once every record was read and bcftools ended well: the pharmacogene calls, the
+    ranking, matches.tsv and recommendation.json (checked against the contract's schema). The
+    three files are written in `work` (variants.tsv already is) and moved into `folder` together
+    at the end, so a failure leaves none of them behind. Returns the recommendation."""
+    pgx = evaluation.collector.call()
+    matches = evaluation.matches
+    _write_matches(work / "matches.tsv", matches)
+    ranked = rank_regimens(
+        kb,
+        patient=PatientContext(
+            patient.primary_site,
+            patient.prior_drugs,
+            patient.crcl_ml_min,
+            patient.bilirubin_x_uln,
+            patient.child_pugh,
+        ),
+        matches=matches,
+        pgx=pgx,
+        weights=settings.ranking,
+    )
+    recommendation = {
+        "schema_version": vocab.RECOMMENDATION_SCHEMA_VERSION,
+        "patient_id": patient.patient_id,
+        "primary_site": patient.primary_site,
+        "cohort": cohort,
+        "prior_drugs": list(patient.prior_drugs),
+        "crcl_ml_min": patient.crcl_ml_min,
+        "bilirubin_x_uln": patient.bilirubin_x_uln,
+        "child_pugh": patient.child_pugh,
+        # only when the sheet gives some, so a sheet without them keeps its digests
+        **({"identifiers": dict(patient.identifiers)} if patient.identifiers else {}),
+        "summary": summary_line(ranked, patient.primary_site),
+        "regimens": [r.as_dict() for r in ranked],
+        "pgx": {gene: call.as_dict() for gene, call in pgx.items()},
+        "evidence": cited_evidence(ranked, kb),
+        "findings": findings_for(evaluation.candidates, kb.findings, patient.primary_site),
+        "qc": _qc(plan, evaluation.tally, evaluation.reader),
+        "provenance": _provenance(patient, plan, settings, kb, now),
+    }
+    validate_recommendation(recommendation, patient=patient.patient_id)
+    (work / "recommendation.json").write_text(
+        # strict JSON: a NaN or an infinity anywhere is a bug to stop on, not an output
+        json.dumps(recommendation, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+        encoding="utf-8",
+    )
+    for name in OUTPUT_FILES:
+        os.replace(work / name, folder / name)
+    tally = evaluation.tally
     log.info(
         "%s: %d alleles, %d passing QC, %d matches; rank 1: %s (%s)",
         patient.patient_id,
@@ -407,6 +424,10 @@ def evaluate_patient(
         ranked[0].status,
     )
     return recommendation
+
+
+# What the analysis writes for each patient, in its folder.
+OUTPUT_FILES = ("variants.tsv", "matches.tsv", "recommendation.json")
 
 
 def _variant_cells(v: Variant, germline: str = "") -> tuple[str, ...]:
@@ -477,9 +498,9 @@ def _write_matches(path: Path, matches: list[Match]) -> None:
         writer.writerows(rows)
 
 
-def _qc(prepared: PreparedVcf, tally: QcTally, reader: SupportReader) -> dict[str, Any]:
+def _qc(plan: AnnotationPlan, tally: QcTally, reader: SupportReader) -> dict[str, Any]:
     unknown = {k: v for k, v in sorted(tally.unknown.items()) if v}
-    warnings = list(prepared.warnings)
+    warnings = list(plan.warnings)
     for name, count in sorted(tally.invalid.items()):
         warnings.append(
             f"{count} {name} value(s) outside what the field can hold were left out (first at "
@@ -494,26 +515,26 @@ def _qc(prepared: PreparedVcf, tally: QcTally, reader: SupportReader) -> dict[st
     if unread := unread_support_warning(reader, tally):
         warnings.append(unread)
     return {
-        "records_read": prepared.facts.records_read,
+        "records_read": plan.facts.records_read,
         "alleles_after_split": tally.alleles_seen,
         "records_passing": tally.passing,
         "germline_filtered_kept": tally.germline_kept,
-        "structural_left_out": prepared.facts.structural_records,
-        "unusable_left_out": len(prepared.facts.unusable),
+        "structural_left_out": plan.facts.structural_records,
+        "unusable_left_out": len(plan.facts.unusable),
         "filtered": dict(sorted(tally.filtered.items())),
         "unknown_values_kept": unknown,
-        "tumour_sample": prepared.facts.tumour_sample,
+        "tumour_sample": plan.facts.tumour_sample,
         "caller": reader.caller,
-        "annotation": prepared.annotation,
-        "ref_checked": prepared.ref_checked,
-        "build_check": prepared.facts.build_check,
+        "annotation": plan.source,
+        "ref_checked": plan.ref_checked,
+        "build_check": plan.facts.build_check,
         "warnings": warnings,
     }
 
 
 def _provenance(
     patient: Patient,
-    prepared: PreparedVcf,
+    plan: AnnotationPlan,
     settings: Settings,
     kb: KnowledgeBase,
     now: datetime | None,
@@ -527,7 +548,7 @@ def _provenance(
         "vcf_sha256": sha256_file(patient.vcf),
         "reference_build": settings.build,
         "reference_fasta": str(settings.fasta) if settings.fasta else None,
-        "annotation": prepared.annotation,
+        "annotation": plan.source,
         "tools": {
             "pysam": pysam.__version__,
             "htslib": pysam.version.__htslib_version__,

@@ -28,8 +28,8 @@ class Child:
     `close_fds` are closed in the child first: a pipe's reader sees its end only once every
     copy of the write end is closed. With `pipe_signal`, a write into a pipe whose reader has gone
     kills the child with SIGPIPE (Python ignores it), which tells a failure caused downstream
-    from one of the child's own. `nice` lowers the child's priority (work whose result is wanted
-    last).
+    from one of the child's own. With `new_group`, the child leads a process group of its own,
+    which its own children join: `stop` then stops them all.
     """
 
     def __init__(
@@ -39,7 +39,6 @@ class Child:
         *,
         close_fds: Iterable[int] = (),
         pipe_signal: bool = False,
-        nice: int = 0,
         new_group: bool = False,
     ) -> None:
         self.result_path = result
@@ -50,8 +49,6 @@ class Child:
                 os.close(fd)
             if pipe_signal:
                 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-            if nice:
-                os.nice(nice)
             if new_group:  # its own children join it: `os.killpg(child.pid, ...)` stops them all
                 os.setpgid(0, 0)
             _run(function, result)
@@ -113,6 +110,8 @@ def _run(function: Callable[[], Any], result: Path) -> None:
         outcome: tuple[str, Any] = ("value", function())
     except InputError as exc:
         outcome, code = ("input_error", (exc.patient, exc.file, exc.problem, exc.record)), 1
+    except HaicgxError as exc:  # already one line for the user
+        outcome, code = ("error", str(exc)), 1
     except BaseException as exc:  # the parent reports it; a child must not unwind into its caller
         log.error("worker failed", exc_info=True)
         outcome, code = ("error", f"internal error ({type(exc).__name__}: {exc})"), 1

@@ -23,12 +23,11 @@ from haicgx import __version__
 from haicgx.cohorts import Cohorts, cohort_for_site, load_cohorts
 from haicgx.errors import HaicgxError
 from haicgx.knowledge import KnowledgeBase, load_knowledge
+from haicgx.outcome import OUTCOME, Outcome, read_outcome, write_outcome
 from haicgx.paths import PROJECT_ROOT
 from haicgx.settings import Patient, Settings, analysis_batches, load_patients, load_settings
 
 log = logging.getLogger(__name__)
-
-ERROR_PREFIX = "HAICGX-ERROR "  # marks the one-line failure message in a job's log
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def run_job(function: Callable[..., Any], *, log_path: str, **kwargs: Any) -> No
 
 
 def _fail(handler: logging.Handler, message: str) -> None:
-    handler.stream.write(f"{ERROR_PREFIX}{message}\n")
+    log.error("%s", message)
     handler.flush()
     print(f"haicgx: {message}", file=sys.stderr)
     sys.exit(1)
@@ -103,7 +102,6 @@ def _run_from(config: dict[str, Any], root: str) -> tuple[Settings, KnowledgeBas
 
 # The files a completed patient has in results/patients/{patient_id}/, in the order they are made.
 PATIENT_FILES = ("variants.tsv", "matches.tsv", "recommendation.json", "report.html", "report.pdf")
-FAILED = "FAILED"  # in an analysis job's patient folder: that patient's one-line failure
 
 
 def analyse_job(
@@ -112,11 +110,12 @@ def analyse_job(
     """Analyse several patients in one process, each into `out_dir/{patient_id}/`.
 
     Start-up (interpreter, imports, knowledge, the GFF3's transcript index, WeasyPrint) is paid
-    once per job instead of once per patient. A patient whose input is bad does not stop the
-    others: its folder holds only FAILED, with the one-line message, and rule publish fails that
-    patient alone.
+    once per job instead of once per patient, and the small files share one csq run
+    (`haicgx.analysis.group_consequences`). Each patient's folder gets its outcome.json
+    (haicgx.outcome); a patient whose input is bad does not stop the others: its folder holds
+    only outcome.json, with the one-line message, and rule publish fails that patient alone.
     """
-    from haicgx.analysis import prepare_group
+    from haicgx.analysis import group_consequences
 
     settings, kb = _run_from(config, root)
     cohorts = load_cohorts(settings.cohorts)
@@ -124,9 +123,9 @@ def analyse_job(
     out.mkdir(parents=True, exist_ok=True)
     group = [_patient(params) for params in patients]
     with tempfile.TemporaryDirectory(prefix=".group-", dir=out) as work:
-        ready = prepare_group(group, settings, Path(work))
+        shared = group_consequences(group, settings, Path(work))
         failed = sum(
-            _analyse_member(patient, number, len(group), settings, kb, cohorts, out, ready)
+            _analyse_member(patient, number, len(group), settings, kb, cohorts, out, shared)
             for number, patient in enumerate(group, start=1)
         )
     log.info("%d of %d patients analysed, %d failed", len(patients) - failed, len(patients), failed)
@@ -140,49 +139,48 @@ def _analyse_member(
     kb: KnowledgeBase,
     cohorts: Cohorts,
     out: Path,
-    ready: dict[str, Any],
+    shared: dict[str, Any],
 ) -> bool:
-    """One patient of an analysis job; True if it failed (its folder then holds FAILED only)."""
+    """One patient of an analysis job, its outcome.json written; True if it failed (its folder
+    then holds outcome.json only)."""
     folder = out / patient.patient_id
     start = time.perf_counter()
-    failed, why = False, ""
+    timings: dict[str, float] = {}
+    why = ""
     try:
-        prepared = ready.get(patient.patient_id)
-        if isinstance(prepared, HaicgxError):
-            raise prepared
         analyse_patient(
-            patient, settings=settings, kb=kb, cohorts=cohorts, folder=folder, prepared=prepared
+            patient,
+            settings=settings,
+            kb=kb,
+            cohorts=cohorts,
+            folder=folder,
+            timings=timings,
+            consequences=shared.get(patient.patient_id),
         )
-        outcome = "done"
     except HaicgxError as exc:
         why = str(exc)
-        _mark_failed(folder, why)
-        outcome, failed = "failed", True
     except Exception as exc:  # unforeseen: detail in the log, the other patients go on
         log.error("%s: internal error\n%s", patient.patient_id, traceback.format_exc())
         why = (
             f"patient {patient.patient_id}: internal error ({type(exc).__name__}: {exc}); "
             "details in the analysis job's log"
         )
-        _mark_failed(folder, why)
-        outcome, failed = "failed", True
+    if why:
+        log.error("%s", why)
+        shutil.rmtree(folder, ignore_errors=True)  # no partial output of a failed patient
+        folder.mkdir(parents=True)
     elapsed = time.perf_counter() - start
-    log.info("%s: %s in %.2f s (%d of %d)", patient.patient_id, outcome, elapsed, number, total)
+    write_outcome(folder, Outcome("failed" if why else "ok", why, timings))
+    status = "failed" if why else "done"
+    log.info("%s: %s in %.2f s (%d of %d)", patient.patient_id, status, elapsed, number, total)
     # one line per patient on the console, so a long job shows its progress
-    progress = f"haicgx: {patient.patient_id} {outcome} ({number} of {total} in this job"
+    progress = f"haicgx: {patient.patient_id} {status} ({number} of {total} in this job"
     print(
         f"{progress}, {elapsed:.1f} s)" + (f": {' '.join(why.split())}" if why else ""),
         file=sys.stderr,
         flush=True,
     )
-    return failed
-
-
-def _mark_failed(folder: Path, message: str) -> None:
-    log.error("%s", message)
-    shutil.rmtree(folder, ignore_errors=True)  # no partial output of a failed patient
-    folder.mkdir(parents=True)
-    (folder / FAILED).write_text(message.replace("\n", " ") + "\n", encoding="utf-8")
+    return bool(why)
 
 
 def analyse_patient(
@@ -194,13 +192,14 @@ def analyse_patient(
     folder: Path,
     report: bool = True,
     timings: dict[str, float] | None = None,
-    prepared: Any = None,
+    consequences: Any = None,
 ) -> None:
     """Check, normalise, annotate, match, rank and report one patient into `folder`.
 
-    `timings`, when given, receives the seconds spent in each stage (the benchmark reads them).
-    `prepared`: the patient's file already checked and annotated with its group
-    (`haicgx.analysis.prepare_group`).
+    `timings`, when given, receives the seconds spent in each stage (the benchmark reads them):
+    those of `haicgx.analysis.analyse_vcf`, their sum (`analyse`) and the report's.
+    `consequences`: the group's csq run covered the patient's file
+    (`haicgx.analysis.group_consequences`).
     """
     from haicgx.analysis import analyse_vcf
 
@@ -212,7 +211,8 @@ def analyse_patient(
         kb=kb,
         cohort=cohort_for_site(cohorts, patient.primary_site),
         folder=folder,
-        prepared=prepared,
+        consequences=consequences,
+        timings=times,
     )
     times["analyse"] = time.perf_counter() - start
     if report:
@@ -263,9 +263,9 @@ def record_patients(settings: Settings, patient_ids: list[str], results: Path) -
 def failed_patients(
     patient_ids: list[str], results: Path, logs: Path, patients_per_job: int
 ) -> dict[str, str]:
-    """Patients without all their outputs, with the one-line message their logs hold.
+    """Patients without all their outputs, with the one-line message of their outcome.json.
 
-    A patient whose analysis job itself stopped (killed, out of memory) has no message of its
+    A patient whose analysis job itself stopped (killed, out of memory) has no outcome of its
     own: it is pointed to that job's log.
     """
     done = set(completed_patients(patient_ids, results))
@@ -278,14 +278,11 @@ def failed_patients(
     for pid in patient_ids:
         if pid in done:
             continue
-        message = f"did not complete (see {logs / 'analyse' / batch_of[pid]}.log)"
-        log_file = logs / "publish" / f"{pid}.log"
-        if log_file.exists():
-            lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
-            errors = [ln[len(ERROR_PREFIX) :] for ln in lines if ln.startswith(ERROR_PREFIX)]
-            if errors:
-                message = errors[-1]
-        failures[pid] = message
+        outcome = read_outcome(results / "work" / batch_of[pid] / pid)
+        if outcome is not None and not outcome.ok:
+            failures[pid] = outcome.message
+        else:
+            failures[pid] = f"did not complete (see {logs / 'analyse' / batch_of[pid]}.log)"
     return failures
 
 
@@ -338,8 +335,15 @@ def finish_after_error(*, config: dict[str, Any], root: str, patient_ids: list[s
 
 
 def clear_failures(work: Path) -> list[Path]:
-    """Remove every analysis job's folder under `work` that holds a FAILED marker; return them."""
-    cleared = sorted({marker.parents[1] for marker in work.glob(f"*/*/{FAILED}")})
+    """Remove every analysis job's folder under `work` with a failed patient; return them."""
+    cleared = sorted(
+        {path.parents[1] for path in work.glob(f"*/*/{OUTCOME}") if not _ok(path.parent)}
+    )
     for folder in cleared:
         shutil.rmtree(folder, ignore_errors=True)
     return cleared
+
+
+def _ok(folder: Path) -> bool:
+    outcome = read_outcome(folder)
+    return outcome is not None and outcome.ok

@@ -1157,60 +1157,6 @@ def inspect_vcf(
     )
 
 
-def inspect_header(
-    patient: str,
-    path: Path,
-    *,
-    tumour_sample: str | None,
-    normal_sample: str | None = None,
-    build: str,
-    fasta: Path | None,
-) -> VcfFacts | None:
-    """The facts `inspect_vcf` will give for a file whose records hold no surprise, from its
-    header alone; None when the header cannot say (no ##contig lines: the records name them).
-
-    haicgx.analysis starts bcftools on these while the full checks run, and compares them with
-    the full facts afterwards. A problem found here is left for the full checks to report, in
-    their order.
-    """
-    header_lines = _header_lines(path)
-    refuse_synthetic_reference(patient, path, header_lines, fasta)
-    lengths = header_contig_lengths(header_lines)
-    if not lengths or not any(line.startswith("#CHROM") for line in header_lines[-1:]):
-        return None
-    samples = header_samples(header_lines)
-    sample = choose_sample(patient, path, samples, header_lines, tumour_sample)
-    normal = choose_normal(patient, path, samples, header_lines, normal_sample, sample)
-    checked = check_build(
-        patient, path, lengths, header_lines, build=build, fasta=fasta, record_contigs=set()
-    )
-    return VcfFacts(
-        tumour_sample=sample,
-        samples=samples,
-        normal_sample=normal,
-        contig_names=checked.renames,
-        build_check=checked.sentence,
-        records_read=0,
-        warnings=list(checked.warnings),
-        build_confirmed=checked.confirmed,
-    )
-
-
-def same_plan(guess: VcfFacts, facts: VcfFacts) -> bool:
-    """Whether bcftools run on the header's facts did what the full facts ask for."""
-    return (
-        guess.tumour_sample == facts.tumour_sample
-        and guess.normal_sample == facts.normal_sample
-        and not facts.unseen_alleles
-        and not facts.structural_records
-        and not facts.unusable
-        and guess.contig_names == facts.contig_names
-        and guess.build_confirmed == facts.build_confirmed
-        and not facts.header_additions
-        and not facts.excluded_contigs
-    )
-
-
 def _header_lines(path: Path) -> list[str]:
     """The header lines of a text VCF or a BCF, up to and including #CHROM."""
     if sniff_format(path) == "bcf":

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pysam
 import pytest
-from support import REPO, demo_config
+from support import REPO, analyse, annotate_vcf, demo_config
 from support import testdata as shared_data
 
-from haicgx.annotate import ORIGINAL_RECORD, prepare_vcf
+from haicgx.annotate import ORIGINAL_RECORD
 from haicgx.consequence import AlleleOrigin
-from haicgx.evaluate import evaluate_patient
 from haicgx.qc import SupportReader
 from haicgx.settings import Patient, load_settings
 
@@ -175,16 +174,15 @@ def read_samples(prepared) -> tuple[dict, str | None]:
 
 
 def prepare(vcf: Path, work: Path, tumour: str, normal: str | None, build: str = "GRCh37"):
-    return prepare_vcf(
+    """The records the analysis reads (support.annotate_vcf), kept in prepared.bcf."""
+    return annotate_vcf(
+        vcf,
+        work / "prepared.bcf",
         patient="CALLER",
-        vcf=vcf,
-        out_bcf=work / "prepared.bcf",
         tumour_sample=tumour,
         normal_sample=normal,
         build=build,
         annotation_mode="none",
-        fasta=None,
-        gff3=None,
     )
 
 
@@ -297,17 +295,8 @@ def settings():
 
 
 def evaluate(vcf: Path, work: Path, tumour: str, normal: str, settings, kb) -> tuple[dict, list]:
-    prepared = prepare(vcf, work, tumour, normal)
-    evaluate_patient(
-        patient=Patient("CALLER", vcf, "colorectal", tumour, (), None, 2, normal_sample=normal),
-        prepared=prepared,
-        settings=settings,
-        kb=kb,
-        cohort=None,
-        variants_path=work / "variants.tsv",
-        matches_path=work / "matches.tsv",
-        recommendation_path=work / "recommendation.json",
-    )
+    patient = Patient("CALLER", vcf, "colorectal", tumour, (), None, 2, normal_sample=normal)
+    analyse(patient, settings, kb, work)
     qc = json.loads((work / "recommendation.json").read_text(encoding="utf-8"))["qc"]
     rows = (work / "variants.tsv").read_text(encoding="utf-8").splitlines()
     header = rows[0].split("\t")

@@ -1,9 +1,9 @@
 """PharmCAT's DPYD and UGT1A1 test data (and TA-repeat spellings, split multi-allelic genotypes
 and reference records) through haicgx's own code path.
 
-Every VCF goes through the annotate stage (`haicgx.annotate.prepare_vcf`: bcftools view and norm,
-csq when asked) and `haicgx.evaluate.evaluate_patient`, which feeds the PgxCollector record by
-record, in three set-ups: the demo reference (its REF alleles match every PharmCAT DPYD/UGT1A1
+Every VCF goes through the production entry (`haicgx.analysis.analyse_vcf`: the checks, bcftools
+view and norm, csq when asked, and the evaluation, which feeds the PgxCollector record by record),
+in three set-ups: the demo reference (its REF alleles match every PharmCAT DPYD/UGT1A1
 position) with annotation `none` and with `csq` (REF check and left-alignment by bcftools), and no
 reference at all (annotation `none`: no left-alignment, so the collector's own trimming and repeat
 matching must recognise PharmCAT's padded `CAT>CATAT`).
@@ -34,15 +34,12 @@ are.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from support import REPO, TESTDATA, demo_config, vcf_text
+from support import REPO, TESTDATA, analyse, demo_config, vcf_text
 from support import testdata as shared_data
 
-from haicgx.annotate import prepare_vcf
-from haicgx.evaluate import evaluate_patient
 from haicgx.knowledge import KnowledgeBase
 from haicgx.settings import Patient, Settings, load_settings
 
@@ -127,30 +124,13 @@ def demo_settings() -> Settings:
 
 
 def run_pgx(vcf: Path, tmp_path: Path, setup: str, settings: Settings, kb: KnowledgeBase) -> dict:
-    """The annotate stage, then evaluate_patient; the recommendation it writes."""
+    """The analysis (`haicgx.analysis.analyse_vcf`); the recommendation it writes."""
     annotation, with_reference = SETUPS[setup]
     fasta = settings.fasta if with_reference else None
-    prepared = prepare_vcf(
-        patient="PGX",
-        vcf=vcf,
-        out_bcf=tmp_path / f"{vcf.stem}.{setup}.bcf",
-        tumour_sample=None,
-        build="GRCh38",
-        annotation_mode=annotation,
-        fasta=fasta,
-        gff3=settings.gff3,
-    )
-    evaluate_patient(
-        patient=Patient("PGX", vcf, "colorectal", None, (), None, 2),
-        prepared=prepared,
-        settings=replace(settings, annotation=annotation, fasta=fasta),
-        kb=kb,
-        cohort=None,
-        variants_path=tmp_path / "variants.tsv",
-        matches_path=tmp_path / "matches.tsv",
-        recommendation_path=tmp_path / "recommendation.json",
-    )
-    return json.loads((tmp_path / "recommendation.json").read_text(encoding="utf-8"))
+    patient = Patient("PGX", vcf, "colorectal", None, (), None, 2)
+    folder = tmp_path / f"{vcf.stem}.{setup}"
+    analyse(patient, settings, kb, folder, annotation=annotation, fasta=fasta, build="GRCh38")
+    return json.loads((folder / "recommendation.json").read_text(encoding="utf-8"))
 
 
 def pharmcat_file(gene: str, name: str) -> Path:

@@ -1,7 +1,8 @@
 """Real public VCFs from ../shared/testdata through haicgx's annotate stage and readers.
 
 - bcftools csq's own test cases (real Ensembl transcripts): every case runs through
-  `haicgx.annotate.prepare_vcf` (norm, then `csq -s - -l` as the pipeline runs it) and its BCSQ
+  the analysis's checks and bcftools stream (`support.annotate_vcf`: norm, then `csq -s - -l` as
+  the pipeline runs it) and its BCSQ
   is compared with bcftools' expected output, `X.txt-l` (made with `csq -l`) where it exists, else
   `X.txt`. The cases that cannot match are listed in KNOWN_DIFFERENCES with the reason, and the
   reason itself is checked (by running bcftools csq directly on the unnormalised input).
@@ -27,10 +28,10 @@ from pathlib import Path
 
 import pysam
 import pytest
-from support import TESTDATA
+from support import TESTDATA, annotate_vcf
 from support import testdata as shared_data
 
-from haicgx.annotate import ORIGINAL_RECORD, detect_annotation, prepare_vcf
+from haicgx.annotate import ORIGINAL_RECORD, detect_annotation
 from haicgx.consequence import (
     SEVERITY,
     AlleleOrigin,
@@ -63,10 +64,11 @@ def read_all(prepared, transcripts=None, *, want: set[str] | None = None) -> dic
 
 
 def prepare(vcf: Path, tmp_path: Path, **kw):
-    return prepare_vcf(
+    """The records the analysis reads (support.annotate_vcf), kept in annotated.bcf."""
+    return annotate_vcf(
+        vcf,
+        tmp_path / "annotated.bcf",
         patient=kw.pop("patient", "REAL"),
-        vcf=vcf,
-        out_bcf=tmp_path / "annotated.bcf",
         tumour_sample=kw.pop("tumour_sample", None),
         build=kw.pop("build", "GRCh38"),
         annotation_mode=kw.pop("annotation", "auto"),

@@ -1,8 +1,8 @@
-"""One patient with the checks, bcftools and the evaluation overlapping (haicgx.analysis).
+"""One patient's VCF through its one path (haicgx.analysis): the checks, one bcftools stream read
+as records arrive, the outputs; the analysis job's group csq run for small files.
 
-The overlapped path must write what the sequential path writes, report the same one-line
-message for every bad input, fall back to the sequential path when the records need more than
-the header declares, and leave no process or file behind.
+The group's run must give what a patient's own run gives, a failure must stay its patient's, the
+checks' message must come before a bcftools failure, and no process or file may be left behind.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 from support import REPO, demo_config, write_vcf
-from test_bad_inputs import BAD, PATIENT, assert_corpus_message, corpus
+from test_bad_inputs import BAD
 
-from haicgx import analysis
+from haicgx import analysis, jobs
+from haicgx.cohorts import cohort_for_site
 from haicgx.errors import HaicgxError, InputError
 from haicgx.forks import Child
 from haicgx.jobs import load_run
+from haicgx.outcome import OUTCOME, Outcome, read_outcome
 from haicgx.settings import Patient
 
 # The tests' own VCFs against the synthetic demo genome, which the pipeline refuses for any
@@ -58,59 +60,12 @@ def outputs(folder: Path) -> dict[str, object]:
     return found
 
 
-@pytest.fixture
-def overlapped(monkeypatch):
-    """The overlapped path even for the small test files (it is meant for large ones)."""
-    monkeypatch.setattr(analysis, "SMALL_FILE", 0)
-
-
-def sequential_only(monkeypatch) -> None:
-    """Make every file take the sequential path (the header never stands in for the checks)."""
-    monkeypatch.setattr(analysis, "inspect_header", lambda *args, **kwargs: None)
-
-
 def no_children_left() -> bool:
     try:
         os.waitpid(-1, os.WNOHANG)
     except ChildProcessError:
         return True
     return False
-
-
-def test_every_demo_patient_gets_the_same_outputs_three_ways(demo_run, tmp_path, monkeypatch):
-    ways = {
-        "small": {"SMALL_FILE": 1 << 30},  # one step after the other, in process
-        "sequential": {"SMALL_FILE": 0, "inspect_header": lambda *args, **kwargs: None},
-        "overlapped": {"SMALL_FILE": 0},
-    }
-    for way, patches in ways.items():
-        with monkeypatch.context() as patch:
-            for name, value in patches.items():
-                patch.setattr(analysis, name, value)
-            for pid, patient in demo_run.patients.items():
-                analyse(demo_run, patient, tmp_path / way / pid)
-    for pid in demo_run.patients:
-        expected = outputs(tmp_path / "small" / pid)
-        for way in ("sequential", "overlapped"):
-            assert outputs(tmp_path / way / pid) == expected, (way, pid)
-            assert sorted(p.name for p in (tmp_path / way / pid).iterdir()) == sorted(OUTPUTS)
-    assert no_children_left()
-
-
-@pytest.mark.parametrize("small_file", [0, analysis.SMALL_FILE], ids=["overlapped", "small"])
-@pytest.mark.parametrize("row", corpus(), ids=lambda row: row["file"])
-def test_each_bad_file_gets_its_own_message_either_way(
-    demo_run, row, small_file, tmp_path, monkeypatch
-):
-    monkeypatch.setattr(analysis, "SMALL_FILE", small_file)
-    vcf = BAD / row["file"]
-    patient = Patient(PATIENT, vcf, "colorectal", row["tumour_sample"] or None, (), None, 1)
-    folder = tmp_path / PATIENT
-    with pytest.raises(InputError) as caught:
-        analyse(demo_run, patient, folder)
-    assert_corpus_message(str(caught.value), row)
-    assert list(folder.iterdir()) == []  # no output, no temporary folder
-    assert no_children_left()
 
 
 KRAS = "chr12\t25245350\t.\tC\tT\t.\tPASS\t{info}\tGT:AD:DP:AF\t0/1:70,30:100:0.3"
@@ -127,34 +82,25 @@ KRAS = "chr12\t25245350\t.\tC\tT\t.\tPASS\t{info}\tGT:AD:DP:AF\t0/1:70,30:100:0.
             [KRAS.format(info="."), "chrUn_KI270742v1\t10\t.\tA\tG\t.\tPASS\t.\tGT\t0/1"],
             ("##contig=<ID=chrUn_KI270742v1,length=186739>",),
         ),
+        # no ##contig line at all: the records name them
+        ("no contig lines", [KRAS.format(info=".")], ()),
     ],
 )
-def test_records_needing_more_than_the_header_are_annotated_again(
-    demo_run, tmp_path, monkeypatch, caplog, case, records, extra_header, overlapped
+def test_what_the_checks_find_in_the_records_reaches_bcftools(
+    demo_run, tmp_path, case, records, extra_header
 ):
-    vcf = write_vcf(tmp_path / "p.vcf", records, extra_header=extra_header)
+    contigs = () if case == "no contig lines" else ("chr1", "chr2", "chr7", "chr12", "chr13")
+    vcf = write_vcf(tmp_path / "p.vcf", records, extra_header=extra_header, contigs=contigs)
     patient = Patient("P1", vcf, "colorectal", None, (), None, 1)
-    with caplog.at_level("INFO", logger="haicgx.analysis"):
-        analyse(demo_run, patient, tmp_path / "overlapped")
-    assert "annotating again" in caplog.text, case
-    with monkeypatch.context() as patch:
-        sequential_only(patch)
-        analyse(demo_run, patient, tmp_path / "sequential")
-    assert outputs(tmp_path / "overlapped") == outputs(tmp_path / "sequential")
-    recommendation = outputs(tmp_path / "overlapped")["recommendation.json"]
-    assert recommendation["qc"]["warnings"]  # the additions or the left-out contig are said
+    analyse(demo_run, patient, tmp_path / "out")
+    recommendation = outputs(tmp_path / "out")["recommendation.json"]
+    assert recommendation["qc"]["records_passing"] == 1, case
+    assert recommendation["qc"]["warnings"], case  # the additions or the left-out contig are said
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(OUTPUTS)
     assert no_children_left()
 
 
-def test_a_file_the_header_cannot_speak_for_takes_the_sequential_path(demo_run, tmp_path):
-    vcf = write_vcf(tmp_path / "p.vcf", [KRAS.format(info=".")], contigs=())
-    patient = Patient("P1", vcf, "colorectal", None, (), None, 1)
-    assert analysis._header_plan(patient, demo_run.settings, vcf) is None
-    analyse(demo_run, patient, tmp_path / "out")
-    assert (tmp_path / "out" / "recommendation.json").exists()
-
-
-def test_the_checks_message_comes_before_a_bcftools_failure(demo_run, tmp_path, overlapped):
+def test_the_checks_message_comes_before_a_bcftools_failure(demo_run, tmp_path):
     # Unsorted records (the checks' message) whose later record also disagrees with the
     # reference (a bcftools failure, had the checks let it through).
     late = KRAS.format(info=".").replace("25245350", "25245300").replace("\tC\tT\t", "\tG\tT\t")
@@ -162,10 +108,21 @@ def test_the_checks_message_comes_before_a_bcftools_failure(demo_run, tmp_path, 
     patient = Patient("P1", vcf, "colorectal", None, (), None, 1)
     with pytest.raises(InputError, match="unsorted: position 25245300"):
         analyse(demo_run, patient, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
     assert no_children_left()
 
 
-def test_a_different_tumour_sample_is_kept_by_view(demo_run, tmp_path, overlapped):
+def test_a_bcftools_failure_mid_stream_is_raised_with_nothing_written(demo_run, tmp_path):
+    # Sorted and well formed, so the checks pass; the second record's REF disagrees with the
+    # reference, which bcftools norm finds after the first record has gone down the pipe.
+    patient = Patient("P1", BAD / "ref_mismatch.vcf", "colorectal", None, (), None, 1)
+    with pytest.raises(InputError, match=r"record chr12:25245350: REF G disagrees"):
+        analyse(demo_run, patient, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+    assert no_children_left()
+
+
+def test_a_different_tumour_sample_is_kept_by_view(demo_run, tmp_path):
     record = KRAS.format(info=".") + "\t0/0:50,0:50:0.0"
     vcf = write_vcf(tmp_path / "p.vcf", [record], samples=("TUMOR", "NORMAL"))
     tumour = Patient("P1", vcf, "colorectal", "TUMOR", (), None, 1)
@@ -204,17 +161,14 @@ def test_a_child_that_fails_or_is_killed_says_so_in_one_line(tmp_path):
     assert no_children_left()
 
 
-def test_failed_checks_stop_bcftools_and_its_steps(demo_run, tmp_path):
-    # A stand-in for the bcftools child: a process group of two sleepers.
-    def group():
-        Child(lambda: signal.pause(), tmp_path / "step")
-        signal.pause()
+def test_an_error_while_reading_stops_the_stream_and_stays_the_readers(demo_run, tmp_path):
+    from haicgx import annotate
 
-    stream = Child(group, tmp_path / "stream", new_group=True)
-    bad = Patient("P1", BAD / "unsorted.vcf", "colorectal", None, (), None, 1)
-    with pytest.raises(InputError, match="unsorted"):
-        analysis._checks_then_stop(bad, demo_run.settings, bad.vcf, stream.pid)
-    assert stream.outcome() == ("signal", signal.SIGKILL)
+    patient = next(iter(demo_run.patients.values()))
+    plan = analysis._check_and_plan(patient, demo_run.settings, tmp_path)
+    with pytest.raises(KeyError, match="the reader's own"), annotate.stream(plan, tmp_path) as rs:
+        next(iter(rs))
+        raise KeyError("the reader's own")
     assert no_children_left()
 
 
@@ -222,24 +176,25 @@ def test_failed_checks_stop_bcftools_and_its_steps(demo_run, tmp_path):
 
 
 def group_outputs(run, patients, folder: Path) -> dict[str, object]:
-    ready = analysis.prepare_group(patients, run.settings, folder / "work")
-    found = {}
+    """What an analysis job gives each patient, the report aside: the group's csq run, then each
+    patient's own analysis (its one-line message when it fails)."""
+    shared = analysis.group_consequences(patients, run.settings, folder / "work")
+    found: dict[str, object] = {}
     for patient in patients:
-        prepared = ready[patient.patient_id]
-        if isinstance(prepared, Exception):
-            found[patient.patient_id] = str(prepared)
-            continue
-        out = folder / patient.patient_id
-        found[f"{patient.patient_id} shared"] = prepared.consequences is not None
-        analysis.analyse_vcf(
-            patient=patient,
-            settings=run.settings,
-            kb=run.knowledge,
-            cohort=None,
-            folder=out,
-            prepared=prepared,
-        )
-        found[patient.patient_id] = outputs(out)
+        pid = patient.patient_id
+        found[f"{pid} shared"] = pid in shared
+        try:
+            analysis.analyse_vcf(
+                patient=patient,
+                settings=run.settings,
+                kb=run.knowledge,
+                cohort=None,
+                folder=folder / pid,
+                consequences=shared.get(pid),
+            )
+            found[pid] = outputs(folder / pid)
+        except HaicgxError as exc:
+            found[pid] = str(exc)
     return found
 
 
@@ -248,7 +203,8 @@ def test_one_csq_for_the_group_gives_what_one_per_patient_gives(demo_run, tmp_pa
     bad = Patient("BAD", BAD / "ref_mismatch.vcf", "colorectal", None, (), None, 1)
     group = [*patients[:4], bad, *patients[4:]]
     together = group_outputs(demo_run, group, tmp_path / "together")
-    assert "REF G disagrees with the GRCh38 reference" in together.pop("BAD")  # its own error
+    assert not together.pop("BAD shared")  # left out of the group's run...
+    assert "REF G disagrees with the GRCh38 reference" in together.pop("BAD")  # ...its own error
     assert all(together.pop(f"{p.patient_id} shared") for p in patients)  # csq ran once
     for patient in patients:
         analyse(demo_run, patient, tmp_path / "alone" / patient.patient_id)
@@ -256,16 +212,16 @@ def test_one_csq_for_the_group_gives_what_one_per_patient_gives(demo_run, tmp_pa
     # When the group's csq run fails, each file is annotated on its own, with the same result.
     monkeypatch.setattr(analysis, "_group_csq", lambda members, work: None)
     separately = group_outputs(demo_run, group, tmp_path / "separately")
-    separately.pop("BAD")
-    assert not any(separately.pop(f"{p.patient_id} shared") for p in patients)
+    assert not any(separately.pop(f"{p.patient_id} shared") for p in group)
+    assert "REF G disagrees with the GRCh38 reference" in separately.pop("BAD")
     assert separately == together
     assert no_children_left()
 
 
 def test_the_group_takes_only_small_files(demo_run, tmp_path, monkeypatch):
-    monkeypatch.setattr(analysis, "SMALL_FILE", 0)
+    monkeypatch.setattr(analysis, "GROUP_FILE_LIMIT", 0)
     patients = list(demo_run.patients.values())
-    assert analysis.prepare_group(patients, demo_run.settings, tmp_path) == {}
+    assert analysis.group_consequences(patients, demo_run.settings, tmp_path) == {}
 
 
 def test_stopping_a_group_leader_stops_its_children(tmp_path):
@@ -298,7 +254,7 @@ def real_vcfs() -> list[Path]:
     from support import TESTDATA
 
     names = [
-        "pvactools-hcc1395/HCC1395.somatic.grch38.vep95.vcf.gz",  # VEP, 1.2 MB: overlapped anyway
+        "pvactools-hcc1395/HCC1395.somatic.grch38.vep95.vcf.gz",  # VEP, 1.2 MB
         "pcgr-examples/T001-BRCA.grch38.vcf.gz",
         "vcf2maf-tests/test_b38.vcf",
         "vembrane/snpeff43t_hg38_strelka.ann.vcf",
@@ -313,7 +269,8 @@ def real_vcfs() -> list[Path]:
 
 
 @pytest.mark.parametrize("vcf", real_vcfs(), ids=lambda p: p.name)
-def test_real_files_get_the_same_outcome_every_way(vcf, tmp_path, monkeypatch):
+def test_real_files_get_the_same_outcome_twice(vcf, tmp_path):
+    """Outputs or one InputError, the same on a second run, and no process left behind."""
     if not vcf.exists():
         pytest.skip(f"{vcf} is absent: the shared public test data is not beside the project")
     config = demo_config()
@@ -322,23 +279,15 @@ def test_real_files_get_the_same_outcome_every_way(vcf, tmp_path, monkeypatch):
     with pysam_samples(vcf) as samples:
         sample = samples[-1] if len(samples) > 1 else None
     patient = Patient("REAL", vcf, "colorectal", sample, (), None, 1)
-    ways = {
-        "small": {"SMALL_FILE": 1 << 30},
-        "sequential": {"SMALL_FILE": 0, "inspect_header": lambda *args, **kwargs: None},
-        "overlapped": {"SMALL_FILE": 0},
-    }
-    outcomes = {}
-    for way, patches in ways.items():
-        with monkeypatch.context() as patch:
-            for name, value in patches.items():
-                patch.setattr(analysis, name, value)
-            try:
-                analyse(run, patient, tmp_path / way)
-                outcomes[way] = outputs(tmp_path / way)
-            except InputError as exc:
-                outcomes[way] = str(exc)
-    assert outcomes["sequential"] == outcomes["small"]
-    assert outcomes["overlapped"] == outcomes["small"]
+    outcomes = []
+    for attempt in ("first", "second"):
+        try:
+            analyse(run, patient, tmp_path / attempt)
+            outcomes.append(outputs(tmp_path / attempt))
+        except InputError as exc:
+            assert "\n" not in str(exc) and str(exc).startswith("patient REAL: ")
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
     assert no_children_left()
 
 
@@ -350,26 +299,35 @@ def pysam_samples(vcf: Path):
         yield list(handle.header.samples)
 
 
-def test_an_analysis_job_mixing_small_and_large_files(demo_run, tmp_path, monkeypatch):
-    """analyse_job: the small files go through the group, the others overlapped; a bad file
-    fails alone; every patient's outputs are what it gets on its own."""
-    from haicgx import jobs
-    from haicgx.cohorts import cohort_for_site
+def job_outcomes(group: list[Patient], out: Path) -> dict[str, Outcome | None]:
+    """An analysis job run as rule analyse runs it; each patient's outcome.json."""
+    params = [jobs.patient_params(p) for p in group]
+    jobs.analyse_job(patients=params, config=demo_config(), root=str(REPO), out_dir=str(out))
+    return {p.patient_id: read_outcome(out / p.patient_id) for p in group}
 
+
+def test_an_analysis_job_mixing_small_and_large_files(demo_run, tmp_path, monkeypatch):
+    """analyse_job: the small files share a csq run, the others run their own; a bad file fails
+    alone, its folder holding its outcome only; every patient's outputs are what it gets on its
+    own."""
     bad = Patient("BAD", BAD / "unsorted.vcf", "colorectal", None, (), None, 99)
     group = [*demo_run.patients.values(), bad]
-    params = [jobs.patient_params(p) for p in group]
-    config = demo_config()
     monkeypatch.chdir(REPO)  # the config's relative paths, as in a workflow run
-    monkeypatch.setattr(analysis, "SMALL_FILE", 2400)  # about half the demo files are "large"
+    monkeypatch.setattr(analysis, "GROUP_FILE_LIMIT", 2400)  # about half the demo files are "large"
     sizes = {p.patient_id: p.vcf.stat().st_size for p in group}
     assert min(sizes.values()) < 2400 < max(sizes.values())
     out = tmp_path / "job"
-    jobs.analyse_job(patients=params, config=config, root=str(REPO), out_dir=str(out))
-    assert "unsorted" in (out / "BAD" / jobs.FAILED).read_text()
+    found = job_outcomes(group, out)
+    failed = found.pop("BAD")
+    assert failed is not None and failed.status == "failed" and "unsorted" in failed.message
+    assert [p.name for p in (out / "BAD").iterdir()] == [OUTCOME]
     assert sorted(p.name for p in out.iterdir()) == sorted(sizes)  # no work folder left
     for patient in demo_run.patients.values():
-        alone = tmp_path / "alone" / patient.patient_id
+        pid = patient.patient_id
+        done = found[pid]
+        assert done is not None and done.ok and done.message == ""
+        assert {"check", "annotate_evaluate", "outputs", "report"} <= set(done.timings)
+        alone = tmp_path / "alone" / pid
         analysis.analyse_vcf(
             patient=patient,
             settings=demo_run.settings,
@@ -377,8 +335,8 @@ def test_an_analysis_job_mixing_small_and_large_files(demo_run, tmp_path, monkey
             cohort=cohort_for_site(demo_run.cohorts, patient.primary_site),
             folder=alone,
         )
-        assert outputs(out / patient.patient_id) == outputs(alone), patient.patient_id
-        assert (out / patient.patient_id / "report.pdf").exists()
+        assert outputs(out / pid) == outputs(alone), pid
+        assert (out / pid / "report.pdf").exists()
     assert no_children_left()
 
 
@@ -400,19 +358,6 @@ def test_variant_rows_are_quoted_only_when_a_cell_needs_it():
     assert list(csv.reader(io.StringIO(out.getvalue()), delimiter="\t")) == [list(plain), list(odd)]
 
 
-def test_without_pipes_by_path_the_steps_run_one_after_the_other(demo_run, tmp_path, monkeypatch):
-    import haicgx.annotate
-
-    monkeypatch.setattr(analysis, "SMALL_FILE", 0)
-    patient = next(iter(demo_run.patients.values()))
-    analyse(demo_run, patient, tmp_path / "pipes")
-    monkeypatch.setattr(analysis, "pipes_by_path", lambda: False)
-    monkeypatch.setattr(haicgx.annotate, "pipes_by_path", lambda: False)
-    monkeypatch.setattr(haicgx.annotate, "_run_steps", None)  # never the streamed steps
-    analyse(demo_run, patient, tmp_path / "none")
-    assert outputs(tmp_path / "none") == outputs(tmp_path / "pipes")
-
-
 def test_no_unreadable_input_of_any_shape_reaches_another_patient(demo_run, tmp_path):
     """A folder named like a VCF, a FIFO, a NUL byte in a header line and an unreadable file,
     grouped with good panels: each bad one gets its own one-line message, the good ones their
@@ -432,10 +377,12 @@ def test_no_unreadable_input_of_any_shape_reaches_another_patient(demo_run, tmp_
         locked.chmod(0)
         bad["LOCKED"], expected["LOCKED"] = locked, "permission denied"
     patients = [*good, *(replace(good[0], patient_id=pid, vcf=path) for pid, path in bad.items())]
-    found = group_outputs(demo_run, patients, tmp_path / "out")
+    found = job_outcomes(patients, tmp_path / "out")
     for pid, fragment in expected.items():
-        message = found[pid]
-        assert isinstance(message, str) and "\n" not in message, pid
-        assert message.startswith(f"patient {pid}: ") and fragment in message, message
+        outcome = found[pid]
+        assert outcome is not None and outcome.status == "failed", pid
+        assert "\n" not in outcome.message, pid
+        assert outcome.message.startswith(f"patient {pid}: ") and fragment in outcome.message
     for patient in good:
-        assert set(found[patient.patient_id]) == set(OUTPUTS)
+        assert found[patient.patient_id].ok
+        assert set(OUTPUTS) <= {p.name for p in (tmp_path / "out" / patient.patient_id).iterdir()}

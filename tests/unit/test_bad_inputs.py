@@ -19,10 +19,22 @@ from pathlib import Path
 
 import pysam
 import pytest
-from support import DEMO_CONFIGS, DEMO_SHEET, REPO, TESTS, vcf_text, write_vcf
+from support import (
+    DEMO_CONFIGS,
+    DEMO_SHEET,
+    REPO,
+    TESTS,
+    analyse,
+    annotate_vcf,
+    demo_config,
+    vcf_text,
+    write_vcf,
+)
 
-from haicgx.annotate import ORIGINAL_RECORD, prepare_vcf
+from haicgx.annotate import ORIGINAL_RECORD
 from haicgx.errors import InputError
+from haicgx.jobs import load_run
+from haicgx.settings import Patient
 
 # The tests' own VCFs against the synthetic demo genome, which the pipeline refuses for any
 # file that is not a demo file (tests/unit/test_demo_reference_guard.py).
@@ -51,16 +63,22 @@ def corpus() -> list[dict[str, str]]:
 
 
 def prepare(vcf: Path, out: Path, *, sample: str | None = None, fasta=FASTA, gff3=GFF3, **kw):
-    return prepare_vcf(
+    """The records the analysis reads, kept in `out` (support.annotate_vcf)."""
+    return annotate_vcf(
+        vcf,
+        out,
         patient=PATIENT,
-        vcf=vcf,
-        out_bcf=out,
         tumour_sample=sample,
         build=kw.get("build", "GRCh38"),
         annotation_mode=kw.get("annotation", "auto"),
         fasta=fasta,
         gff3=gff3,
     )
+
+
+@pytest.fixture(scope="module")
+def demo_run():
+    return load_run(demo_config(), workdir=REPO, root=REPO)
 
 
 def test_the_corpus_is_complete():
@@ -71,14 +89,19 @@ def test_the_corpus_is_complete():
 
 
 @pytest.mark.parametrize("row", corpus(), ids=lambda row: row["file"])
-def test_each_bad_file_fails_alone_with_its_own_message(row, tmp_path):
+def test_each_bad_file_fails_alone_with_its_own_message(row, demo_run, tmp_path):
     vcf = BAD / row["file"]
-    out = tmp_path / "work" / "annotated.bcf"
+    patient = Patient(PATIENT, vcf, "colorectal", row["tumour_sample"] or None, (), None, 1)
+    folder = tmp_path / PATIENT
     with pytest.raises(InputError) as caught:
-        prepare(vcf, out, sample=row["tumour_sample"] or None)
+        analyse(patient, demo_run.settings, demo_run.knowledge, folder)
     assert_corpus_message(str(caught.value), row)
-    assert not out.exists()
-    assert list(out.parent.iterdir()) == []  # no temporary folder left behind
+    assert list(folder.iterdir()) == []  # no output, no temporary folder left behind
+    try:  # nor any process
+        os.waitpid(-1, os.WNOHANG)
+        pytest.fail("a child process outlived the analysis")
+    except ChildProcessError:
+        pass
 
 
 def assert_corpus_message(message: str, row: dict[str, str]) -> None:

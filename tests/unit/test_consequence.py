@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pysam
 import pytest
-from support import REPO
+from support import REPO, annotate_vcf
 
-from haicgx.annotate import _annotation_plan, detect_annotation, prepare_vcf
+from haicgx.annotate import _annotation_plan, detect_annotation
 from haicgx.consequence import (
     NO_FACTS,
     AlleleOrigin,
@@ -387,16 +387,7 @@ def test_reader_gives_each_split_allele_its_own_vep_entries(tmp_path):
         encoding="utf-8",
     )
     for fasta in (None, REPO / "resources" / "demo" / "reference" / "demo_grch38.fa.gz"):
-        prepared = prepare_vcf(
-            patient="P",
-            vcf=vcf,
-            out_bcf=tmp_path / "out.bcf",
-            tumour_sample=None,
-            build="GRCh38",
-            annotation_mode="auto",
-            fasta=fasta,
-            gff3=None,
-        )
+        prepared = annotate_vcf(vcf, tmp_path / "out.bcf", patient="P", fasta=fasta)
         with pysam.VariantFile(str(prepared.path)) as handle:
             reader = ConsequenceReader(handle.header, "vep", "CSQ", None)
             got = {rec.alts[0]: [a.protein_change for a in reader.read(rec)] for rec in handle}

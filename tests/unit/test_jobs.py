@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from record_helpers import recommendation, sha
@@ -11,12 +12,13 @@ from support import REPO
 from haicgx import record
 from haicgx.errors import HaicgxError
 from haicgx.jobs import (
-    ERROR_PREFIX,
     PATIENT_FILES,
+    clear_failures,
     completed_patients,
     failed_patients,
     finish_run,
 )
+from haicgx.outcome import Outcome, PatientFailed, publish_patient, write_outcome
 
 
 def test_a_patient_completes_only_with_every_output(tmp_path):
@@ -28,16 +30,64 @@ def test_a_patient_completes_only_with_every_output(tmp_path):
     assert completed_patients(["A", "B", "C"], tmp_path / "results") == ["A"]
 
 
-def test_failures_name_the_publish_message_or_the_analysis_log(tmp_path):
+def test_failures_name_the_outcome_message_or_the_analysis_log(tmp_path):
     results, logs = tmp_path / "results", tmp_path / "logs"
-    (logs / "publish").mkdir(parents=True)
-    (logs / "publish" / "B.log").write_text(f"{ERROR_PREFIX}patient B: b.vcf: unsorted\n")
+    for pid, outcome in (("A", Outcome("ok")), ("B", Outcome("failed", "patient B: b.vcf: x"))):
+        folder = results / "work" / "batch001" / pid
+        folder.mkdir(parents=True)
+        write_outcome(folder, outcome)
     failures = failed_patients(["A", "B", "C"], results, logs, patients_per_job=2)
-    assert failures == {
+    assert failures == {  # A's analysis went well, but it was not published
         "A": f"did not complete (see {logs / 'analyse' / 'batch001'}.log)",
-        "B": "patient B: b.vcf: unsorted",
+        "B": "patient B: b.vcf: x",
         "C": f"did not complete (see {logs / 'analyse' / 'batch002'}.log)",
     }
+
+
+def test_a_failure_does_not_outlive_its_run(tmp_path):
+    work = tmp_path / "work"
+    for batch, pid, status in (("b1", "A", "ok"), ("b1", "B", "failed"), ("b2", "C", "ok")):
+        (work / batch / pid).mkdir(parents=True)
+        write_outcome(work / batch / pid, Outcome(status, "x" if status == "failed" else ""))
+    assert clear_failures(work) == [work / "b1"]  # its job's folder goes: the next run redoes it
+    assert [p.name for p in work.iterdir()] == ["b2"]
+
+
+def analysed(tmp_path, outcome: Outcome | None):
+    folder = tmp_path / "work" / "batch001" / "P1"
+    folder.mkdir(parents=True)
+    if outcome is not None:
+        write_outcome(folder, outcome)
+    if outcome is not None and outcome.ok:
+        for name in ("variants.tsv", "recommendation.json"):
+            (folder / name).write_text(name)
+    out = tmp_path / "results" / "patients" / "P1"
+    out.mkdir(parents=True)
+    targets = [str(out / "variants.tsv"), str(out / "recommendation.json")]
+    return str(folder), targets, tmp_path / "publish.log"
+
+
+def test_publish_copies_the_outputs_of_an_ok_outcome(tmp_path, capsys):
+    folder, outputs, log = analysed(tmp_path, Outcome("ok", timings={"check": 0.01}))
+    publish_patient(folder, outputs, str(log))
+    assert [Path(p).read_text() for p in outputs] == ["variants.tsv", "recommendation.json"]
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said"),
+    [
+        (Outcome("failed", "patient P1: p.vcf: record chr1:5: unsorted"), "unsorted"),
+        (None, "no outcome.json in"),  # the job stopped before it could say
+    ],
+)
+def test_publish_fails_the_patient_with_its_one_line(tmp_path, capsys, outcome, said):
+    folder, outputs, log = analysed(tmp_path, outcome)
+    with pytest.raises(PatientFailed, match="P1 failed"):
+        publish_patient(folder, outputs, str(log))
+    err = capsys.readouterr().err
+    assert err.startswith("haicgx: ") and said in err and err.count("\n") == 1
+    assert said in log.read_text() and not any(Path(p).exists() for p in outputs)
 
 
 def completed_patient(results, rec):

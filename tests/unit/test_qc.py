@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pysam
 import pytest
-from support import REPO, demo_config
+from support import REPO, analyse, annotate_vcf, demo_config
 
-from haicgx.annotate import prepare_vcf
-from haicgx.evaluate import evaluate_patient
 from haicgx.qc import QcTally, ReadSupport, SupportReader, qc_reason, recognise_callers
 from haicgx.settings import Patient, load_settings
 
@@ -48,15 +46,8 @@ def fmt(key: str, number: str, kind: str) -> str:
 
 def support(path: Path, tmp_path: Path, sample: str = "TUMOR") -> list[ReadSupport]:
     """Split and subset like the annotate stage (no reference), then read each allele."""
-    prepared = prepare_vcf(
-        patient="QC",
-        vcf=path,
-        out_bcf=tmp_path / "out.bcf",
-        tumour_sample=sample,
-        build="GRCh38",
-        annotation_mode="none",
-        fasta=None,
-        gff3=None,
+    prepared = annotate_vcf(
+        path, tmp_path / "out.bcf", patient="QC", tumour_sample=sample, annotation_mode="none"
     )
     with pysam.VariantFile(str(prepared.path)) as handle:
         reader = SupportReader(handle.header)
@@ -284,7 +275,7 @@ def test_recommendation_counts_and_says_how_unknown_values_were_treated(
         "read support could not be read for 1 allele(s) (caller not recognised; fields looked "
         "for: FORMAT AD, DP, AF, FA;" in " ".join(qc["warnings"])
     )
-    rows = (tmp_path / "variants.tsv").read_text(encoding="utf-8").splitlines()
+    rows = (tmp_path / "out" / "variants.tsv").read_text(encoding="utf-8").splitlines()
     header = rows[0].split("\t")
     unknown = dict(zip(header, rows[-1].split("\t"), strict=True))
     assert (unknown["pos"], unknown["depth"], unknown["alt_reads"], unknown["vaf"]) == (
@@ -440,27 +431,10 @@ def test_reference_genotype_is_absence_only_when_the_reads_agree(tmp_path, setti
 
 def evaluate(path: Path, tmp_path: Path, settings, kb) -> tuple[dict, list[dict]]:
     """The rank job on one file: its QC section and variants.tsv rows."""
-    prepared = prepare_vcf(
-        patient="QC",
-        vcf=path,
-        out_bcf=tmp_path / "out.bcf",
-        tumour_sample=None,
-        build="GRCh38",
-        annotation_mode="none",
-        fasta=None,
-        gff3=None,
-    )
-    evaluate_patient(
-        patient=Patient("QC", path, "colorectal", None, (), None, 2),
-        prepared=prepared,
-        settings=replace(settings, annotation="none", fasta=None, gff3=None),
-        kb=kb,
-        cohort=None,
-        variants_path=tmp_path / "variants.tsv",
-        matches_path=tmp_path / "matches.tsv",
-        recommendation_path=tmp_path / "recommendation.json",
-    )
-    qc = json.loads((tmp_path / "recommendation.json").read_text(encoding="utf-8"))["qc"]
-    rows = (tmp_path / "variants.tsv").read_text(encoding="utf-8").splitlines()
+    patient = Patient("QC", path, "colorectal", None, (), None, 2)
+    folder = tmp_path / "out"
+    analyse(patient, settings, kb, folder, annotation="none", fasta=None, gff3=None, build="GRCh38")
+    qc = json.loads((folder / "recommendation.json").read_text(encoding="utf-8"))["qc"]
+    rows = (folder / "variants.tsv").read_text(encoding="utf-8").splitlines()
     header = rows[0].split("\t")
     return qc, [dict(zip(header, row.split("\t"), strict=True)) for row in rows[1:]]

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pysam
 import pytest
-from support import write_vcf
+from support import annotate_vcf, write_vcf
 
-from haicgx.annotate import prepare_vcf
 from haicgx.errors import InputError
 from haicgx.genotype import SampleCall
 from haicgx.pgx import PgxCollector
@@ -37,16 +36,8 @@ def inspect(path: Path):
 
 
 def prepare(path: Path, work: Path):
-    return prepare_vcf(
-        patient="P1",
-        vcf=path,
-        out_bcf=work / "out.bcf",
-        tumour_sample=None,
-        build="GRCh38",
-        annotation_mode="none",
-        fasta=None,
-        gff3=None,
-    )
+    """The records as the analysis streams them (its checks, then its bcftools steps)."""
+    return annotate_vcf(path, work / "out.bcf", annotation_mode="none")
 
 
 def kept(bcf: Path) -> list[tuple[str, int, str, str]]:
