@@ -16,9 +16,11 @@ import jsonschema
 import pytest
 
 from haicgx import report
+from haicgx.errors import InputError
 from haicgx.knowledge import KnowledgeBase, load_knowledge
 from haicgx.paths import load_schema
 from haicgx.record import recommendation_digest
+from haicgx.report import render
 from haicgx.vocab import MATCH_COLUMNS, VARIANT_COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -604,7 +606,7 @@ def test_a_failure_leaves_no_partial_output(
     def broken(html: str) -> bytes:
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr(report, "render_pdf", broken)
+    monkeypatch.setattr(render, "render_pdf", broken)  # where the writer looks it up
     with pytest.raises(RuntimeError):
         report.write_patient_report(
             tmp_path,
@@ -622,7 +624,7 @@ def test_a_failure_leaves_no_partial_output(
 def test_missing_table_names_patient_and_file(tmp_path: Path) -> None:
     write_patient_dir(tmp_path)
     (tmp_path / "matches.tsv").unlink()
-    with pytest.raises(report.InputError, match=r"patient PT-007: .*matches\.tsv.*missing"):
+    with pytest.raises(InputError, match=r"patient PT-007: .*matches\.tsv.*missing"):
         report.render_patient_html(tmp_path)
 
 

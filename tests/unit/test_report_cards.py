@@ -25,6 +25,7 @@ from test_report import (
 
 from haicgx import report
 from haicgx.errors import InputError
+from haicgx.report import variants as report_variants
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -243,8 +244,8 @@ def test_every_passing_variant_is_in_the_table(page: str) -> None:
 def test_a_long_variant_table_is_capped_and_folded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(report, "VARIANT_TABLE_MAX_ROWS", 3)
-    monkeypatch.setattr(report, "VARIANT_TABLE_OPEN_UP_TO", 2)
+    monkeypatch.setattr(report_variants, "VARIANT_TABLE_MAX_ROWS", 3)
+    monkeypatch.setattr(report_variants, "VARIANT_TABLE_OPEN_UP_TO", 2)
     variants = section(_render(tmp_path), "variants")
     assert '<details class="all-variants">' in variants  # folded, not open
     assert "All 7 passing variants (the first 3 shown; 4 more in variants.tsv)" in variants

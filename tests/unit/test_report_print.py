@@ -31,8 +31,11 @@ from test_report import (
 
 from haicgx import report
 from haicgx.record import recommendation_digest
+from haicgx.report import render
+from haicgx.report.pdf import refusing_fetcher
+from haicgx.report.print_edition import print_regimens
 
-PRINT_CSS = Path(report.__file__).parent / "templates" / report.PRINT_STYLESHEET
+PRINT_CSS = Path(render.__file__).parent.parent / "templates" / render.PRINT_STYLESHEET
 
 FLUOROURACIL_50 = "DPYD activity score 1 (Intermediate Metabolizer), fluorouracil: start at 50%."
 PRIOR_OXALIPLATIN = "The disease progressed on oxaliplatin."
@@ -142,7 +145,7 @@ def _shared_heads(texts: list[str], kb_ids: list[str]) -> tuple[list[Any], list[
     context = report.build_patient_context(
         recommendation, sample_variants(), sample_matches(sample_variants())
     )
-    rows, shared = report._print_regimens(context["ranked"])
+    rows, shared = print_regimens(context["ranked"])
     return shared, [reason["head"] for row in rows for reason in row["reasons"]]
 
 
@@ -253,7 +256,7 @@ def test_print_edition_is_compact_and_self_contained(printed: dict[str, Any]) ->
     markup = printed["print"]
     _assert_self_contained(markup)
     assert "<svg" not in markup and markup.count("<table") == 1  # the starting doses only
-    document = weasyprint.HTML(string=markup, url_fetcher=report._refusing_fetcher()).render()
+    document = weasyprint.HTML(string=markup, url_fetcher=refusing_fetcher()).render()
     assert 1 <= len(document.pages) <= 4
     # The HTML report keeps everything (VAF plot, provenance table, allele details).
     assert '<section id="vaf">' in printed["html"] and "<svg" in printed["html"]

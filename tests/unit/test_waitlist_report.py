@@ -12,6 +12,7 @@ from test_report import bundled_kb, sample_recommendation, write_patient_dir
 
 from haicgx import cli, record, report
 from haicgx.cohort_views import write_cohort_views
+from haicgx.report import render
 
 
 def visible(html: str) -> str:
@@ -58,7 +59,7 @@ def test_the_waitlisted_patients_report_follows_its_place(tmp_path: Path, capsys
     assert (folder / "report.pdf").read_bytes() != before_pdf
     # the PDF is rendered from the print edition with the same place
     place = report.waiting_place(record.patient_places(db)["C"])
-    printed = report._render_print_html(report._patient_context(folder, bundled_kb(), place))
+    printed = render.print_html(render.patient_context(folder, bundled_kb(), place))
     assert "Waitlisted for cohort CRC: number 1 of 1 in its queue." in visible(printed)
 
     # Unchanged place: the report is left alone.

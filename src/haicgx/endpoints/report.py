@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from haicgx.endpoints import plots, recist
 from haicgx.endpoints.survival import MONTH_DAYS
-from haicgx.report import _environment, _stylesheet
+from haicgx.report.render import environment, stylesheet
 
 if TYPE_CHECKING:
     from haicgx.endpoints.run import Endpoints
@@ -152,7 +152,7 @@ def build_context(data: dict[str, Any], result: Endpoints) -> dict[str, Any]:
     high = ae["high_grade"] if ae else "grade 3 or higher"
     return {
         "data": data,
-        "css": _stylesheet(),
+        "css": stylesheet(),
         "extra_css": _css(),
         "responses": list(recist.RESPONSES),
         "response_groups": {
@@ -185,5 +185,5 @@ def build_context(data: dict[str, Any], result: Endpoints) -> dict[str, Any]:
 
 def render(data: dict[str, Any], result: Endpoints) -> str:
     """The endpoint report as one HTML page."""
-    template = _environment().get_template(TEMPLATE)
+    template = environment().get_template(TEMPLATE)
     return template.render(**build_context(data, result))
