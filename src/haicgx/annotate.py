@@ -289,20 +289,11 @@ class AnnotationPlan:
                 "REF alleles were not checked against a reference (no FASTA configured), and "
                 "indels were not left-aligned: multi-allelic records were split and trimmed only"
             )
-        if self.source == "none" and self.mode == "auto":
-            warnings.append(NO_ANNOTATION_NO_REFERENCE)
-        elif self.source == "none":
+        if self.source == "none":
             warnings.append(
                 "no consequence annotation: only exact genomic-allele rules were evaluated"
             )
         return warnings
-
-
-# annotation: auto with neither an annotation in the file nor a reference to run csq on.
-NO_ANNOTATION_NO_REFERENCE = (
-    "no consequence annotation in the file and no reference to run csq: only genomic-allele "
-    "rules were evaluated; set reference.fasta and reference.gff3 or annotate with VEP/SnpEff"
-)
 
 
 @contextmanager
@@ -546,6 +537,15 @@ def _annotation_plan(
         return existing
     if mode == "auto" and existing is not None:
         return existing
-    if fasta is None or gff3 is None:  # auto without a reference: every output says so
-        return "none", None
+    if fasta is None or gff3 is None:
+        # auto means "the file's annotation, else csq": neither can run, and a ranking without
+        # the tumour's consequences must be asked for (annotation: none), never fallen into.
+        raise ValueError(AUTO_CANNOT_RUN)
     return "csq", BCSQ
+
+
+AUTO_CANNOT_RUN = (
+    "annotation: auto found no VEP, SnpEff or bcftools csq annotation in the file, and csq "
+    "cannot run without reference.fasta and reference.gff3: configure them, annotate the file "
+    "with VEP or SnpEff, or set annotation: none to rank on genomic-allele rules only"
+)

@@ -1,20 +1,23 @@
 """A test cohort of real public tumour VCFs, run end to end through the Snakemake workflow as a
-site's first run would: `config/config.yaml` and a short site file naming only the sheet, the
-build and no reference (so REF alleles are not checked, indels not left-aligned, and files
-without an annotation are evaluated on genomic-allele rules only; every output says so).
+site's first run would: `config/config.yaml` and a short site file naming only the build, no
+reference (so REF alleles are not checked and indels not left-aligned; every output says so) and
+the annotation: `auto` for the files VEP or SnpEff annotated, `none` for the plain caller outputs
+(auto cannot run csq without a reference, so an unannotated file fails alone under it, said in
+one line: checked with vcf2maf's b38 file in the GRCh38 `auto` run).
 
 The files are read in place from ../shared/testdata (skipped with the reason when it is absent);
-the sheet and the site file are written to a temporary folder. One run per build, since the build
-is a run's setting:
+the sheet and the site file are written to a temporary folder. One run per build and annotation,
+since both are a run's settings:
 
-- GRCh37: MuTect 1 (b37 contig names and lengths, tumour and normal), the same file renamed to
-  UCSC hg19 naming (`chr1`..., `chrM` of 16,571 bp: a copy written here, the only change),
+- GRCh37, none: MuTect 1 (b37 contig names and lengths, tumour and normal), the same file renamed
+  to UCSC hg19 naming (`chr1`..., `chrM` of 16,571 bp: a copy written here, the only change),
   Strelka 1 (no ##contig lines), VarScan 2 (one 'A/T' record among 500, left out with a warning),
-  SomaticSniper, HCC1395 annotated by VEP 95, and PCGR's GRCh37 file (INFO TVAF/TDP, lifted over
-  by CrossMap).
-- GRCh38: HCC1395's GATK MuTect2 calls annotated by VEP 95 (two records on an unplaced contig),
-  vembrane's Strelka 2 calls annotated by SnpEff 4.3, vcf2maf's b38 file (`21`, no chr prefix)
-  and PCGR's GRCh38 file.
+  SomaticSniper and PCGR's GRCh37 file (INFO TVAF/TDP, lifted over by CrossMap).
+- GRCh37, auto: HCC1395 annotated by VEP 95.
+- GRCh38, auto: HCC1395's GATK MuTect2 calls annotated by VEP 95 (two records on an unplaced
+  contig), vembrane's Strelka 2 calls annotated by SnpEff 4.3, and vcf2maf's b38 file, which
+  carries no annotation and fails alone.
+- GRCh38, none: vcf2maf's b38 file (`21`, no chr prefix) and PCGR's GRCh38 file.
 
 Checked: every patient completes with every output and is recorded; known calls, read from the
 files' own text, appear in variants.tsv with the caller's counts and in recommendation.json.
@@ -48,13 +51,18 @@ GRCH37 = {
     "STRELKA1": ("vcf2maf-tests/test_strelka.vcf", "pancreatic", "TUMOR", "NORMAL"),
     "VARSCAN2": ("vcf2maf-tests/test_varscan.vcf", "biliary", "TUMOR", "NORMAL"),
     "SNIPER": ("vcf2maf-tests/test_sniper.vcf", "hcc", "TUMOR", "NORMAL"),
-    "HCC1395-37": ("pvactools-hcc1395/HCC1395.grch37.vep95.vcf", "breast", "", ""),
     "PCGR-37": ("pcgr-examples/T001-BRCA.grch37.vcf.gz", "breast", "", ""),
 }
-GRCH38 = {
+GRCH37_ANNOTATED = {
+    "HCC1395-37": ("pvactools-hcc1395/HCC1395.grch37.vep95.vcf", "breast", "", ""),
+}
+GRCH38_ANNOTATED = {
     "MUTECT2-VEP": ("pvactools-hcc1395/HCC1395.somatic.grch38.vep95.vcf.gz", "breast", "", ""),
     "STRELKA2-SNPEFF": ("vembrane/snpeff43t_hg38_strelka.ann.vcf", "other", "", ""),
-    "B38": ("vcf2maf-tests/test_b38.vcf", "other", "TUMOR", "NORMAL"),
+}
+UNANNOTATED_UNDER_AUTO = {"B38": ("vcf2maf-tests/test_b38.vcf", "other", "TUMOR", "NORMAL")}
+GRCH38 = {
+    **UNANNOTATED_UNDER_AUTO,
     "PCGR-38": ("pcgr-examples/T001-BRCA.grch38.vcf.gz", "breast", "", ""),
 }
 
@@ -78,7 +86,9 @@ def hg19_copy(source: Path, target: Path) -> Path:
     return target
 
 
-def run_cohort(folder: Path, build: str, patients: dict) -> subprocess.CompletedProcess:
+def run_cohort(
+    folder: Path, build: str, patients: dict, annotation: str
+) -> subprocess.CompletedProcess:
     if not TESTDATA.is_dir():
         pytest.skip(f"{TESTDATA} is absent: the shared public test data is not beside the project")
     folder.mkdir()
@@ -91,14 +101,17 @@ def run_cohort(folder: Path, build: str, patients: dict) -> subprocess.Completed
         rows.append(f"{pid}\t{vcf}\t{site}\t{tumour}\t{normal}")
     (folder / "patients.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     # A site's file over the template: its sheet (patients.tsv, the template's default), its
-    # build, no reference; three alt reads are enough (MuTect 1's PASS calls have three).
+    # build, no reference, the annotation; three alt reads are enough (MuTect 1's PASS calls
+    # have three).
     (folder / "site.yaml").write_text(
-        f"reference:\n  build: {build}\nfilters:\n  min_alt_reads: 3\n", encoding="utf-8"
+        f"reference:\n  build: {build}\nannotation: {annotation}\nfilters:\n  min_alt_reads: 3\n",
+        encoding="utf-8",
     )
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     command = [
         str(bin_dir / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(folder),
+        "--workflow-profile", str(REPO / "workflow" / "profiles" / "default"),
         "--configfile", str(REPO / "config" / "config.yaml"), str(folder / "site.yaml"),
         "--cores", "2",
     ]  # fmt: skip
@@ -145,16 +158,30 @@ def assert_complete(folder: Path, result: subprocess.CompletedProcess, patients:
     assert recorded == set(patients)
 
 
+def cohort(tmp_path_factory, name: str, build: str, patients: dict, annotation: str):
+    folder = tmp_path_factory.mktemp(name) / "run"
+    return folder, run_cohort(folder, build, patients, annotation)
+
+
 @pytest.fixture(scope="module")
 def grch37(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("real37") / "run"
-    return folder, run_cohort(folder, "GRCh37", GRCH37)
+    return cohort(tmp_path_factory, "real37", "GRCh37", GRCH37, "none")
+
+
+@pytest.fixture(scope="module")
+def grch37_annotated(tmp_path_factory):
+    return cohort(tmp_path_factory, "real37vep", "GRCh37", GRCH37_ANNOTATED, "auto")
 
 
 @pytest.fixture(scope="module")
 def grch38(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("real38") / "run"
-    return folder, run_cohort(folder, "GRCh38", GRCH38)
+    return cohort(tmp_path_factory, "real38", "GRCh38", GRCH38, "none")
+
+
+@pytest.fixture(scope="module")
+def grch38_annotated(tmp_path_factory):
+    patients = {**GRCH38_ANNOTATED, **UNANNOTATED_UNDER_AUTO}
+    return cohort(tmp_path_factory, "real38vep", "GRCh38", patients, "auto")
 
 
 def test_grch37_cohort_completes_with_every_output(grch37):
@@ -191,6 +218,17 @@ def test_grch37_known_calls(grch37):
     report = (folder / "results" / "patients" / "VARSCAN2" / "report.html").read_text("utf-8")
     assert "2:106715342 ALT &#39;A/T&#39; has characters other than" in report
     assert qc["caller"] == "VarScan 2" and qc["records_read"] == 500
+    # PCGR's file (no caller named): read from INFO TVAF and TDP
+    fields = raw_record("pcgr-examples/T001-BRCA.grch37.vcf.gz", "1", 1900265)
+    info = dict(item.split("=", 1) for item in fields[7].split(";") if "=" in item)
+    (row,) = [r for r in variants(folder, "PCGR-37") if r["pos"] == "1900265"]
+    assert row["depth"] == info["TDP"] and abs(float(row["vaf"]) - float(info["TVAF"])) < 1e-4
+
+
+def test_grch37_annotated_file_needs_no_reference(grch37_annotated):
+    folder, result = grch37_annotated
+    assert_complete(folder, result, GRCH37_ANNOTATED)
+    assert recommendation(folder, "HCC1395-37")["qc"]["annotation"] == "vep"
     # HCC1395 on GRCh37, Strelka, VarScan and Pindel calls merged and annotated by VEP 95: a
     # Strelka insertion read from its tier-1 TAR/TIR, with VEP's gene and protein change
     fields = raw_record("pvactools-hcc1395/HCC1395.grch37.vep95.vcf", "6", 41754573)
@@ -199,11 +237,6 @@ def test_grch37_known_calls(grch37):
     (row,) = [r for r in variants(folder, "HCC1395-37") if r["pos"] == "41754573"]
     assert (row["gene"], row["protein_change"], row["alt"]) == ("PRICKLE4", "p.L288dup", "CCTT")
     assert (int(row["depth"]), int(row["alt_reads"])) == (tar + tir, tir)
-    # PCGR's file (no caller named): read from INFO TVAF and TDP
-    fields = raw_record("pcgr-examples/T001-BRCA.grch37.vcf.gz", "1", 1900265)
-    info = dict(item.split("=", 1) for item in fields[7].split(";") if "=" in item)
-    (row,) = [r for r in variants(folder, "PCGR-37") if r["pos"] == "1900265"]
-    assert row["depth"] == info["TDP"] and abs(float(row["vaf"]) - float(info["TVAF"])) < 1e-4
 
 
 def test_grch38_cohort_completes_with_every_output(grch38):
@@ -211,8 +244,19 @@ def test_grch38_cohort_completes_with_every_output(grch38):
     assert_complete(folder, result, GRCH38)
 
 
-def test_grch38_known_calls(grch38):
-    folder, _ = grch38
+def test_an_unannotated_file_under_auto_without_a_reference_fails_alone(grch38_annotated):
+    folder, result = grch38_annotated
+    assert result.returncode != 0
+    assert "haicgx: 2 of 3 patients completed, 1 failed" in result.stderr
+    assert "B38" in result.stderr and "annotation: auto found no VEP, SnpEff" in result.stderr
+    for pid in GRCH38_ANNOTATED:
+        out = folder / "results" / "patients" / pid
+        assert [n for n in OUTPUTS if not (out / n).is_file()] == [], pid
+    assert not (folder / "results" / "patients" / "B38" / "recommendation.json").exists()
+
+
+def test_grch38_known_calls(grch38_annotated):
+    folder, _ = grch38_annotated
     # HCC1395's MuTect2 calls with VEP 95: TP53 p.R175H with its AD, and the two records on
     # an unplaced contig left out with a warning
     fields = raw_record(
@@ -238,6 +282,10 @@ def test_grch38_known_calls(grch38):
         "p.L21*",
     )
     assert row["alt_reads"] == tumour["AD"].split(",")[1] and row["depth"] == tumour["DP"]
+
+
+def test_grch38_plain_calls(grch38):
+    folder, _ = grch38
     # vcf2maf's b38 file, contig 21 without chr: a REF count left out ('.,21') keeps the ALT's
     rows = variants(folder, "B38")
     assert {r["chrom"] for r in rows} == {"21"} and len(rows) == 25

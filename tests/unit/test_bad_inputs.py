@@ -375,7 +375,7 @@ def test_without_a_reference_alleles_are_split_and_trimmed(tmp_path):
     and CAT>TAT. haicgx trims them (C>CAT, T at +0 -> C>T) and says REF was not checked."""
     ugt = "chr2\t233760233\t.\tCAT\tC,CATAT,TAT\t.\tPASS\t.\tGT:AD\t1/2:10,5,5,3"
     vcf = write_vcf(tmp_path / "multi.vcf", [ugt], contigs=("chr2",))
-    prepared = prepare(vcf, tmp_path / "out.bcf", fasta=None, gff3=None)
+    prepared = prepare(vcf, tmp_path / "out.bcf", fasta=None, gff3=None, annotation="none")
     got = [(r.pos, r.ref, r.alts[0], original(r)) for r in records(prepared.path)]
     assert got == [
         (233760233, "CAT", "C", "chr2|233760233|CAT|C,CATAT,TAT|1"),

@@ -13,7 +13,7 @@ from support import DEMO_CONFIGS, REPO, annotate_vcf, demo_config, write_vcf
 from support import testdata as shared_data
 
 from haicgx import analysis, annotate, report, vcf
-from haicgx.annotate import NO_ANNOTATION_NO_REFERENCE
+from haicgx.annotate import AUTO_CANNOT_RUN
 from haicgx.cohorts import load_cohorts
 from haicgx.errors import InputError
 from haicgx.jobs import analyse_patient
@@ -146,13 +146,12 @@ def knowledge():
     )
 
 
-@pytest.mark.parametrize(("mode", "said"), [("auto", NO_ANNOTATION_NO_REFERENCE), ("none", None)])
-def test_no_reference_is_said_in_every_output(tmp_path, knowledge, mode, said):
-    """A demo file without its annotation, under the template's settings: no REF check, no
-    left-alignment and, for auto, no csq: the JSON, the HTML report and its print edition say
-    so."""
+def test_no_reference_is_said_in_every_output(tmp_path, knowledge):
+    """A demo file without its annotation, under the template's settings with annotation: none:
+    no REF check, no left-alignment, no consequences: the JSON, the HTML report and its print
+    edition say so."""
     kb, cohorts = knowledge
-    settings = site_settings(tmp_path, annotation=mode)
+    settings = site_settings(tmp_path, annotation="none")
     patient = Patient("DEMO04", DEMO_VCFS[3], "gastric", None, (), None, 2)
     folder = tmp_path / "DEMO04"
     analyse_patient(patient, settings=settings, kb=kb, cohorts=cohorts, folder=folder)
@@ -160,13 +159,23 @@ def test_no_reference_is_said_in_every_output(tmp_path, knowledge, mode, said):
     assert qc["annotation"] == "none" and qc["ref_checked"] is False
     no_fasta = next(w for w in qc["warnings"] if w.startswith("REF alleles were not checked"))
     assert "not left-aligned" in no_fasta
-    if said:
-        assert said in qc["warnings"]
-        assert "no consequence annotation: only exact" not in " ".join(qc["warnings"])
-    else:
-        assert NO_ANNOTATION_NO_REFERENCE not in qc["warnings"]
+    assert "no consequence annotation: only exact" in " ".join(qc["warnings"])
     for markup in (report.render_patient_html(folder), report.render_print_html(folder)):
         text = " ".join(markup.split())
         assert "not left-aligned" in text
         assert "only genomic-allele rules were evaluated" in text
-        assert not said or "set reference.fasta and reference.gff3 or annotate with" in text
+
+
+def test_auto_without_annotation_or_reference_fails_the_patient_saying_what_to_set(
+    tmp_path, knowledge
+):
+    """annotation: auto is the file's annotation, else csq: with neither, the patient fails
+    with one line naming the keys, and nothing is written (never a quiet fall to `none`)."""
+    kb, cohorts = knowledge
+    settings = site_settings(tmp_path, annotation="auto")
+    patient = Patient("DEMO04", DEMO_VCFS[3], "gastric", None, (), None, 2)
+    folder = tmp_path / "DEMO04"
+    with pytest.raises(InputError) as caught:
+        analyse_patient(patient, settings=settings, kb=kb, cohorts=cohorts, folder=folder)
+    assert str(caught.value) == f"patient DEMO04: {DEMO_VCFS[3]}: {AUTO_CANNOT_RUN}"
+    assert not (folder / "recommendation.json").exists()
