@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pysam
 from pysam import bcftools
+from pysam.libcbgzf import BGZFile
 
 from haicgx.errors import HaicgxError, InputError
 from haicgx.forks import Child
@@ -245,18 +246,21 @@ def check_and_plan(
 
 
 def readable_copy(patient: str, vcf: Path, work: Path) -> Path:
-    """The file itself, or a text copy when it is plain gzip (htslib needs BGZF to open it)."""
+    """The file itself, or a BGZF copy when it is plain gzip (htslib needs BGZF to open it).
+
+    The copy is compressed as it is written, so the disk it takes stays near the input's size
+    (a 1 MB plain-gzip file of a highly repetitive 1 GB text is not written out as 1 GB)."""
     if not vcf.is_file() or vcf.stat().st_size == 0 or sniff_format(vcf) != "gzip":
         return vcf
-    copy = work / "input.vcf"
+    copy = work / "input.vcf.gz"
     try:
-        with gzip.open(vcf, "rb") as source, copy.open("wb") as target:
+        with gzip.open(vcf, "rb") as source, BGZFile(str(copy), "wb", index=None) as target:
             shutil.copyfileobj(source, target, 1 << 20)
     except (OSError, EOFError) as exc:
         raise InputError(
             patient, str(vcf), f"truncated or corrupt compressed file ({exc})"
         ) from None
-    log.info("%s: %s is plain gzip (not bgzip): read through a decompressed copy", patient, vcf)
+    log.info("%s: %s is plain gzip (not bgzip): read through a BGZF copy", patient, vcf)
     return copy
 
 

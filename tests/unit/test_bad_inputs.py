@@ -220,7 +220,7 @@ def original(record: pysam.VariantRecord) -> str:
 
 
 def test_plain_gzip_is_read_like_text(tmp_path):
-    """A .vcf.gz written by gzip, not bgzip: htslib cannot open it, haicgx reads a text copy."""
+    """A .vcf.gz written by gzip, not bgzip: htslib cannot open it, haicgx reads a BGZF copy."""
     vcf = tmp_path / "plain.vcf.gz"
     vcf.write_bytes(gzip.compress(vcf_text([BRAF, KRAS]).encode()))
     prepared = prepare(vcf, tmp_path / "out.bcf")
@@ -229,7 +229,21 @@ def test_plain_gzip_is_read_like_text(tmp_path):
         ("chr12", 25245350),
     ]
     assert prepared.annotation == "csq"
-    assert not (tmp_path / "input.vcf").exists()
+    assert not list(tmp_path.glob("input.vcf*"))
+
+
+def test_plain_gzip_copy_is_compressed_as_it_is_written(tmp_path):
+    """The copy of a plain-gzip file takes about the input's disk, not its decompressed size."""
+    from haicgx.annotate import readable_copy
+    from haicgx.vcf import sniff_format
+
+    text = vcf_text([KRAS.replace("25245350", str(25_000_000 + i)) for i in range(20_000)])
+    vcf = tmp_path / "plain.vcf.gz"
+    vcf.write_bytes(gzip.compress(text.encode()))
+    copy = readable_copy("P1", vcf, tmp_path)
+    assert sniff_format(vcf) == "gzip" and sniff_format(copy) == "bgzf"
+    assert copy.stat().st_size < len(text) / 5
+    assert gzip.decompress(copy.read_bytes()).decode() == text
 
 
 def test_plain_gzip_errors_name_the_patients_file(tmp_path):

@@ -357,7 +357,7 @@ def test_annotation_plan():
     assert _annotation_plan("auto", ("vep", "CSQ"), fasta, gff3) == ("vep", "CSQ")
     assert _annotation_plan("auto", None, fasta, gff3) == ("csq", "BCSQ")
     assert _annotation_plan("auto", ("vep", "CSQ"), None, None) == ("vep", "CSQ")
-    with pytest.raises(ValueError, match="csq cannot run without reference.fasta"):
+    with pytest.raises(ValueError, match=r"csq cannot run without reference\.fasta"):
         _annotation_plan("auto", None, None, None)  # never a silent fall to `none`
     assert _annotation_plan("none", ("vep", "CSQ"), fasta, gff3) == ("none", None)
     assert _annotation_plan("csq", ("vep", "CSQ"), fasta, gff3) == ("csq", "BCSQ")
