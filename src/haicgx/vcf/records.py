@@ -256,6 +256,7 @@ def _unusable_alleles(ref: str, alts: list[str]) -> tuple[str | None, str] | Non
             if _BASES.match(allele.upper()):
                 return allele, f"lowercase ALT {shorten(allele)!r}"
             return allele, f"ALT {shorten(allele)!r} has characters other than A, C, G, T, N"
+    return None
 
 
 def refuse_many_unusable(patient: str, path: Path, unusable: list[Unusable], records: int) -> None:
