@@ -106,6 +106,7 @@ def check_record(
             f"line {lineno}: {len(fields)} columns where the header has {columns}",
             where,
         )
+    where = f"{fields[0]}:{fields[1]}"  # the column count checked: both fields are there
     chrom, pos, _vid, ref, alt, qual, _filter, info = fields[:8]
     if not (pos.isascii() and pos.isdigit()) or int(pos) < 1:
         raise fail(

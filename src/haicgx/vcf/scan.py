@@ -120,6 +120,6 @@ def _scan_bcf(patient: str, path: Path, variant_file: pysam.VariantFile) -> Text
 
 def read_bcf(patient: str, path: Path) -> tuple[TextScan, dict[str, int | None]]:
     with open_variant_file(patient, path) as variant_file:
-        lengths = {name: c.length for name, c in variant_file.header.contigs.items()}
+        lengths = {str(name): c.length for name, c in variant_file.header.contigs.items()}
         scan = _scan_bcf(patient, path, variant_file)
     return scan, lengths
