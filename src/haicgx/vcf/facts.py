@@ -96,6 +96,7 @@ class VcfFacts:
 
 
 def fail(patient: str, path: Path, problem: str, record: str | None = None) -> InputError:
+    """The error every check raises: the patient, the file, what is wrong, the record if known."""
     return InputError(patient, str(path), problem, record=record)
 
 

@@ -10,13 +10,9 @@ from haicgx.errors import shorten
 from haicgx.vcf.facts import UNSEEN_ALLELES, TextScan, Unusable, fail, is_structural
 
 MAX_INFO_BYTES = 1_000_000  # a single INFO field this large is a broken or hostile file
-
-
 _BASES = re.compile(r"^[ACGTN]+$")
 _PLAIN_REF = re.compile(r"[ACGTN]+")
 _PLAIN_ALTS = re.compile(r"[ACGTN]+(?:,[ACGTN]+)*")
-
-
 # A record whose alleles cannot be evaluated (ALT equal to REF, a character that is not a base) is
 # left out with a QC warning when it is one of a few: callers write such a record now and then
 # (VarScan 2's 'A/T'). More than either limit and the file is refused as malformed: that many
