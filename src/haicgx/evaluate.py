@@ -437,7 +437,9 @@ OUTPUT_FILES = ("variants.tsv", "matches.tsv", "recommendation.json")
 
 def _variant_cells(v: Variant, germline: str = "") -> tuple[str, ...]:
     """One row of variants.tsv, in column order: the allele's cells and the germline check."""
-    return _VARIANT_CELLS(v.cells() | {"germline_check": germline})
+    cells = v.cells()
+    cells["germline_check"] = germline
+    return _VARIANT_CELLS(cells)
 
 
 _VARIANT_CELLS = operator.itemgetter(*vocab.VARIANT_COLUMNS)
