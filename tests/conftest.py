@@ -17,9 +17,9 @@ def synthetic_reference_for_test_files(monkeypatch):
     synthetic demo genome, which the pipeline refuses for any VCF that is not a demo file
     (haicgx.vcf.refuse_synthetic_reference, tested in tests/unit/test_demo_reference_guard.py).
     The tests need its real bases at the demo and pharmacogene positions."""
-    import haicgx.vcf
+    from haicgx.vcf import inspection
 
-    monkeypatch.setattr(haicgx.vcf, "refuse_synthetic_reference", lambda *args, **kwargs: None)
+    monkeypatch.setattr(inspection, "refuse_synthetic_reference", lambda *args, **kwargs: None)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from haicgx.consequence import Annotation
 from haicgx.genotype import SampleCall
 from haicgx.match import Variant, match_variant
 from haicgx.pgx import DPYD, UGT1A1, PgxCollector
+from haicgx.qc import ReadSupport
 from haicgx.rank import PatientContext, RankedRegimen, rank_regimens
 from haicgx.settings import ranking_weights
 
@@ -98,14 +99,16 @@ def tumour_variants(p: RandomPatient) -> list[Variant]:
             (Annotation(gene, consequence, "ENST", protein, exon, "", total),),
             "0/1",
             1,
-            100,
-            30,
-            0.3,
+            ReadSupport(100, 30, 0.3, ""),
         )
         for i, (gene, protein, consequence, exon, total) in enumerate(p.events)
     ]
     for chrom, pos, ref, alt, gt, copies, vaf in p.genomic:
-        out.append(Variant(chrom, pos, ref, alt, (), gt, copies, 100, round(vaf * 100), vaf))
+        out.append(
+            Variant(
+                chrom, pos, ref, alt, (), gt, copies, ReadSupport(100, round(vaf * 100), vaf, "")
+            )
+        )
     return out
 
 

@@ -153,15 +153,16 @@ def group_consequences(
 
 def _group_csq(members: list[tuple[AnnotationPlan, Path]], work: Path) -> Consequences | None:
     """BCSQ by allele for every allele of the members' normalised files; None if csq failed."""
-    job = members[0][0].job
-    contigs = fasta_contigs(job.fasta)  # type: ignore[arg-type]
+    job, gff3 = members[0][0].job, members[0][0].gff3
+    assert job.fasta is not None and gff3 is not None  # csq is planned only with both
+    contigs = fasta_contigs(job.fasta)
     order = {name: i for i, name in enumerate(contigs)}
     alleles: set[tuple[str, int, str, str]] = set()
     for _, normalised in members:
         with open_quietly(normalised) as records:
             for record in records:
                 if record.alts and record.alts[0] not in ("*", "."):
-                    alleles.add((record.chrom, record.pos, record.ref, record.alts[0]))
+                    alleles.add((record.chrom, record.pos, record.ref or "", record.alts[0]))
     if any(chrom not in order for chrom, *_ in alleles):
         return None
     sites = work / "group-alleles.vcf"
@@ -172,18 +173,18 @@ def _group_csq(members: list[tuple[AnnotationPlan, Path]], work: Path) -> Conseq
         for chrom, pos, ref, alt in sorted(alleles, key=lambda a: (order[a[0]], *a[1:])):
             out.write(f"{chrom}\t{pos}\t.\t{ref}\t{alt}\t.\t.\t.\n")
     annotated = work / "group-alleles.bcf"
-    args = csq_args(job, members[0][0].gff3)  # type: ignore[arg-type]
+    args = csq_args(job, gff3)
     call = partial(bcftools.csq, *args, "-Ou", "-o", str(annotated), str(sites), catch_stdout=False)
     try:
         Child(call, work / "group-csq.result").wait()  # a child: csq keeps state between runs
     except HaicgxError:
         log.warning("csq over the group's alleles failed: each patient is annotated on its own")
         return None
-    consequences = {}
+    consequences: dict[tuple[str, int, str, str], Any] = {}
     with open_quietly(annotated) as records:
         for record in records:
             value = record.info.get(BCSQ)
-            if value is not None:
-                consequences[(record.chrom, record.pos, record.ref, record.alts[0])] = value
+            if value is not None and record.alts:  # every site written above has its ALT
+                consequences[(record.chrom, record.pos, record.ref or "", record.alts[0])] = value
     log.info("csq once for %d patients: %d alleles", len(members), len(alleles))
     return consequences

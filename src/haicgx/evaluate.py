@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import pysam
@@ -97,15 +97,16 @@ class ConsequenceReader:
         self.fields: list[str] = []
         self.has_origin = ORIGINAL_RECORD in header.info
         if source == "vep" and key:
-            self.fields = vep_fields(header.info[key].description)
+            self.fields = vep_fields(header.info[key].description or "")
         elif source == "snpeff" and key:
-            self.fields = snpeff_fields(header.info[key].description)
+            self.fields = snpeff_fields(header.info[key].description or "")
 
     def read(self, record: pysam.VariantRecord) -> list[Annotation]:
         if self.source == "none" or not self.key:
             return []
+        ref, alt = _allele(record)
         if self.lookup is not None:
-            value = self.lookup.get((record.chrom, record.pos, record.ref, record.alts[0]))
+            value = self.lookup.get((record.chrom, record.pos, ref, alt))
         else:
             value = record.info.get(self.key)
         if value is None:
@@ -113,13 +114,12 @@ class ConsequenceReader:
         entries = [value] if isinstance(value, str) else [v for v in value if v]
         if self.source == "csq":
             return self._one_per_gene(parse_bcsq(entries), record.pos)
-        alt = record.alts[0]
         origin = self._origin(record)
         if self.source == "bcsq":
-            found = parse_bcsq(entries, origin, record.pos, record.ref, alt)
+            found = parse_bcsq(entries, origin, record.pos, ref, alt)
             return self._one_per_gene(found, record.pos)
         if self.source == "vep":
-            return parse_vep(entries, self.fields, record.ref, alt, origin)
+            return parse_vep(entries, self.fields, ref, alt, origin)
         return parse_snpeff(entries, alt, origin)
 
     def _origin(self, record: pysam.VariantRecord) -> AlleleOrigin:
@@ -129,7 +129,8 @@ class ConsequenceReader:
             text = value if isinstance(value, str) else ",".join(value)
             if origin := AlleleOrigin.parse(text):
                 return origin
-        return AlleleOrigin(record.pos, record.ref, (record.alts[0],))
+        ref, alt = _allele(record)
+        return AlleleOrigin(record.pos, ref, (alt,))
 
     def _one_per_gene(self, annotations: list[Annotation], pos: int) -> list[Annotation]:
         if len(annotations) == 1:  # most records: one gene, one transcript
@@ -157,16 +158,22 @@ class ConsequenceReader:
         return (self.transcripts.preference(ann.transcript), ann.severity)
 
 
-def _genotype(
-    sample, has_ps: bool = True
-) -> tuple[tuple[int | None, ...] | None, bool, int | None]:
-    """GT, whether it is phased, and the phase set; (None, False, None) without a GT field
-    (Strelka2 somatic VCFs carry none: the genotype is then unknown, not reference).
-    `has_ps`: the header declares PS (else no record can carry it)."""
+def _allele(record: pysam.VariantRecord) -> tuple[str, str]:
+    """REF and the one ALT of a record split by norm (both optional to htslib's types)."""
+    return record.ref or "", record.alts[0] if record.alts else ""
+
+
+def _genotype(sample: Any, has_ps: bool = True) -> SampleCall:
+    """The sample's GT, whether it is phased, and the phase set, without read support; no GT
+    without a GT field (Strelka2 somatic VCFs carry none: the genotype is then unknown, not
+    reference). `has_ps`: the header declares PS (else no record can carry it)."""
     gt = sample.get("GT") if sample is not None else None  # None when the record has no GT
     if gt is None:
-        return None, False, None
-    return gt, bool(sample.phased), sample.get("PS") if has_ps else None
+        return _NO_GENOTYPE
+    return SampleCall(gt, bool(sample.phased), sample.get("PS") if has_ps else None)
+
+
+_NO_GENOTYPE = SampleCall(None)
 
 
 def _sample_call(
@@ -179,14 +186,14 @@ def _sample_call(
     """One sample's genotype and read support at a record (the matched normal's, for PGx)."""
     if sample is None:
         return SampleCall(None)
-    gt, phased, phase_set = _genotype(sample, has_ps)
+    call = _genotype(sample, has_ps)
     support = reader.read(record, sample) if record.alts else None
     if support is not None and tally is not None:
         support = checked(support, tally, f"{record.chrom}:{record.pos}")
     if support is None:
         depth = sample.get("DP") if "DP" in sample else None
-        return SampleCall(gt, phased, phase_set, None, depth if isinstance(depth, int) else None)
-    return SampleCall(gt, phased, phase_set, support.vaf, support.depth)
+        return call._replace(depth=depth if isinstance(depth, int) else None)
+    return call.with_support(support)
 
 
 def _gt_text(gt, phased: bool) -> str:
@@ -274,21 +281,21 @@ def evaluate_records(
                 if collector.may_matter(
                     record.chrom, record.pos, (end or record.pos) - record.pos + 1
                 ):
-                    germline = normal if has_normal else sample
+                    germline_sample = normal if has_normal else sample
                     collector.mark_read(
                         record.chrom,
                         record.pos,
-                        _sample_call(record, germline, reader, has_ps, tally),
+                        _sample_call(record, germline_sample, reader, has_ps, tally),
                         end,
                     )
                 continue
             tally.alleles_seen += 1
-            chrom, pos, ref, alt = record.chrom, record.pos, record.ref, alts[0]
-            gt, phased, phase_set = _genotype(sample, has_ps)
+            chrom, pos, ref, alt = record.chrom, record.pos, record.ref or "", alts[0]
+            call = _genotype(sample, has_ps)
             support = checked(reader.read(record, sample), tally, f"{chrom}:{pos}")
-            filters = list(record.filter.keys())
+            filters = cast(list[str], list(record.filter.keys()))  # htslib's names
             if collector.may_matter(chrom, pos, len(ref)):
-                tumour = SampleCall(gt, phased, phase_set, support.vaf, support.depth)
+                tumour = call.with_support(support)
                 collector.offer(
                     chrom=chrom,
                     pos=pos,
@@ -303,7 +310,7 @@ def evaluate_records(
                     filters=filters,
                     left_aligned=left_aligned,
                 )
-            copies = _alt_copies(gt)
+            copies = _alt_copies(call.gt)
             reason = qc_reason(
                 filters=filters, support=support, thresholds=settings.filters, tally=tally
             )
@@ -330,11 +337,9 @@ def evaluate_records(
                 ref,
                 alt,
                 annotations if annotations is not None else tuple(consequence_reader.read(record)),
-                _gt_text(gt, phased),
+                _gt_text(call.gt, call.phased),
                 copies,
-                support.depth,
-                support.alt_reads,
-                support.vaf,
+                support,
                 tuple(filters),
             )
             hits = match_variant(
@@ -431,26 +436,10 @@ OUTPUT_FILES = ("variants.tsv", "matches.tsv", "recommendation.json")
 
 
 def _variant_cells(v: Variant, germline: str = "") -> tuple[str, ...]:
-    a = v.primary
-    values = {
-        "chrom": inert(v.chrom),
-        "pos": str(v.pos),
-        "ref": v.ref,
-        "alt": v.alt,
-        # annotation text comes from the input file: never a spreadsheet formula
-        "gene": inert(a.gene) if a else "",
-        "consequence": inert(a.consequence) if a else "",
-        "transcript": inert(a.transcript) if a else "",
-        "protein_change": inert(a.protein_change) if a else "",
-        "exon": "" if a is None or a.exon is None else str(a.exon),
-        "vaf": "" if v.vaf is None else f"{v.vaf:.4g}",
-        "depth": "" if v.depth is None else str(v.depth),
-        "alt_reads": "" if v.alt_reads is None else str(v.alt_reads),
-        "genotype": v.genotype,
-        "filter": inert(";".join(v.filters)) or "PASS",
-        "germline_check": germline,
-    }
-    return _VARIANT_CELLS(values)
+    """One row of variants.tsv, in column order: the allele's cells and the germline check."""
+    cells = v.cells()
+    cells["germline_check"] = germline
+    return _VARIANT_CELLS(cells)
 
 
 _VARIANT_CELLS = operator.itemgetter(*vocab.VARIANT_COLUMNS)
@@ -474,14 +463,15 @@ _NEEDS_QUOTING = re.compile(r'["\r\n]')
 def _write_matches(path: Path, matches: list[Match]) -> None:
     rows = []
     for m in matches:
+        allele = m.variant.cells()
         values = {
             "kb_id": m.row.kb_id,
             "gene": m.row.gene,
             "alteration": m.row.alteration_text,
-            "chrom": m.variant.chrom,
-            "pos": m.variant.pos,
-            "ref": m.variant.ref,
-            "alt": m.variant.alt,
+            "chrom": allele["chrom"],
+            "pos": allele["pos"],
+            "ref": allele["ref"],
+            "alt": allele["alt"],
             "protein_change": m.annotation.protein_change if m.annotation else "",
             "match_level": m.level,
             "drug": ";".join(m.row.drugs),
@@ -551,7 +541,7 @@ def _provenance(
         "annotation": plan.source,
         "tools": {
             "pysam": pysam.__version__,
-            "htslib": pysam.version.__htslib_version__,
+            "htslib": pysam.version.__htslib_version__,  # type: ignore[attr-defined]
             "bcftools": pysam.__samtools_version__,  # pysam bundles matching releases
         },
         "config": {"filters": settings.filters, "ranking": settings.ranking},

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from haicgx.qc import GERMLINE_HOM_MIN
+from haicgx.qc import GERMLINE_HOM_MIN, ReadSupport
 
 ABSENT_BELOW = 0.10  # allele fraction below which no germline copy is read
 
@@ -44,6 +44,10 @@ class SampleCall(NamedTuple):
     phase_set: int | None = None
     vaf: float | None = None
     depth: int | None = None
+
+    def with_support(self, support: ReadSupport) -> SampleCall:
+        """This genotype with the sample's read support at the allele."""
+        return self._replace(vaf=support.vaf, depth=support.depth)
 
     @property
     def informative(self) -> bool:

@@ -13,6 +13,8 @@ from typing import NamedTuple
 from haicgx.consequence import Annotation
 from haicgx.genotype import copies_from_fraction
 from haicgx.knowledge import KnowledgeBase, KnowledgeRow, normalise_chrom, trim_allele
+from haicgx.qc import ReadSupport
+from haicgx.tsv import inert
 
 
 class Variant(NamedTuple):  # a tuple: one is made per passing allele, and cheaply
@@ -25,16 +27,45 @@ class Variant(NamedTuple):  # a tuple: one is made per passing allele, and cheap
     annotations: tuple[Annotation, ...]
     genotype: str
     copies: int | None  # copies of ALT from GT; None when the file has no genotype
-    depth: int | None
-    alt_reads: int | None
-    vaf: float | None
+    support: ReadSupport  # the tumour sample's reads
     filters: tuple[str, ...] = ()
+
+    @property
+    def depth(self) -> int | None:
+        return self.support.depth
+
+    @property
+    def alt_reads(self) -> int | None:
+        return self.support.alt_reads
+
+    @property
+    def vaf(self) -> float | None:
+        return self.support.vaf
 
     @property
     def primary(self) -> Annotation | None:
         if len(self.annotations) == 1:
             return self.annotations[0]
         return min(self.annotations, key=lambda a: (a.severity, a.gene), default=None)
+
+    def cells(self) -> dict[str, str]:
+        """Its cells of variants.tsv (and the allele's of matches.tsv), by column name
+        (haicgx.vocab.VARIANT_COLUMNS); text from the input file made inert, never a formula."""
+        a = self.primary
+        return {
+            "chrom": inert(self.chrom),
+            "pos": str(self.pos),
+            "ref": self.ref,
+            "alt": self.alt,
+            "gene": inert(a.gene) if a else "",
+            "consequence": inert(a.consequence) if a else "",
+            "transcript": inert(a.transcript) if a else "",
+            "protein_change": inert(a.protein_change) if a else "",
+            "exon": "" if a is None or a.exon is None else str(a.exon),
+            **self.support.cells(),
+            "genotype": self.genotype,
+            "filter": inert(";".join(self.filters)) or "PASS",
+        }
 
 
 @dataclass(frozen=True)
@@ -83,7 +114,7 @@ def _codon_of(protein_change: str) -> str | None:
     return body[:i] if i > 1 else None
 
 
-def _class_fits(wanted: str, variant: Variant, annotation: Annotation) -> bool:
+def _class_fits(wanted: str | None, variant: Variant, annotation: Annotation) -> bool:
     if wanted == "any":
         return annotation.variant_class is not None
     if wanted == "deletion":
@@ -128,9 +159,9 @@ def match_variant(
             elif (
                 a.level == "exon"
                 and annotation.exon == a.exon
-                and _class_fits(a.variant_class, variant, annotation)  # type: ignore[arg-type]
+                and _class_fits(a.variant_class, variant, annotation)
             ):
                 add(row, "exon", annotation)
-            elif a.level == "gene" and _class_fits(a.variant_class, variant, annotation):  # type: ignore[arg-type]
+            elif a.level == "gene" and _class_fits(a.variant_class, variant, annotation):
                 add(row, "gene", annotation)
     return list(found.values())

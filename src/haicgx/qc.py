@@ -34,10 +34,20 @@ GERMLINE_HOM_MIN = 0.85
 
 
 class ReadSupport(NamedTuple):  # a tuple: one is made per allele, and cheaply
+    """One allele's read support in one sample: what qc reads, match tests and the outputs show."""
+
     depth: int | None
     alt_reads: int | None
     vaf: float | None
     source: str  # which fields gave the values
+
+    def cells(self) -> dict[str, str]:
+        """Its cells of variants.tsv, by column name (haicgx.vocab.VARIANT_COLUMNS)."""
+        return {
+            "vaf": "" if self.vaf is None else f"{self.vaf:.4g}",
+            "depth": "" if self.depth is None else str(self.depth),
+            "alt_reads": "" if self.alt_reads is None else str(self.alt_reads),
+        }
 
 
 # Callers recognised by their own header lines (never by bcftools' command lines, which may name
@@ -149,7 +159,7 @@ def _floats(value: Any) -> tuple[float | None, ...]:
 class _Allele(NamedTuple):
     """This (split) allele's place in the record as the input wrote it."""
 
-    index: int  # 1-based index of the ALT
+    nth: int  # 1-based index of the ALT
     alleles: int  # alleles of that record, REF included
 
 
@@ -161,7 +171,7 @@ def _counts_per_allele(values: tuple, number: Any, allele: _Allele) -> tuple[Any
     if len(values) == 2 and (number == "R" or allele.alleles == 2):
         return values[0], values[1]
     if len(values) == allele.alleles and allele.alleles > 2:
-        return values[0], values[allele.index]
+        return values[0], values[allele.nth]
     return None
 
 
@@ -176,13 +186,12 @@ def _fraction(values: tuple, number: Any, allele: _Allele) -> float | None:
     if number == "R":
         return values[1] if len(values) == 2 else None
     if len(values) == allele.alleles:
-        return values[allele.index]
+        return values[allele.nth]
     if len(values) == allele.alleles - 1:
-        return values[allele.index - 1]
+        return values[allele.nth - 1]
     return None
 
 
-_Counted = tuple[int | None, int | None, float | None, str]
 _BASES = {"A": 0, "C": 1, "G": 2, "T": 3}
 
 
@@ -274,14 +283,14 @@ class SupportReader:
                 origin = AlleleOrigin.parse(value if isinstance(value, str) else ",".join(value))
                 if origin is not None:
                     return _Allele(origin.index, len(origin.alts) + 1)
-        return _Allele(1, 1 + len(record.alts))
+        return _Allele(1, 1 + len(record.alts or ()))
 
     def _from_format(
         self, record: pysam.VariantRecord, sample
     ) -> tuple[int | None, int | None, float | None, list[str]]:
         allele = self._allele(record)
-        ref, alt_allele = record.ref, record.alts[0]
-        counted: _Counted | None = None
+        ref, alt_allele = record.ref or "", (record.alts or ("",))[0]  # one ALT, after norm -m
+        counted: ReadSupport | None = None
         if self.has_ad:
             counted = self._allelic_depths(sample, allele)
         if counted is None and self.strelka_indel and len(ref) != len(alt_allele):
@@ -294,7 +303,7 @@ class SupportReader:
             counted = _dp4(sample)
         if counted is None and self.has_vd:
             vd = _int(sample.get("VD"))
-            counted = (None, vd, None, "FORMAT VD") if vd is not None else None
+            counted = ReadSupport(None, vd, None, "FORMAT VD") if vd is not None else None
         depth, alt, vaf, source = counted or (None, None, None, "")
         used = [source] if source else []
         if self.has_dp and not source.startswith("FORMAT AU") and "TAR/TIR" not in source:
@@ -316,7 +325,7 @@ class SupportReader:
             used += ["FORMAT FREQ"] if fraction is not None else []
         return depth, alt, fraction if fraction is not None else vaf, used
 
-    def _allelic_depths(self, sample, allele: _Allele) -> _Counted | None:
+    def _allelic_depths(self, sample, allele: _Allele) -> ReadSupport | None:
         """FORMAT AD: REF and ALT read counts, one per allele; or VarScan's AD (the ALT's reads)
         with RD (the reference's). A single AD without RD is not read: merged files have written
         the reference count there."""
@@ -325,13 +334,13 @@ class SupportReader:
             rd = _ints(sample.get("RD"))
             if len(rd) != 1 or rd[0] is None or ad[0] is None or allele.alleles != 2:
                 return None
-            return rd[0] + ad[0], ad[0], None, "FORMAT RD/AD (VarScan)"
+            return ReadSupport(rd[0] + ad[0], ad[0], None, "FORMAT RD/AD (VarScan)")
         pair = _counts_per_allele(ad, self.numbers["AD"], allele)
         if pair is None or pair[1] is None:
             return None
         ref_n, alt_n = pair
         # A missing REF count ('.,21' in vcf2maf's b38 file) leaves the ALT's reads known.
-        return None if ref_n is None else ref_n + alt_n, alt_n, None, "FORMAT AD"
+        return ReadSupport(None if ref_n is None else ref_n + alt_n, alt_n, None, "FORMAT AD")
 
 
 def _ad_dp_af(sample) -> ReadSupport:
@@ -377,16 +386,16 @@ def _tier1(sample, key: str) -> int | None:
     return values[0] if values else None
 
 
-def _strelka_indel(sample) -> _Counted | None:
+def _strelka_indel(sample) -> ReadSupport | None:
     """Strelka somatic indels: tier-1 TAR (reference) and TIR (indel) reads; VAF TIR/(TAR+TIR)."""
     tar, tir = _tier1(sample, "TAR"), _tier1(sample, "TIR")
     if tar is None or tir is None:
         return None
     depth = tar + tir
-    return depth, tir, (tir / depth if depth else None), "FORMAT TAR/TIR (Strelka)"
+    return ReadSupport(depth, tir, (tir / depth if depth else None), "FORMAT TAR/TIR (Strelka)")
 
 
-def _strelka_snv(sample, ref: str, alt: str) -> _Counted | None:
+def _strelka_snv(sample, ref: str, alt: str) -> ReadSupport | None:
     """Strelka somatic SNVs: tier-1 counts per base. Depth is every base counted at the site;
     VAF is ALT/(REF+ALT), as Strelka's documentation computes it."""
     counts = {base: _tier1(sample, f"{base}U") for base in "ACGT"}
@@ -396,20 +405,20 @@ def _strelka_snv(sample, ref: str, alt: str) -> _Counted | None:
     assert ref_n is not None and alt_n is not None  # checked above, for the type checker
     vaf = alt_n / (ref_n + alt_n) if ref_n + alt_n else None
     depth = sum(c for c in counts.values() if c is not None)
-    return depth, alt_n, vaf, "FORMAT AU/CU/GU/TU (Strelka)"
+    return ReadSupport(depth, alt_n, vaf, "FORMAT AU/CU/GU/TU (Strelka)")
 
 
-def _bcount(sample, ref: str, alt: str) -> _Counted | None:
+def _bcount(sample, ref: str, alt: str) -> ReadSupport | None:
     """SomaticSniper SNVs: BCOUNT, the reads per base (A,C,G,T): this ALT's own count. Depth is
     every base counted (DP, when written, replaces it)."""
     counts = _ints(sample.get("BCOUNT"))
     if len(counts) != 4 or None in counts or ref not in _BASES or alt not in _BASES:
         return None
     total = sum(c for c in counts if c is not None)
-    return total, counts[_BASES[alt]], None, "FORMAT BCOUNT"
+    return ReadSupport(total, counts[_BASES[alt]], None, "FORMAT BCOUNT")
 
 
-def _dp4(sample) -> _Counted | None:
+def _dp4(sample) -> ReadSupport | None:
     """DP4: high-quality reference forward/reverse and non-reference forward/reverse reads. Its
     'alt' pools every non-reference base, so it is read for a biallelic record only, and only
     where BCOUNT (the count of the ALT base itself) is absent."""
@@ -417,7 +426,7 @@ def _dp4(sample) -> _Counted | None:
     if len(counts) != 4 or None in counts:
         return None
     ref_f, ref_r, alt_f, alt_r = (c or 0 for c in counts)
-    return ref_f + ref_r + alt_f + alt_r, alt_f + alt_r, None, "FORMAT DP4"
+    return ReadSupport(ref_f + ref_r + alt_f + alt_r, alt_f + alt_r, None, "FORMAT DP4")
 
 
 def _percent(value: Any) -> float | None:

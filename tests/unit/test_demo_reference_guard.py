@@ -87,7 +87,7 @@ def test_the_refusal_comes_from_the_header_before_the_records_are_read(tmp_path,
     def no_scan(*args, **kwargs):
         raise AssertionError("the records were read")
 
-    monkeypatch.setattr(vcf, "scan_text", no_scan)
+    monkeypatch.setattr(vcf.inspection, "scan_text", no_scan)
     path = write_vcf(tmp_path / "site.vcf", [KRAS])
     with pytest.raises(InputError, match="SYNTHETIC demo reference"):
         inspect(path)

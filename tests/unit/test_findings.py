@@ -8,6 +8,7 @@ from haicgx.consequence import Annotation
 from haicgx.errors import ConfigError
 from haicgx.findings import BUNDLED_FINDINGS, Candidate, findings_for, parse_findings
 from haicgx.match import Variant, match_variant
+from haicgx.qc import ReadSupport
 
 RULES = parse_findings(BUNDLED_FINDINGS)
 
@@ -65,7 +66,7 @@ def test_benign_truncation_is_never_loss_of_function(bundled_kb):
         and "not counted as loss of function" in found[0]["text"]
     )
     ann = k3326.annotation
-    variant = Variant("chr13", 32398489, "A", "T", (ann,), "0/1", 1, 100, 50, 0.5)
+    variant = Variant("chr13", 32398489, "A", "T", (ann,), "0/1", 1, ReadSupport(100, 50, 0.5, ""))
     assert match_variant(variant, bundled_kb, build="GRCh38", primary_site="pancreatic") == []
     pathogenic = Annotation("BRCA2", "stop_gained", "ENST1", "p.E1593*")
     other = variant._replace(annotations=(pathogenic,))
@@ -101,7 +102,7 @@ def test_only_stops_and_frameshifts_in_a_last_exon_escape_decay(consequence, exo
 def test_a_last_exon_truncation_counts_as_no_loss_of_function_and_says_why(bundled_kb):
     last = Annotation("BRCA2", "stop_gained", "ENST00000380152", "p.E3309*", 27, "", 27)
     earlier = last._replace(exon=11, protein_change="p.E1593*")
-    variant = Variant("chr13", 32398440, "G", "T", (last,), "0/1", 1, 100, 30, 0.3)
+    variant = Variant("chr13", 32398440, "G", "T", (last,), "0/1", 1, ReadSupport(100, 30, 0.3, ""))
     assert match_variant(variant, bundled_kb, build="GRCh38", primary_site="pancreatic") == []
     hits = match_variant(
         variant._replace(annotations=(earlier,)),

@@ -12,6 +12,7 @@ from haicgx import vocab
 from haicgx.consequence import Annotation
 from haicgx.knowledge import KnowledgeBase, load_knowledge
 from haicgx.match import Match, Variant, match_variant
+from haicgx.qc import ReadSupport
 
 MINI = Path(__file__).resolve().parents[1] / "data" / "knowledge"
 
@@ -66,7 +67,9 @@ def variant(
     copies: int | None = 1,
     vaf: float | None = 0.3,
 ) -> Variant:
-    return Variant(chrom, pos, ref, alt, annotations, genotype, copies, 100, 30, vaf)
+    return Variant(
+        chrom, pos, ref, alt, annotations, genotype, copies, ReadSupport(100, 30, vaf, "")
+    )
 
 
 def ann(gene: str, consequence: str, protein: str = "", exon: int | None = None) -> Annotation:
@@ -322,7 +325,7 @@ def test_variant_cells_from_the_input_are_never_spreadsheet_formulas():
     from haicgx.vocab import VARIANT_COLUMNS
 
     ann = Annotation("=HYPERLINK(1)", "@SUM(A1)", "+ENST", "-p.X")
-    v = Variant("chr1", 10, "A", "T", (ann,), "0/1", 1, 50, 10, -0.0, ("=bad",))
+    v = Variant("chr1", 10, "A", "T", (ann,), "0/1", 1, ReadSupport(50, 10, -0.0, ""), ("=bad",))
     cells = dict(zip(VARIANT_COLUMNS, _variant_cells(v), strict=True))
     assert cells["gene"] == "'=HYPERLINK(1)" and cells["consequence"] == "'@SUM(A1)"
     assert cells["transcript"] == "'+ENST" and cells["protein_change"] == "'-p.X"

@@ -8,6 +8,7 @@ from test_pgx import DPYD_ALLELES, UGT, collect
 
 from haicgx.consequence import Annotation
 from haicgx.match import Variant, match_variant
+from haicgx.qc import ReadSupport
 from haicgx.rank import PatientContext, rank_regimens
 from haicgx.settings import ranking_weights
 
@@ -18,7 +19,7 @@ def variant(
     gene, protein, consequence="missense_variant", chrom="chr12", pos=25245350, ref="C", alt="T"
 ):
     ann = Annotation(gene, consequence, "ENST1", protein)
-    return Variant(chrom, pos, ref, alt, (ann,), "0/1", 1, 100, 30, 0.3)
+    return Variant(chrom, pos, ref, alt, (ann,), "0/1", 1, ReadSupport(100, 30, 0.3, ""))
 
 
 def ranked(

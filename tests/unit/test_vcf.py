@@ -199,14 +199,14 @@ QUICK_VERDICTS = [
 
 @pytest.mark.parametrize(("line", "quick"), QUICK_VERDICTS)
 def test_quick_record_check_vouches_only_for_what_the_full_checks_accept(line, quick, monkeypatch):
-    import haicgx.vcf as vcf
+    from haicgx.vcf import records
 
     fields = line.split("\t")
     contigs = {"chr12"}
-    assert vcf._plainly_valid(fields, 10, contigs) is quick
+    assert records._plainly_valid(fields, 10, contigs) is quick
     if quick:  # the full checks, on their own, accept the same record
-        monkeypatch.setattr(vcf, "_plainly_valid", lambda *args: False)
-        assert vcf._check_record("P1", "a.vcf", 1, line, 10, contigs) == fields
+        monkeypatch.setattr(records, "_plainly_valid", lambda *args: False)
+        assert records.check_record("P1", "a.vcf", 1, line, 10, contigs) == fields
 
 
 KRAS37 = KRAS.replace("25245350", "25398284")
@@ -323,9 +323,9 @@ def test_mixed_contig_naming_without_contig_lines_is_named(tmp_path):
 
 
 def test_an_endless_line_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
-    import haicgx.vcf
+    from haicgx.vcf import lines
 
-    monkeypatch.setattr(haicgx.vcf, "MAX_LINE_CHARS", 5_000)
+    monkeypatch.setattr(lines, "MAX_LINE_CHARS", 5_000)
     path = tmp_path / "long.vcf"
     long_info = "X=" + "A" * 20_000
     path.write_text(vcf_text([KRAS.replace("\tPASS\t.\t", f"\tPASS\t{long_info}\t")]))
