@@ -357,7 +357,8 @@ def produce(plan: AnnotationPlan, work: Path, output: str, *, with_csq: bool = T
         log.info("%s: no reference, so %d alleles were trimmed in Python", job.patient, count)
         return
     if plan.source == "csq" and with_csq:
-        steps.append(("csq", csq_args(job, plan.gff3)))  # type: ignore[arg-type]
+        assert plan.gff3 is not None  # the plan runs csq only with a GFF3
+        steps.append(("csq", csq_args(job, plan.gff3)))
     _run_steps(job, work, steps, output)
 
 
@@ -480,8 +481,9 @@ def _trim_record(record: pysam.VariantRecord) -> int:
 
 def csq_args(job: _Job, gff3: Path) -> list[str]:
     """bcftools csq, one record at a time (-l) and ignoring genotypes (-s -)."""
+    assert job.fasta is not None  # csq runs only with a reference
     args = ["-f", str(job.fasta), "-g", str(gff3), "-s", "-", "-l", "--force"]
-    if unify := unify_chr_option(fasta_contigs(job.fasta), gff3_seqids(gff3)):  # type: ignore[arg-type]
+    if unify := unify_chr_option(fasta_contigs(job.fasta), gff3_seqids(gff3)):
         args += ["--unify-chr-names", unify]
     return args
 

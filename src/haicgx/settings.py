@@ -271,10 +271,16 @@ def load_settings(
             )
         return path
 
+    def given(value: str, key: str) -> Path:
+        """A file the config must name (its schema gives a default)."""
+        path = find(value, key)
+        assert path is not None  # a string value always resolves to a path
+        return path
+
     def bundled(key: str, name: str) -> Path:
         """A knowledge file the config names, else the package's own."""
         value = data["knowledge"].get(key)
-        return KNOWLEDGE_DIR / name if value is None else find(value, f"knowledge.{key}")  # type: ignore[return-value]
+        return KNOWLEDGE_DIR / name if value is None else given(value, f"knowledge.{key}")
 
     reference = data["reference"]
     annotation = data["annotation"]
@@ -299,6 +305,8 @@ def load_settings(
             f"{gff3} is the SYNTHETIC demo gene models, which go with the synthetic demo genome "
             "only; set reference.gff3 to the Ensembl GFF3 of your reference.fasta",
         )
+    given_record = resolve_path(data["record"], workdir=workdir, root=workdir)  # its own only
+    assert given_record is not None  # the schema gives a default
     return Settings(
         config=data,
         config_file=source,
@@ -310,8 +318,8 @@ def load_settings(
         biomarkers=bundled("biomarkers", "biomarkers.tsv"),
         regimens=bundled("regimens", "regimens.yaml"),
         findings=bundled("findings", "findings.yaml"),
-        cohorts=find(data["cohorts"], "cohorts"),  # type: ignore[arg-type]
-        record=resolve_path(data["record"], workdir=workdir, root=workdir),  # type: ignore[arg-type]
+        cohorts=given(data["cohorts"], "cohorts"),
+        record=given_record,
         filters=data["filters"],
         ranking=ranking_weights(data["ranking"], source=source),
         patients_per_job=data["patients_per_job"],
