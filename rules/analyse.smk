@@ -9,6 +9,7 @@ rule analyse:
         vcfs=batch_vcfs,
         reference=reference_files,
         knowledge=knowledge_files,
+        stamps=batch_stamps,
     output:
         temp(directory("results/work/{batch}")),
     log:
@@ -31,6 +32,7 @@ rule analyse:
 rule publish:
     input:
         analysed=batch_folder,
+        stamp=patient_stamp,
     output:
         variants="results/patients/{patient}/variants.tsv",
         matches="results/patients/{patient}/matches.tsv",

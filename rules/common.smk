@@ -7,6 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haicgx.endpoints.run import OUTPUT_FILES, workflow_endpoints
+from haicgx.currency import STAMPS, stamp_path, write_stamps
 from haicgx.errors import ConfigError, HaicgxError
 from haicgx.jobs import (
     ERROR_PREFIX,
@@ -31,6 +32,13 @@ except ConfigError as error:
     sys.exit(f"haicgx: {locate_config_error(error, workflow.configfiles)}")
 except HaicgxError as error:
     sys.exit(f"haicgx: {error}")
+
+# Each patient's input stamp (haicgx.currency), rewritten before any job when its inputs change:
+# an input of rules analyse and publish, so a rerun redoes whatever a killed job owed.
+try:
+    write_stamps((patient_params(p) for p in RUN.patients.values()), RUN.settings)
+except OSError as error:
+    sys.exit(f"haicgx: cannot write the input stamps in {STAMPS}: {error}")
 
 # The trial endpoints (rules/endpoints.smk) only when the config names the SDTM follow-up; its
 # domain files are found now, so an ambiguous folder stops the run before any job.
@@ -66,6 +74,14 @@ def batch_vcfs(wildcards):
 def batch_patients(wildcards):
     """The patients of one analysis job, as plain values for its params."""
     return [patient_params(RUN.patients[pid]) for pid in BATCHES[wildcards.batch]]
+
+
+def batch_stamps(wildcards):
+    return [str(stamp_path(pid)) for pid in BATCHES[wildcards.batch]]
+
+
+def patient_stamp(wildcards):
+    return str(stamp_path(wildcards.patient))
 
 
 def batch_folder(wildcards):
