@@ -23,6 +23,9 @@ from haicgx.knowledge import normalise_chrom
 from haicgx.settings import is_synthetic_reference
 
 MAX_INFO_BYTES = 1_000_000  # a single INFO field this large is a broken or hostile file
+# A line is read at most this far: a file of one endless line (a decompression bomb) is refused
+# at that point instead of being held in memory whole.
+MAX_LINE_CHARS = 32 * 1024 * 1024
 _BASES = re.compile(r"^[ACGTN]+$")
 _PLAIN_REF = re.compile(r"[ACGTN]+")
 _PLAIN_ALTS = re.compile(r"[ACGTN]+(?:,[ACGTN]+)*")
@@ -171,7 +174,14 @@ def _lines(patient: str, path: Path) -> Iterator[tuple[int, str]]:
     """
     try:
         with _open_text(path) as raw, io.TextIOWrapper(raw, "utf-8", newline="\n") as handle:
-            for lineno, line in enumerate(handle, start=1):
+            for lineno, line in enumerate(iter(lambda: handle.readline(MAX_LINE_CHARS), ""), 1):
+                if len(line) == MAX_LINE_CHARS and not line.endswith("\n"):
+                    raise _fail(
+                        patient,
+                        path,
+                        f"line {lineno} is longer than {MAX_LINE_CHARS} characters "
+                        "(a broken or hostile file)",
+                    )
                 if "\x00" in line:
                     raise _fail(patient, path, f"line {lineno} holds a NUL byte: not VCF text")
                 if line.endswith("\r\n"):

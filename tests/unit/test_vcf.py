@@ -294,3 +294,21 @@ def test_genotype_naming_an_allele_the_record_lacks_is_refused(tmp_path):
         "0/1:70,30:100:0.3", "1/2:70,30,20:120:0.3,0.2"
     )
     assert inspect(write_vcf(tmp_path / "ok.vcf", [multi])).records_read == 1
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_an_endless_line_is_refused_where_the_limit_is_reached(tmp_path, monkeypatch, compress):
+    """A decompression bomb of one line stops the scan at the limit, never read whole."""
+    from haicgx import vcf
+
+    monkeypatch.setattr(vcf, "MAX_LINE_CHARS", 1000)
+    text = "##fileformat=VCFv4.2\n##bomb=" + "A" * 5000 + "\n"
+    path = tmp_path / ("bomb.vcf.gz" if compress else "bomb.vcf")
+    path.write_bytes(gzip.compress(text.encode()) if compress else text.encode())
+    with pytest.raises(InputError, match=r"line 2 is longer than 1000 characters") as error:
+        vcf.scan_text("P1", path)
+    assert "\n" not in str(error.value)
+    ok = tmp_path / "ok.vcf"
+    record = "chr12\t25245350\t.\tC\tT\t.\tPASS\t" + "X" * 900
+    ok.write_text(vcf_text([record], fmt=False), encoding="utf-8")
+    assert vcf.scan_text("P1", ok).records == 1  # a line just under the limit is read
