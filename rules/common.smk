@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haicgx.endpoints.run import OUTPUT_FILES, workflow_endpoints
-from haicgx.currency import STAMPS, stamp_path, write_stamps
+from haicgx.currency import STAMPS, left_over, stamp_path, write_stamps
 from haicgx.errors import ConfigError, HaicgxError
 from haicgx.jobs import (
     ERROR_PREFIX,
@@ -33,12 +33,6 @@ except ConfigError as error:
 except HaicgxError as error:
     sys.exit(f"haicgx: {error}")
 
-# Each patient's input stamp (haicgx.currency), rewritten before any job when its inputs change:
-# an input of rules analyse and publish, so a rerun redoes whatever a killed job owed.
-try:
-    write_stamps((patient_params(p) for p in RUN.patients.values()), RUN.settings)
-except OSError as error:
-    sys.exit(f"haicgx: cannot write the input stamps in {STAMPS}: {error}")
 
 # The trial endpoints (rules/endpoints.smk) only when the config names the SDTM follow-up; its
 # domain files are found now, so an ambiguous folder stops the run before any job.
@@ -60,6 +54,20 @@ PATIENTS = list(RUN.patients)
 SETTINGS = RUN.settings
 BATCHES = analysis_batches(PATIENTS, SETTINGS.patients_per_job)
 BATCH_OF = {pid: batch for batch, ids in BATCHES.items() for pid in ids}
+
+# Each patient's input stamp (haicgx.currency), rewritten before any job when its inputs change
+# or an earlier run left its analysis folder: an input of rules analyse and publish, so a rerun
+# redoes whatever a failed or killed job owed. Only in the run's main process: a cluster job
+# reads this file again while the run's own analysis folders exist.
+if workflow.is_main_process:
+    try:
+        write_stamps(
+            (patient_params(p) for p in RUN.patients.values()),
+            RUN.settings,
+            redo=left_over(STAMPS.parent, BATCHES),
+        )
+    except OSError as error:
+        sys.exit(f"haicgx: cannot write the input stamps in {STAMPS}: {error}")
 
 
 wildcard_constraints:

@@ -11,7 +11,8 @@ every config value but those listed in NOT_RESULT_KEYS, the pipeline version). T
 rewrites a stamp when, and only when, its digest changes, before any job; the stamp is an input
 of rules analyse and publish, so a newer stamp makes Snakemake redo both whatever the state of
 its metadata. A missing stamp is written anew, and a new file is newer than every output: when
-it cannot tell, it redoes. `current` tells the record which published outputs it may trust.
+it cannot tell, it redoes. An analysis folder left by an earlier run is redone too
+(`left_over`). `current` tells the record which published outputs it may trust.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -81,20 +82,40 @@ def patient_stamp(patient: dict[str, Any], shared: dict[str, Any]) -> dict[str, 
 
 
 def write_stamps(
-    patients: Iterable[dict[str, Any]], settings: Any, stamps: Path = STAMPS
+    patients: Iterable[dict[str, Any]],
+    settings: Any,
+    stamps: Path = STAMPS,
+    redo: Iterable[str] = (),
 ) -> list[str]:
     """Rewrite the stamp of each patient (`haicgx.jobs.patient_params`) whose digest changed or
-    cannot be read; return those patients. An unchanged stamp keeps its modification time."""
+    cannot be read, or who is in `redo`; return those patients. An unchanged stamp keeps its
+    modification time."""
     shared = shared_parts(settings)
+    redo = set(redo)
     stamps.mkdir(parents=True, exist_ok=True)
     changed = []
     for patient in patients:
         stamp = patient_stamp(patient, shared)
         path = stamp_path(patient["patient_id"], stamps)
-        if _digest(path) != stamp["digest"]:
+        if patient["patient_id"] in redo:
+            # New bytes, not only a new time: Snakemake does not count an input as updated
+            # when its checksum is the one it recorded, however new the file.
+            stamp["renewal"] = secrets.token_hex(8)
+        if "renewal" in stamp or _digest(path) != stamp["digest"]:
             _write_atomic(path, json.dumps(stamp, indent=1, sort_keys=True) + "\n")
             changed.append(patient["patient_id"])
     return changed
+
+
+def left_over(work: Path, batches: dict[str, list[str]]) -> list[str]:
+    """The patients of every analysis folder an earlier run left in `work`.
+
+    Snakemake removes an analysis folder (a temp() output) once all its patients are published,
+    so one found before a run starts was left by a run that failed or was killed: whatever it
+    holds (a failure of a disk since freed, files a killed job half wrote, a failure marker
+    written while Snakemake's own metadata could not be) is not trusted, and its patients are
+    analysed again. Call it only from the run's main process, before any job."""
+    return [pid for batch, ids in batches.items() if (work / batch).exists() for pid in ids]
 
 
 def current(patient_id: str, outputs: Iterable[Path], stamps: Path = STAMPS) -> bool:
@@ -115,12 +136,12 @@ def _digest(path: Path) -> str | None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Never a half-written stamp, even with two runs starting at once."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Never a half-written stamp, even with two runs starting at once (mode from the umask)."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+        with temporary.open("x", encoding="utf-8") as out:
             out.write(text)
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise

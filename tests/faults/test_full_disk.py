@@ -8,6 +8,7 @@ wrote it. Needs root (mount); skips saying so otherwise.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -16,9 +17,11 @@ from pathlib import Path
 
 import pytest
 from demo_workflow import demo_patients
+from record_helpers import COHORTS, recommendation, sha
 from workflow_faults import run
 
 from haicgx import record
+from haicgx.errors import HaicgxError
 from haicgx.jobs import PATIENT_FILES
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
@@ -27,23 +30,86 @@ pytestmark = [pytest.mark.slow, pytest.mark.faults]
 SIZES = ("1m", "2m")
 
 
-@pytest.fixture
-def small_disk(tmp_path):
+def mount_tmpfs(folder: Path, size: str) -> Path:
     if os.geteuid() != 0:
         pytest.skip("a full disk needs a small tmpfs, and mounting one needs root")
     if shutil.which("mount") is None:
         pytest.skip("no mount command here")
-    disk = tmp_path / "disk"
-    disk.mkdir()
+    folder.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={SIZES[0]}", "tmpfs", str(disk)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
         capture_output=True,
         text=True,
     )
     if mounted.returncode:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    return folder
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    disk = mount_tmpfs(tmp_path / "disk", SIZES[0])
     yield disk
     subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    disk = mount_tmpfs(tmp_path / "tiny", "512k")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Fill `disk` but `leave` bytes; return the filler file."""
+    filler = disk / "filler"
+    stat = os.statvfs(disk)
+    with filler.open("wb") as out:
+        try:
+            out.write(b"\0" * max(0, stat.f_bavail * stat.f_frsize - leave))
+        except OSError as error:  # the tmpfs keeps some of its space for itself: full is full
+            assert error.errno == errno.ENOSPC, error
+    return filler
+
+
+def put(db: Path, patient: str) -> None:
+    rec = recommendation(patient)
+    record.record_recommendation(
+        db,
+        recommendation=rec,
+        vcf_sha256=sha(patient),
+        recommendation_sha256=record.recommendation_digest(rec),
+        knowledge_sha256=sha("knowledge"),
+        pipeline_version="0.1.0",
+        cohorts=COHORTS,
+    )
+
+
+def test_the_record_on_a_disk_filling_up(tiny_disk):
+    """Created and written with from 0 to 320 kB free: each write succeeds or fails with one
+    line, and the file is never left malformed (a new record's schema once waited in the WAL
+    for a checkpoint at close() that a full disk failed without a word)."""
+    tally: dict[str, int] = {}
+    for leave in range(0, 320 * 1024, 8 * 1024):
+        for leftover in tiny_disk.iterdir():
+            leftover.unlink()
+        filler = fill(tiny_disk, leave)
+        db = tiny_disk / "cohort_record.sqlite"
+        try:
+            for patient in ("P1", "P2", "P3"):
+                put(db, patient)
+            outcome = "written"
+        except HaicgxError as error:
+            assert "\n" not in str(error)
+            outcome = "refused"
+        filler.unlink()
+        if db.exists():
+            assert record.verify(db).intact, f"{leave} bytes free: {outcome}"
+            put(db, "P4")  # space freed: the record takes the next write
+            assert record.verify(db).intact
+        tally[outcome] = tally.get(outcome, 0) + 1
+    assert set(tally) == {"written", "refused"}, tally
+    print(f"faults: record on a filling disk: {tally}, never malformed")
 
 
 def resize(disk: Path, size: str) -> None:

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from support import REPO, demo_config
 
-from haicgx.currency import current, stamp_path, write_stamps
+from haicgx.currency import current, left_over, stamp_path, write_stamps
 from haicgx.jobs import load_run, patient_params
 
 
@@ -118,3 +118,23 @@ def test_outputs_are_current_only_when_not_older_than_the_stamp(tmp_path):
     os.utime(stamp, ns=(10**18 + 1, 10**18 + 1))
     assert not current("P1", [output], tmp_path)
     assert not current("P1", [tmp_path / "missing.tsv"], tmp_path)
+
+
+def test_an_analysis_folder_left_by_an_earlier_run_redoes_its_patients(run, tmp_path):
+    """A failed or killed run leaves its analysis folder (Snakemake removes it only once every
+    patient is published): whatever it holds is not trusted, its patients' stamps are renewed."""
+    work = tmp_path / "work"
+    folder = work / "inputs"
+    batches = {"batch001": ["DEMO01", "DEMO02"], "batch002": ["DEMO03"]}
+    assert left_over(work, batches) == []
+    (work / "batch002" / "DEMO03").mkdir(parents=True)
+    assert left_over(work, batches) == ["DEMO03"]
+    stamps(run, folder)
+    before = stamp_path("DEMO03", folder).stat().st_mtime_ns
+    os.utime(stamp_path("DEMO03", folder), ns=(before - 10**9, before - 10**9))
+    patients = [patient_params(p) for p in run.patients.values()]
+    old = stamp_path("DEMO03", folder).read_bytes()
+    assert write_stamps(patients, run.settings, folder, redo=left_over(work, batches)) == ["DEMO03"]
+    assert stamp_path("DEMO03", folder).stat().st_mtime_ns > before - 10**9
+    # New bytes too: Snakemake takes an input whose checksum it recorded for unchanged.
+    assert stamp_path("DEMO03", folder).read_bytes() != old
