@@ -92,7 +92,12 @@ class VcfFacts:
 
 
 def _fail(patient: str, path: Path, problem: str, record: str | None = None) -> InputError:
-    return InputError(patient, str(path), problem, record=record)
+    return InputError(patient, str(path), _cut(problem), record=record and _cut(record))
+
+
+def _cut(text: str, keep: int = 200) -> str:
+    """A message quotes the file: a 200 kb REF is cut, so the message stays one short line."""
+    return text if len(text) <= keep + 100 else f"{text[:keep]}... ({len(text)} characters)"
 
 
 def sniff_format(path: Path) -> str:
@@ -184,12 +189,22 @@ def _lines(patient: str, path: Path) -> Iterator[tuple[int, str]]:
                     )
                 if "\x00" in line:
                     raise _fail(patient, path, f"line {lineno} holds a NUL byte: not VCF text")
+                if lineno == 1 and line.startswith("\ufeff"):
+                    raise _fail(
+                        patient, path, "the file starts with a byte-order mark (BOM): save it "
+                        "as UTF-8 without one",
+                    )  # fmt: skip
                 if line.endswith("\r\n"):
                     raise _fail(
                         patient,
                         path,
                         f"line {lineno} ends in CRLF (Windows line ends); convert to LF",
                     )
+                if "\r" in line:
+                    raise _fail(
+                        patient, path, f"line {lineno} holds a carriage return (CR-only line "
+                        "ends, as old Mac files have?); convert to LF",
+                    )  # fmt: skip
                 yield lineno, line.rstrip("\n")
     except UnicodeDecodeError:
         raise _fail(patient, path, f"line {_first_undecodable(path)} is not UTF-8 text") from None
@@ -313,6 +328,8 @@ def scan_text(patient: str, path: Path) -> TextScan:
         if lineno == 1 and not line.startswith("##fileformat=VCF"):
             raise _fail(patient, path, "not a VCF: the first line is not ##fileformat=VCF...")
         if line.startswith("##"):
+            if line.startswith(("##INFO=", "##FORMAT=")) and (bad := _malformed_definition(line)):
+                raise _fail(patient, path, f"line {lineno}: malformed {bad}")
             header.append(line)
             use.header_line(line)
             continue
@@ -320,10 +337,12 @@ def scan_text(patient: str, path: Path) -> TextScan:
             columns = _column_header(patient, path, lineno, line)
             header.append(line)
             continue
+        if not line:
+            if not columns:
+                raise _fail(patient, path, f"line {lineno} is blank, inside the header")
+            continue
         if not columns:
             raise _fail(patient, path, f"line {lineno}: data before the #CHROM header line")
-        if not line:
-            continue
         n_records += 1
         fields = _check_record(patient, path, lineno, line, columns, use.declared["contig"])
         use.record(fields)
@@ -340,6 +359,40 @@ def scan_text(patient: str, path: Path) -> TextScan:
     scan.header, scan.records, scan.contigs = header, n_records, order.contigs
     scan.header_additions, scan.unseen_alleles = use.additions(), unseen
     return scan
+
+
+_DEFINITION_TYPES = ("Integer", "Float", "Flag", "Character", "String")
+_DEFINITION_NUMBER = re.compile(r"\d+|[ARG.]")
+_DEFINITION_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^,"]*)(?:,|$)')
+
+
+def _malformed_definition(line: str) -> str | None:
+    """What is wrong with an ##INFO or ##FORMAT line (VCF 4.3 section 1.4.2), or None.
+
+    htslib reads a broken definition with a warning or drops it, and the values it declares are
+    then read as something else; the file is refused instead, naming the line.
+    """
+    kind, _, body = line[2:].partition("=")
+    what = f"##{kind} header line"
+    if not (body.startswith("<") and body.endswith(">")):
+        return f"{what}: not enclosed in <...>"
+    inner, fields, at = body[1:-1], {}, 0
+    while at < len(inner):
+        match = _DEFINITION_FIELD.match(inner, at)
+        if not match:
+            return f"{what}: cannot read it from {inner[at : at + 40]!r}"
+        fields.setdefault(match[1], match[2])
+        at = match.end()
+    if not fields.get("ID"):
+        return f"{what}: no ID"
+    number, kind_of = fields.get("Number"), fields.get("Type")
+    if number is None or not _DEFINITION_NUMBER.fullmatch(number):
+        return f"{what} {fields['ID']}: Number {number!r} is not a count, A, R, G or ."
+    if kind_of not in _DEFINITION_TYPES:
+        return (
+            f"{what} {fields['ID']}: Type {kind_of!r} is not one of {', '.join(_DEFINITION_TYPES)}"
+        )
+    return None
 
 
 def _column_header(patient: str, path: Path, lineno: int, line: str) -> int:
@@ -379,7 +432,9 @@ def _check_record(
     if len(fields) > 9:
         _check_sample_columns(patient, path, where, fields)
     if contigs and chrom not in contigs:
-        raise _fail(patient, path, f"contig {chrom!r} is not declared in the header", where)
+        other = chrom[3:] if chrom.startswith("chr") else f"chr{chrom}"
+        mixed = f" (the header names {other!r}: mixed naming)" if other in contigs else ""
+        raise _fail(patient, path, f"contig {chrom!r} is not declared in the header{mixed}", where)
     _check_alleles(patient, path, where, ref, alt.split(","))
     if len(info) > MAX_INFO_BYTES:
         raise _fail(

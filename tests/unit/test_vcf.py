@@ -312,3 +312,75 @@ def test_an_endless_line_is_refused_where_the_limit_is_reached(tmp_path, monkeyp
     record = "chr12\t25245350\t.\tC\tT\t.\tPASS\t" + "X" * 900
     ok.write_text(vcf_text([record], fmt=False), encoding="utf-8")
     assert vcf.scan_text("P1", ok).records == 1  # a line just under the limit is read
+
+
+_KRAS = "chr12\t25245350\t.\tC\tT\t.\tPASS\t.\tGT:AD:DP:AF\t0/1:70,30:100:0.3"
+_BRAF = "chr7\t140753336\t.\tA\tT\t.\tPASS\t.\tGT:AD:DP:AF\t0/1:60,40:100:0.4"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: "\ufeff" + t, "the file starts with a byte-order mark (BOM)"),
+        (lambda t: t.replace("\n", "\r"), "line 1 holds a carriage return (CR-only line ends"),
+        (lambda t: t.replace("##FILTER", "\n##FILTER", 1), "line 7 is blank, inside the header"),
+        (
+            lambda t: t.replace("chr12\t25245350", "12\t25245350"),
+            "contig '12' is not declared in the header (the header names 'chr12': mixed naming)",
+        ),
+        (
+            lambda t: t.replace(
+                "##FILTER", '##INFO=<ID=DP,Number=1,Type=Intger,Description="x">\n##FILTER', 1
+            ),
+            "line 7: malformed ##INFO header line DP: Type 'Intger' is not one of Integer, Float",
+        ),
+        (
+            lambda t: t.replace(
+                "##FILTER", '##INFO=<Number=1,Type=Integer,Description="x">\n##FILTER', 1
+            ),
+            "line 7: malformed ##INFO header line: no ID",
+        ),
+        (
+            lambda t: t.replace("Number=R,Type=Integer", "Number=two,Type=Integer"),
+            "malformed ##FORMAT header line AD: Number 'two' is not a count, A, R, G or .",
+        ),
+        (
+            lambda t: t.replace('Description="Depth">', 'Description="Depth"'),
+            "malformed ##FORMAT header line: not enclosed in <...>",
+        ),
+    ],
+    ids=[
+        "bom",
+        "cr-only",
+        "blank-in-header",
+        "mixed-chr",
+        "info-type",
+        "info-no-id",
+        "format-number",
+        "format-unclosed",
+    ],
+)
+def test_messages_name_the_real_problem(tmp_path, edit, message):
+    from haicgx import vcf
+
+    path = tmp_path / "odd.vcf"
+    path.write_text(edit(vcf_text([_BRAF, _KRAS])), encoding="utf-8", newline="")
+    with pytest.raises(InputError) as error:
+        vcf.scan_text("P1", path)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_blank_line_among_the_records_is_skipped(tmp_path):
+    from haicgx import vcf
+
+    path = tmp_path / "blank.vcf"
+    path.write_text(vcf_text([_BRAF, _KRAS]).replace(_KRAS, "\n" + _KRAS), encoding="utf-8")
+    assert vcf.scan_text("P1", path).records == 2
+
+
+def test_a_message_quoting_a_200_kb_ref_stays_short(tmp_path):
+    from haicgx import vcf
+
+    problem = f"REF {'C' * 200_000} disagrees with the reference"
+    error = str(vcf._fail("P1", tmp_path / "long.vcf", problem, "chr12:25245350"))
+    assert len(error) < 500 and f"... ({len(problem)} characters)" in error
