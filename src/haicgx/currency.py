@@ -6,12 +6,12 @@ is then invisible to Snakemake: after a failed or killed analysis job the next r
 analysis folder to compare, said "Nothing to be done" and kept the old recommendations.
 
 So each patient has a stamp, ``results/work/inputs/{patient_id}.json``: a digest of everything
-that can change its result (its sheet row and VCF, the knowledge, the cohorts, the reference,
-every config value but those listed in NOT_RESULT_KEYS, the pipeline version). The Snakefile
-rewrites a stamp when, and only when, its digest changes, before any job; the stamp is an input
-of rules analyse and publish, so a newer stamp makes Snakemake redo both whatever the state of
-its metadata. A missing stamp is written anew, and a new file is newer than every output: when
-it cannot tell, it redoes. An analysis folder left by an earlier run is redone too
+that can change its result (its sheet row and VCF content, the knowledge, the cohorts, the
+reference, every config value but those listed in NOT_RESULT_KEYS, the pipeline version). The
+Snakefile rewrites a stamp when, and only when, its digest changes, before any job; the stamp is
+an input of rules analyse and publish, so a changed stamp makes Snakemake redo both whatever
+the state of its metadata. A missing stamp is written anew, and a new file is newer than every
+output: when it cannot tell, it redoes. An analysis folder left by an earlier run is redone too
 (`left_over`). `current` tells the record which published outputs it may trust.
 """
 
@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -46,9 +47,8 @@ def file_digest(path: Path) -> str:
 
 
 def file_state(path: Path | None) -> list[Any]:
-    """A large file (a VCF, the reference) by path, size and modification time: reading every
-    VCF at every start would cost more than the analysis it saves. An unreadable file is its
-    error, which differs from any state it had when it was analysed."""
+    """A large file (the reference) by path, size and modification time. An unreadable file
+    is its error, which differs from any state it had when it was analysed."""
     if path is None:
         return [None]
     try:
@@ -73,10 +73,39 @@ def shared_parts(settings: Any) -> dict[str, Any]:
     }
 
 
-def patient_stamp(patient: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
+def vcf_state(path: Path, seen: Path) -> list[Any]:
+    """A VCF by its path and content (sha256), so that a file touched or copied back unchanged
+    redoes nothing, as Snakemake's own checksums would have it. The sha256 is kept in `seen`
+    with the file's size and time, and computed again only when they change. Only a regular
+    file is read (a FIFO would block); anything else, or an unreadable file, is its error."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return [str(path), "not a regular file"]
+        key = [str(path), info.st_size, info.st_mtime_ns]
+        try:
+            known = json.loads(seen.read_text(encoding="utf-8"))
+            if known["file"] == key:
+                return [str(path), known["sha256"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    except OSError as error:
+        return [str(path), type(error).__name__]
+    _write_atomic(seen, json.dumps({"file": key, "sha256": digest.hexdigest()}) + "\n")
+    return [str(path), digest.hexdigest()]
+
+
+def patient_stamp(
+    patient: dict[str, Any], shared: dict[str, Any], stamps: Path = STAMPS
+) -> dict[str, Any]:
     """One patient's stamp: its digest and the parts it was made of (to see what changed)."""
     row = {k: v for k, v in patient.items() if k not in NOT_RESULT_FIELDS}
-    parts = {"patient": row, "vcf": file_state(Path(patient["vcf"])), **shared}
+    seen = stamps / f".{patient['patient_id']}.vcf.json"
+    parts = {"patient": row, "vcf": vcf_state(Path(patient["vcf"]), seen), **shared}
     text = json.dumps(parts, sort_keys=True, default=str)
     return {"digest": hashlib.sha256(text.encode()).hexdigest(), "parts": json.loads(text)}
 
@@ -95,7 +124,7 @@ def write_stamps(
     stamps.mkdir(parents=True, exist_ok=True)
     changed = []
     for patient in patients:
-        stamp = patient_stamp(patient, shared)
+        stamp = patient_stamp(patient, shared, stamps)
         path = stamp_path(patient["patient_id"], stamps)
         if patient["patient_id"] in redo:
             # New bytes, not only a new time: Snakemake does not count an input as updated

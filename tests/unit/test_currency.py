@@ -80,8 +80,26 @@ def test_a_patients_own_inputs_change_its_stamp_alone(run, tmp_path):
         {**patient_params(second), "prior_drugs": ["oxaliplatin"]},
     ]
     assert stamps(run, folder, edited) == [first.patient_id, second.patient_id]
-    os.utime(vcf, ns=(1, 1))  # the same path rewritten: its time and size stand for its bytes
+    os.utime(vcf, ns=(1, 1))  # touched: the same bytes, nothing to redo
+    assert stamps(run, folder, edited) == []
+    vcf.write_bytes(vcf.read_bytes() + b"\n")
     assert stamps(run, folder, edited) == [first.patient_id]
+
+
+@pytest.mark.parametrize("shape", ["folder", "fifo", "missing"])
+def test_a_vcf_that_is_not_a_readable_file_is_never_read(run, tmp_path, shape):
+    """Its stamp holds what it is; reading a FIFO would block the run's start."""
+    path = tmp_path / "odd.vcf"
+    if shape == "folder":
+        path.mkdir()
+    elif shape == "fifo":
+        os.mkfifo(path)
+    first = next(iter(run.patients.values()))
+    folder = tmp_path / "stamps"
+    assert stamps(run, folder, [{**patient_params(first), "vcf": str(path)}]) == [first.patient_id]
+    vcf = json.loads(stamp_path(first.patient_id, folder).read_text())["parts"]["vcf"]
+    expected = "FileNotFoundError" if shape == "missing" else "not a regular file"
+    assert vcf == [str(path), expected]
 
 
 def test_what_cannot_change_a_result_leaves_the_stamps(run, tmp_path):
