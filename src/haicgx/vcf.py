@@ -95,8 +95,9 @@ def _fail(patient: str, path: Path, problem: str, record: str | None = None) -> 
     return InputError(patient, str(path), _cut(problem), record=record and _cut(record))
 
 
-def _cut(text: str, keep: int = 200) -> str:
-    """A message quotes the file: a 200 kb REF is cut, so the message stays one short line."""
+def _cut(text: str, keep: int = 1000) -> str:
+    """A message may quote the file: a 200 kb REF is cut, so the message stays one readable line
+    (the longest of haicgx's own explanations is under half of `keep`)."""
     return text if len(text) <= keep + 100 else f"{text[:keep]}... ({len(text)} characters)"
 
 
