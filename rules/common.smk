@@ -33,7 +33,6 @@ except ConfigError as error:
 except HaicgxError as error:
     sys.exit(f"haicgx: {error}")
 
-
 # The trial endpoints (rules/endpoints.smk) only when the config names the SDTM follow-up; its
 # domain files are found now, so an ambiguous folder stops the run before any job.
 ENDPOINTS = None
@@ -77,8 +76,8 @@ wildcard_constraints:
 
 def batch_vcfs(wildcards):
     """The job's VCFs, but one whose path has a brace: Snakemake would read it as a wildcard (no
-    escape exists) and stop the run. Its patient's stamp (batch_stamps) holds the file's size
-    and time, so a change of that file still reruns the job."""
+    escape exists) and stop the run. Its patient's stamp (batch_stamps) holds the file's sha256,
+    so a change of that file still reruns the job."""
     vcfs = (str(RUN.patients[pid].vcf) for pid in BATCHES[wildcards.batch])
     return [vcf for vcf in vcfs if "{" not in vcf and "}" not in vcf]
 
