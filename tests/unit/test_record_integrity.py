@@ -17,6 +17,9 @@ from haicgx import cli, record, record_chain
 from haicgx.cohort_views import write_cohort_views
 from haicgx.errors import HaicgxError
 
+# Part of the fault-injection suite (tests/faults, docs/reliability.md): `pytest -m faults`.
+pytestmark = pytest.mark.faults
+
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
