@@ -321,8 +321,9 @@ def filler_block(chrom: str, start: int, index: int) -> str:
     coding_gene = rng.random() < CODING_GENES
     biotype = "protein_coding" if coding_gene else "lncRNA"
     col = f"{chrom}\thaicgx_bench"
+    kind = "gene" if coding_gene else "ncRNA_gene"
     lines = [
-        f"{col}\t{'gene' if coding_gene else 'ncRNA_gene'}\t{slots[0][0]}\t{slots[-1][1]}\t.\t{strand}\t.\tID=gene:{gid};"
+        f"{col}\t{kind}\t{slots[0][0]}\t{slots[-1][1]}\t.\t{strand}\t.\tID=gene:{gid};"
         f"Name=FIL{index:05d};biotype={biotype};gene_id={gid}"
     ]
     n_tx = rng.randint(2, 9) if coding_gene else rng.randint(1, 4)
@@ -346,7 +347,10 @@ def filler_block(chrom: str, start: int, index: int) -> str:
         )
         parent = f"Parent=transcript:{tid}"
         ranks = range(1, n + 1) if strand == "+" else range(n, 0, -1)
-        rows = [("exon", s, e, ".", f"{parent};rank={r}") for r, (s, e) in zip(ranks, exons)]
+        rows = [
+            ("exon", s, e, ".", f"{parent};rank={r}")
+            for r, (s, e) in zip(ranks, exons, strict=True)
+        ]
         if coding:
             rows += _filler_cds(rng, exons, strand, parent)
         for k, s, e, phase, attrs in sorted(rows, key=lambda r: (r[1], KIND_ORDER[r[0]])):
