@@ -1,5 +1,4 @@
 # Configuration, patient sheet and knowledge, validated before any job; input functions.
-import re
 import sys
 from pathlib import Path
 
@@ -15,7 +14,13 @@ from haicgx.jobs import (
     load_run,
     patient_params,
 )
-from haicgx.settings import analysis_batches, check_config_files, locate_config_error
+from haicgx.settings import (
+    BATCH_PATTERN,
+    analysis_batches,
+    check_config_files,
+    locate_config_error,
+    patient_id_pattern,
+)
 
 ROOT = str(Path(workflow.basedir))
 
@@ -54,9 +59,12 @@ BATCHES = analysis_batches(PATIENTS, SETTINGS.patients_per_job)
 BATCH_OF = {pid: batch for batch, ids in BATCHES.items() for pid in ids}
 
 
+# Patterns, not the list of every patient: Snakemake copies a constraint into each file pattern
+# and scans that pattern for every job, so a list made the scheduling grow with the square of
+# the cohort (docs/performance.md, 2026-12-06).
 wildcard_constraints:
-    patient="|".join(re.escape(p) for p in PATIENTS),
-    batch="|".join(BATCHES),
+    patient=patient_id_pattern(),
+    batch=BATCH_PATTERN,
 
 
 def batch_vcfs(wildcards):
