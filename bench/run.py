@@ -20,7 +20,7 @@ e. the transcript facts (haicgx.transcripts) of an Ensembl-size GFF3, per proces
    index's one-time build beside it;
 f. memory of one analysis job, summed over its processes (polled from /proc), for 50 panel
    patients and for 10 exomes, against the `mem_mb` rule analyse declares;
-g. scale: the workflow of (c) at two cohort sizes (--scale, default 400 and 2,000 patients),
+g. scale: the workflow of (c) at several cohort sizes (--scale, default 400 and 2,000 patients),
    the cost per patient, and where the time goes (the no-op run's scheduling, the analysis jobs
    and the cohort record from Snakemake's benchmark files).
 
@@ -75,8 +75,6 @@ FULL = {
     "panel_records": 300,
     "record_writers": 8,
     "record_per_writer": 125,
-    "scale_small": 400,
-    "scale_large": 2000,
 }
 QUICK = {
     "wes": 50_000,
@@ -85,8 +83,6 @@ QUICK = {
     "panel_records": 300,
     "record_writers": 8,
     "record_per_writer": 25,
-    "scale_small": 20,
-    "scale_large": 60,
 }
 
 
@@ -613,7 +609,7 @@ def bench_f(inputs: dict[str, Any], work: Path) -> dict[str, Any]:
 # -- (g) the cost per patient at two cohort sizes ------------------------------------------------
 
 
-def bench_g(inputs: dict[str, Any], work: Path, sizes: tuple[int, int], cores: int) -> dict:
+def bench_g(inputs: dict[str, Any], work: Path, sizes: list[int], cores: int) -> dict:
     out = {}
     for n in sizes:
         subset = {**inputs, "panel": inputs["panel"][:n]}
@@ -885,9 +881,10 @@ def table(results: dict[str, Any], sizes: dict[str, Any]) -> str:
             )
     if "g" in results:
         g = results["g"]
-        small, large = sorted(g, key=int)
+        order = sorted(g, key=int)
+        small, large = order[0], order[-1]
         per = {n: g[n]["haicgx"] / int(n) for n in g}
-        for n in (small, large):
+        for n in order:
             r = g[n]
             cohort = "" if r["cohort_s"] is None else f", cohort record {r['cohort_s']:.1f} s"
             rows.append(
@@ -926,7 +923,7 @@ def panel_patients(sizes: dict[str, Any], only: set[str]) -> int:
     """How many panel VCFs the chosen measurements need."""
     need = [sizes["panel_patients"] if "c" in only else 0, 50 if "f" in only else 0]
     if "g" in only:
-        need.append(max(sizes["scale_small"], sizes["scale_large"]))
+        need.append(max(sizes["scale"]))
     return max(need)
 
 
@@ -947,6 +944,9 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     for key in FULL:
         parser.add_argument(f"--{key.replace('_', '-')}", type=int, default=None)
+    parser.add_argument(
+        "--scale", help="cohort sizes of (g), comma-separated (default 400,2000; quick 20,60)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -958,6 +958,9 @@ def main() -> None:
         if getattr(args, key) is not None:
             sizes[key] = getattr(args, key)
     sizes["cores"] = args.cores
+    sizes["scale"] = [
+        int(n) for n in (args.scale or ("20,60" if args.quick else "400,2000")).split(",")
+    ]
     only = set(args.only.split(","))
     runs_long = args.runs_long or (3 if args.quick else 1)
     work = args.work.resolve()
@@ -1003,8 +1006,7 @@ def main() -> None:
             sub = {**shared, "panel": shared["panel"][: sizes["panel_patients"]]}
             results["c"] = bench_c(sub, scratch / "c", runs_long, args.cores)
         if "g" in only:
-            scale = (sizes["scale_small"], sizes["scale_large"])
-            results["g"] = bench_g(shared, scratch / "g", scale, args.cores)
+            results["g"] = bench_g(shared, scratch / "g", sizes["scale"], args.cores)
         if "d" in only:
             results["d"] = bench_d(
                 scratch / "d", args.runs, sizes["record_writers"], sizes["record_per_writer"]
