@@ -438,6 +438,7 @@ def bench_c(inputs: dict[str, Any], work: Path, runs: int, cores: int) -> dict[s
                 if done != len(panel):
                     raise SystemExit(f"bench: only {done} of {len(panel)} reports in {wd}")
                 parts.append(_job_seconds(wd))
+                print(f"  (c) {kind}: {parts[-1]}", file=sys.stderr)
             print(f"  (c) run {i + 1}/{runs}: {kind} {times[-1]:.1f} s", file=sys.stderr)
         if i < runs - 1:
             shutil.rmtree(work / f"haicgx{i}", ignore_errors=True)
@@ -488,20 +489,23 @@ def bench_e(inputs: dict[str, Any], work: Path, runs: int) -> dict[str, Any]:
     fresh = work / "cache"
     spec = json.dumps({"fasta": str(inputs["fasta"]), "gff3": str(inputs["gff3"]), "one": str(vcf)})
     _, build_rss, built = child("index", [spec, str(fresh)])
-    csq, load, load_rss = [], [], []
+    csq, csq_rss, load, load_rss = [], [], [], []
     for i in range(runs):
-        _, _, bare = child("csq-gff3", [spec, str(work / f"csq{i}")])
+        _, peak, bare = child("csq-gff3", [spec, str(work / f"csq{i}")])
+        csq_rss.append(peak)
         _, rss, loaded = child("index", [spec, str(fresh)])
         csq.append(bare["csq"])
         load.append(loaded["index"])
         load_rss.append(rss - loaded["rss_before"])
         print(
-            f"  (e) run {i + 1}/{runs}: csq on one record {csq[-1]:.2f} s; index load "
+            f"  (e) run {i + 1}/{runs}: csq on one record {csq[-1]:.2f} s "
+            f"{csq_rss[-1] / 2**20:.0f} MiB; index load "
             f"{load[-1]:.3f} s, +{load_rss[-1] / 2**20:.0f} MiB",
             file=sys.stderr,
         )
     return {
         "csq": statistics.median(csq),
+        "csq_rss": statistics.median(csq_rss),
         "load": statistics.median(load),
         "load_rss": statistics.median(load_rss),
         "build": built["index"],
@@ -845,7 +849,7 @@ def table(results: dict[str, Any], sizes: dict[str, Any]) -> str:
                 f"transcript facts of {e['transcripts']:,} transcripts, per process: cached index"
                 f" load, +{e['load_rss'] / 2**20:.0f} MiB (median of {e['runs']})",
                 f"{e['load']:.3f} s",
-                f"csq reading the GFF3 {e['csq']:.2f} s",
+                f"csq reading the GFF3 {e['csq']:.2f} s, {e['csq_rss'] / 2**20:.0f} MiB",
                 f"{share:.0%}",
                 "<= 20%",
                 "yes" if share <= 0.2 else "NO",
