@@ -1,7 +1,7 @@
 """The haicgx benchmark: each figure beside its reference, measured in the same run.
 
-    .venv/bin/python bench/run.py            # all four, full size (what `make bench` runs)
-    .venv/bin/python bench/run.py --quick    # the same four at small sizes, for development
+    .venv/bin/python bench/run.py            # all of a-g, full size (what `make bench` runs)
+    .venv/bin/python bench/run.py --quick    # the same at small sizes, for development
     .venv/bin/python bench/run.py --only a,d # a subset
 
 a. a WES-size tumour-only VCF: haicgx.jobs.analyse_patient's analysis (check, normalise,
