@@ -10,6 +10,13 @@ Writes, under one scratch folder:
   ``bcftools csq`` accepts without a warning. Every CDS starts with ATG, has no internal stop and
   ends with a stop codon. Some gene symbols are the knowledge table's genes (BRCA2, ATM, MLH1...),
   so truncating calls in them produce real knowledge matches;
+* ``genes_full.gff3`` (with ``--full-gff3``): the same 1,600 designed genes among filler genes
+  to Ensembl's size (62,000 genes, about 250,000 transcripts, 1.6 million exon lines, 0.9 million
+  CDS lines; protein-coding genes with several coding and non-coding transcripts, MANE Select and
+  canonical tags, lncRNA genes), placed anywhere, overlapping each other and the designed genes as
+  real genes do. Their CDS are in frame (phases right, length a multiple of 3) but their sequence
+  is the random genome's: they exist to make reading the GFF3 cost what Ensembl's does, and to
+  give calls the transcripts of other genes to consider;
 * tumour-only Mutect2-style VCFs (one sample TUMOR, ``##tumor_sample=TUMOR``, FORMAT
   ``GT:AD:AF:DP``, INFO ``DP;ECNT;TLOD;POPAF``, about 75% PASS, the rest weak_evidence, germline,
   strand_bias or clustered_events), with SNVs (85%), deletions (7%), insertions (6%) and
@@ -233,38 +240,150 @@ def write_fasta(genome: dict[str, bytearray], path: Path) -> None:
 KIND_ORDER = {"exon": 0, "five_prime_UTR": 1, "CDS": 2, "three_prime_UTR": 3}
 
 
-def write_gff3(genes: list[Gene], path: Path) -> None:
+def write_gff3(
+    genes: list[Gene], path: Path, filler: list[tuple[str, int, int]] | None = None
+) -> None:
+    """The designed genes' GFF3; with `filler` genes (`filler_genes`), merged in by position."""
     lines = [
         "##gff-version 3",
         "#!genome-build SYNTHETIC (haicgx bench/generate.py)",
         *(f"##sequence-region   {c} 1 {n}" for c, n in CONTIGS.items()),
     ]
-    for g in genes:
-        col = f"{g.chrom}\thaicgx_bench"
+    order = {c: i for i, c in enumerate(CONTIGS)}
+    blocks = sorted(
+        [(order[g.chrom], g.start, 0, g) for g in genes]
+        + [(order[c], s, 1, (c, s, i)) for c, s, i in (filler or [])],
+        key=lambda b: b[:3],
+    )
+    with path.open("w", encoding="ascii") as out:
+        out.write("\n".join(lines) + "\n")
+        for *_, block in blocks:
+            out.write(filler_block(*block) if isinstance(block, tuple) else _gene_block(block))
+
+
+def _gene_block(g: Gene) -> str:
+    lines = []
+    col = f"{g.chrom}\thaicgx_bench"
+    lines.append(
+        f"{col}\tgene\t{g.start}\t{g.end}\t.\t{g.strand}\t.\tID=gene:{g.gid};Name={g.symbol};"
+        f"biotype=protein_coding;gene_id={g.gid}"
+    )
+    for t in g.transcripts:
+        tag = "basic,Ensembl_canonical" if t.canonical else "basic"
+        lo, hi = min(s for s, _ in t.exons), max(e for _, e in t.exons)
         lines.append(
-            f"{col}\tgene\t{g.start}\t{g.end}\t.\t{g.strand}\t.\tID=gene:{g.gid};Name={g.symbol};"
-            f"biotype=protein_coding;gene_id={g.gid}"
+            f"{col}\tmRNA\t{lo}\t{hi}\t.\t{g.strand}\t.\tID=transcript:{t.tid};"
+            f"Parent=gene:{g.gid};biotype=protein_coding;tag={tag};transcript_id={t.tid}"
         )
-        for t in g.transcripts:
-            tag = "basic,Ensembl_canonical" if t.canonical else "basic"
-            lo, hi = min(s for s, _ in t.exons), max(e for _, e in t.exons)
-            lines.append(
-                f"{col}\tmRNA\t{lo}\t{hi}\t.\t{g.strand}\t.\tID=transcript:{t.tid};"
-                f"Parent=gene:{g.gid};biotype=protein_coding;tag={tag};transcript_id={t.tid}"
-            )
-            rows = []
-            done = 0
-            for rank, ((s, e), (cs, ce)) in enumerate(zip(t.exons, t.cds, strict=True), 1):
-                rows.append(("exon", s, e, ".", f"Parent=transcript:{t.tid};rank={rank}"))
-                rows.append(("CDS", cs, ce, str((3 - done % 3) % 3), f"Parent=transcript:{t.tid}"))
-                done += ce - cs + 1
-            for kind, parts in (("five_prime_UTR", t.utr5), ("three_prime_UTR", t.utr3)):
-                parent = f"Parent=transcript:{t.tid}"
-                rows += [(kind, s, e, ".", parent) for s, e in parts if e >= s]
-            for kind, s, e, phase, attrs in sorted(rows, key=lambda r: (r[1], KIND_ORDER[r[0]])):
-                lines.append(f"{col}\t{kind}\t{s}\t{e}\t.\t{g.strand}\t{phase}\t{attrs}")
-        lines.append("###")
-    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+        rows = []
+        done = 0
+        for rank, ((s, e), (cs, ce)) in enumerate(zip(t.exons, t.cds, strict=True), 1):
+            rows.append(("exon", s, e, ".", f"Parent=transcript:{t.tid};rank={rank}"))
+            rows.append(("CDS", cs, ce, str((3 - done % 3) % 3), f"Parent=transcript:{t.tid}"))
+            done += ce - cs + 1
+        for kind, parts in (("five_prime_UTR", t.utr5), ("three_prime_UTR", t.utr3)):
+            parent = f"Parent=transcript:{t.tid}"
+            rows += [(kind, s, e, ".", parent) for s, e in parts if e >= s]
+        for kind, s, e, phase, attrs in sorted(rows, key=lambda r: (r[1], KIND_ORDER[r[0]])):
+            lines.append(f"{col}\t{kind}\t{s}\t{e}\t.\t{g.strand}\t{phase}\t{attrs}")
+    lines.append("###")
+    return "\n".join(lines) + "\n"
+
+
+# -- filler genes to Ensembl's size -------------------------------------------------------------
+
+FULL_GENES = 62_000  # Ensembl GRCh38 release 110: about 62,700 genes, 252,000 transcripts
+CODING_GENES = 0.535  # a share of the filler genes; the rest are lncRNA genes
+
+
+def filler_genes(rng: random.Random, count: int) -> list[tuple[str, int, int]]:
+    """(chrom, start, seed) of `count` filler genes, anywhere in the genome; the seed makes
+    each gene's text on demand (`filler_block`), so the ~300 MB file is never held whole."""
+    names, weights = list(CONTIGS), list(CONTIGS.values())
+    out = []
+    for i, chrom in enumerate(rng.choices(names, weights=weights, k=count)):
+        out.append((chrom, rng.randint(1000, CONTIGS[chrom] - 10_000), i))
+    return out
+
+
+def filler_block(chrom: str, start: int, index: int) -> str:
+    """One filler gene: a protein-coding gene (2-9 transcripts, the first MANE Select and
+    canonical, the others coding or not) or a lncRNA gene (1-4 transcripts), each transcript a
+    sorted choice among the gene's exon slots."""
+    rng = random.Random(SEED * 7 + index)
+    strand = rng.choice("+-")
+    slots, pos = [], start
+    for _ in range(rng.randint(12, 18)):
+        length = rng.randint(40, 200)
+        slots.append((pos, pos + length - 1))
+        pos += length + rng.randint(40, 250)
+    gid = f"ENSGFIL{index:07d}"
+    coding_gene = rng.random() < CODING_GENES
+    biotype = "protein_coding" if coding_gene else "lncRNA"
+    col = f"{chrom}\thaicgx_bench"
+    kind = "gene" if coding_gene else "ncRNA_gene"
+    lines = [
+        f"{col}\t{kind}\t{slots[0][0]}\t{slots[-1][1]}\t.\t{strand}\t.\tID=gene:{gid};"
+        f"Name=FIL{index:05d};biotype={biotype};gene_id={gid}"
+    ]
+    n_tx = rng.randint(2, 9) if coding_gene else rng.randint(1, 4)
+    for t in range(n_tx):
+        tid = f"ENSTFIL{index:07d}{t}"
+        coding = coding_gene and (t == 0 or rng.random() < 0.5)
+        n = min(len(slots), rng.randint(4, 15) if coding else rng.randint(2, 6))
+        exons = sorted(rng.sample(slots, n))  # genomic order
+        tags = ["basic"]
+        if t == 0:
+            tags += ["Ensembl_canonical"] + (["MANE_Select"] if coding else [])
+        elif coding and rng.random() < 0.05:
+            tags.append(rng.choice(("cds_start_NF", "cds_end_NF")))
+        kind, tbio = ("mRNA", "protein_coding") if coding else ("lnc_RNA", "lncRNA")
+        if coding_gene and not coding:
+            kind, tbio = "transcript", "retained_intron"
+        lines.append(
+            f"{col}\t{kind}\t{exons[0][0]}\t{exons[-1][1]}\t.\t{strand}\t.\t"
+            f"ID=transcript:{tid};Parent=gene:{gid};biotype={tbio};tag={','.join(tags)};"
+            f"transcript_id={tid}"
+        )
+        parent = f"Parent=transcript:{tid}"
+        ranks = range(1, n + 1) if strand == "+" else range(n, 0, -1)
+        rows = [
+            ("exon", s, e, ".", f"{parent};rank={r}")
+            for r, (s, e) in zip(ranks, exons, strict=True)
+        ]
+        if coding:
+            rows += _filler_cds(rng, exons, strand, parent)
+        for k, s, e, phase, attrs in sorted(rows, key=lambda r: (r[1], KIND_ORDER[r[0]])):
+            lines.append(f"{col}\t{k}\t{s}\t{e}\t.\t{strand}\t{phase}\t{attrs}")
+    lines.append("###")
+    return "\n".join(lines) + "\n"
+
+
+def _filler_cds(
+    rng: random.Random, exons: list[tuple[int, int]], strand: str, parent: str
+) -> list[tuple[str, int, int, str, str]]:
+    """CDS and UTR rows of a coding transcript: the first and last exons (transcript order)
+    non-coding half the time, the CDS trimmed at its 3' end to whole codons, phases in frame."""
+    order = exons if strand == "+" else exons[::-1]  # transcript order
+    lo = 1 if len(order) > 2 and rng.random() < 0.5 else 0
+    hi = len(order) - (1 if len(order) - lo > 2 and rng.random() < 0.5 else 0)
+    coding = [list(e) for e in order[lo:hi]]
+    extra = sum(e - s + 1 for s, e in coding) % 3
+    rows = []
+    if extra:  # trim the 3' end
+        if strand == "+":
+            rows.append(("three_prime_UTR", coding[-1][1] - extra + 1, coding[-1][1], ".", parent))
+            coding[-1][1] -= extra
+        else:
+            rows.append(("three_prime_UTR", coding[-1][0], coding[-1][0] + extra - 1, ".", parent))
+            coding[-1][0] += extra
+    done = 0
+    for s, e in coding:
+        rows.append(("CDS", s, e, str((3 - done % 3) % 3), parent))
+        done += e - s + 1
+    rows += [("five_prime_UTR", s, e, ".", parent) for s, e in order[:lo]]
+    rows += [("three_prime_UTR", s, e, ".", parent) for s, e in order[hi:]]
+    return rows
 
 
 # -- calls --------------------------------------------------------------------------------------
@@ -384,7 +503,15 @@ def write_vcf(
 # -- the input sets -----------------------------------------------------------------------------
 
 
-def generate(out: Path, *, wes: int, wgs: int, panel_patients: int, panel_records: int) -> dict:
+def generate(
+    out: Path,
+    *,
+    wes: int,
+    wgs: int,
+    panel_patients: int,
+    panel_records: int,
+    full_gff3: bool = False,
+) -> dict:
     """Write the inputs the benchmark needs under `out`; files already there are kept.
 
     Returns their paths. The genome is rebuilt in memory every time (a few seconds, the same bytes
@@ -399,6 +526,13 @@ def generate(out: Path, *, wes: int, wgs: int, panel_patients: int, panel_record
         write_fasta(genome, paths["fasta"])
         write_gff3(genes, paths["gff3"])
         stamp.write_text(f"seed {SEED}\n")
+    if full_gff3:
+        paths["gff3_full"] = out / f"genes_full.v{VERSION}.gff3"
+        if not paths["gff3_full"].exists():
+            partial = paths["gff3_full"].with_suffix(".partial")
+            filler = filler_genes(random.Random(SEED + 4), FULL_GENES - len(genes))
+            write_gff3(genes, partial, filler)
+            partial.rename(paths["gff3_full"])  # a run stopped midway leaves no full-looking file
     windows = exon_windows(genes)
     if wes:
         paths["wes"] = out / f"wes_{wes}.v{VERSION}.vcf.gz"
@@ -440,6 +574,7 @@ def main() -> None:
     parser.add_argument("--wgs", type=int, default=5_000_000)
     parser.add_argument("--panel-patients", type=int, default=1000)
     parser.add_argument("--panel-records", type=int, default=300)
+    parser.add_argument("--full-gff3", action="store_true", help="also the Ensembl-size GFF3")
     args = parser.parse_args()
     paths = generate(
         args.out,
@@ -447,6 +582,7 @@ def main() -> None:
         wgs=args.wgs,
         panel_patients=args.panel_patients,
         panel_records=args.panel_records,
+        full_gff3=args.full_gff3,
     )
     print(
         json.dumps(

@@ -1,5 +1,4 @@
 # Configuration, patient sheet and knowledge, validated before any job; input functions.
-import re
 import sys
 from pathlib import Path
 
@@ -11,7 +10,13 @@ from haicgx.currency import STAMPS, left_over, stamp_path, write_stamps
 from haicgx.errors import ConfigError, HaicgxError
 from haicgx.jobs import finish_after_error, load_run, patient_params
 from haicgx.outcome import publish_patient
-from haicgx.settings import analysis_batches, check_config_files, locate_config_error
+from haicgx.settings import (
+    BATCH_PATTERN,
+    analysis_batches,
+    check_config_files,
+    locate_config_error,
+    patient_id_pattern,
+)
 
 ROOT = str(Path(workflow.basedir))
 
@@ -64,9 +69,12 @@ if workflow.is_main_process:
         sys.exit(f"haicgx: cannot write the input stamps in {STAMPS}: {error}")
 
 
+# Patterns, not the list of every patient: Snakemake copies a constraint into each file pattern
+# and scans that pattern for every job, so a list made the scheduling grow with the square of
+# the cohort (docs/performance.md, 2026-12-06).
 wildcard_constraints:
-    patient="|".join(re.escape(p) for p in PATIENTS),
-    batch="|".join(BATCHES),
+    patient=patient_id_pattern(),
+    batch=BATCH_PATTERN,
 
 
 def batch_vcfs(wildcards):

@@ -25,6 +25,8 @@ rule cohort:
         ),
     log:
         "logs/cohort.log",
+    benchmark:
+        "benchmarks/cohort.tsv"
     conda:
         "../workflow/envs/haicgx.yaml"
     threads: 1

@@ -11,6 +11,15 @@ from haicgx.knowledge import KnowledgeBase, load_knowledge
 from haicgx.paths import KNOWLEDGE_DIR
 
 
+@pytest.fixture(scope="session", autouse=True)
+def transcript_cache(tmp_path_factory):
+    """The transcript index cache (haicgx.transcripts) in the session's scratch, never the
+    user's home; inherited by the workflows the tests run."""
+    import os
+
+    os.environ["HAICGX_CACHE_DIR"] = str(tmp_path_factory.mktemp("haicgx-cache"))
+
+
 @pytest.fixture
 def synthetic_reference_for_test_files(monkeypatch):
     """Let the tests' own VCFs (the bad corpus, PharmCAT's files, tiny written ones) use the

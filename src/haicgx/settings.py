@@ -638,6 +638,20 @@ def _number(text: str | None) -> float | None:
     return float(text) if text is not None else None
 
 
+def patient_id_pattern() -> str:
+    """The sheet's patient_id pattern (patients.schema.yaml) without its anchors, for the
+    workflow's wildcard constraint: it admits no '/', so a patient's folder is one level.
+
+    >>> import re; bool(re.fullmatch(patient_id_pattern(), "P0001")), "/" in patient_id_pattern()
+    (True, False)
+    """
+    pattern = load_schema("patients.schema.yaml")["properties"]["patient_id"]["pattern"]
+    return pattern.removeprefix("^").removesuffix("$")
+
+
+BATCH_PATTERN = "batch[0-9]+"  # the names analysis_batches gives
+
+
 def analysis_batches(patient_ids: list[str], patients_per_job: int) -> dict[str, list[str]]:
     """The patients of each analysis job, in sheet order: `patients_per_job` to a job.
 
