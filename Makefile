@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 2
 
-.PHONY: run test test-fast lint format bench clean slurm-start slurm-stop slurm-status run-slurm test-slurm
+.PHONY: run test test-fast test-faults lint format bench clean slurm-start slurm-stop slurm-status run-slurm test-slurm
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(STAMP)
 # The edit-test loop: unit tests and doctests, no workflow run, cluster or browser (about 50 s here).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not slurm and not browser" tests/unit src/haicgx
+
+# The fault-injection suite (docs/reliability.md): kills, full disk (root), races, tampering.
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -q -m faults tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts

@@ -12,6 +12,7 @@ rule analyse:
         vcfs=batch_vcfs,
         reference=reference_files,
         knowledge=knowledge_files,
+        stamps=batch_stamps,
     output:
         temp(directory("results/work/{batch}")),
     log:
@@ -35,6 +36,7 @@ rule publish:
     # Runs in the Snakemake process itself (a local rule): no process started per patient.
     input:
         analysed=batch_folder,
+        stamp=patient_stamp,
     output:
         variants="results/patients/{patient}/variants.tsv",
         matches="results/patients/{patient}/matches.tsv",

@@ -7,6 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haicgx.endpoints.run import OUTPUT_FILES, workflow_endpoints
+from haicgx.currency import STAMPS, left_over, stamp_path, write_stamps
 from haicgx.errors import ConfigError, HaicgxError
 from haicgx.jobs import finish_after_error, load_run, patient_params
 from haicgx.outcome import publish_patient
@@ -48,6 +49,20 @@ SETTINGS = RUN.settings
 BATCHES = analysis_batches(PATIENTS, SETTINGS.patients_per_job)
 BATCH_OF = {pid: batch for batch, ids in BATCHES.items() for pid in ids}
 
+# Each patient's input stamp (haicgx.currency), rewritten before any job when its inputs change
+# or an earlier run left its analysis folder: an input of rules analyse and publish, so a rerun
+# redoes whatever a failed or killed job owed. Only in the run's main process: a cluster job
+# reads this file again while the run's own analysis folders exist.
+if workflow.is_main_process:
+    try:
+        write_stamps(
+            (patient_params(p) for p in RUN.patients.values()),
+            RUN.settings,
+            redo=left_over(STAMPS.parent, BATCHES),
+        )
+    except OSError as error:
+        sys.exit(f"haicgx: cannot write the input stamps in {STAMPS}: {error}")
+
 
 wildcard_constraints:
     patient="|".join(re.escape(p) for p in PATIENTS),
@@ -55,12 +70,24 @@ wildcard_constraints:
 
 
 def batch_vcfs(wildcards):
-    return [str(RUN.patients[pid].vcf) for pid in BATCHES[wildcards.batch]]
+    """The job's VCFs, but one whose path has a brace: Snakemake would read it as a wildcard (no
+    escape exists) and stop the run. Its patient's stamp (batch_stamps) holds the file's sha256,
+    so a change of that file still reruns the job."""
+    vcfs = (str(RUN.patients[pid].vcf) for pid in BATCHES[wildcards.batch])
+    return [vcf for vcf in vcfs if "{" not in vcf and "}" not in vcf]
 
 
 def batch_patients(wildcards):
     """The patients of one analysis job, as plain values for its params."""
     return [patient_params(RUN.patients[pid]) for pid in BATCHES[wildcards.batch]]
+
+
+def batch_stamps(wildcards):
+    return [str(stamp_path(pid)) for pid in BATCHES[wildcards.batch]]
+
+
+def patient_stamp(wildcards):
+    return str(stamp_path(wildcards.patient))
 
 
 def batch_folder(wildcards):

@@ -21,6 +21,7 @@ from typing import Any
 
 from haicgx import __version__
 from haicgx.cohorts import Cohorts, cohort_for_site, load_cohorts
+from haicgx.currency import STAMPS, current
 from haicgx.errors import HaicgxError
 from haicgx.knowledge import KnowledgeBase, load_knowledge
 from haicgx.outcome import OUTCOME, Outcome, read_outcome, write_outcome
@@ -226,11 +227,16 @@ def analyse_patient(
 
 
 def completed_patients(patient_ids: list[str], results: Path) -> list[str]:
-    """Patients whose every output is in results/patients/ (rule publish copies them last)."""
+    """Patients whose every output is in results/patients/ (rule publish copies them last) and
+    was made from their current inputs (haicgx.currency): an old output is never recorded."""
     return [
         pid
         for pid in patient_ids
-        if all((results / "patients" / pid / name).exists() for name in PATIENT_FILES)
+        if current(
+            pid,
+            [results / "patients" / pid / name for name in PATIENT_FILES],
+            results / STAMPS.relative_to("results"),
+        )
     ]
 
 

@@ -537,13 +537,14 @@ def load_patients(path: Path) -> list[Patient]:
         first_row[pid] = line
         vcf = Path(row["vcf"]).expanduser()
         vcf = vcf if vcf.is_absolute() else (path.parent / vcf).resolve()
-        if any(c in str(vcf) for c in "<>{}"):
-            # Snakemake reads <name> in a path as a path variable and {name} as a wildcard (even
-            # doubled, in an input function's value) and would stop the whole run.
+        if any(c in str(vcf) for c in "<>"):
+            # Snakemake reads <name> in a path as a path variable and would stop the whole run
+            # (braces are handled: rules/common.smk leaves such a path out of the job's inputs,
+            # and the patient's input stamp, which hashes the file, stands for it).
             raise ConfigError(
                 str(path),
                 f"{where}, column vcf",
-                "a VCF path may not contain <, >, { or } (Snakemake reads them as variables): "
+                "a VCF path may not contain < or > (Snakemake reads them as variables): "
                 f"rename the file or link it under a plain name ({vcf})",
             )
         if not vcf.exists():

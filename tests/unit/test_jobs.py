@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,41 @@ from haicgx.jobs import (
 from haicgx.outcome import Outcome, PatientFailed, publish_patient, write_outcome
 
 
+def stamped(results, pid):
+    """The patient's input stamp, as the Snakefile writes it before any job (haicgx.currency)."""
+    stamp = results / "work" / "inputs" / f"{pid}.json"
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text('{"digest": "x"}')
+    return stamp
+
+
 def test_a_patient_completes_only_with_every_output(tmp_path):
-    for pid, names in (("A", PATIENT_FILES), ("B", PATIENT_FILES[:-1])):
-        folder = tmp_path / "results" / "patients" / pid
+    results = tmp_path / "results"
+    for pid, names in (("A", PATIENT_FILES), ("B", PATIENT_FILES[:-1]), ("D", PATIENT_FILES)):
+        if pid != "D":  # D: no stamp, so nothing tells which inputs its outputs came from
+            stamped(results, pid)
+        folder = results / "patients" / pid
         folder.mkdir(parents=True)
         for name in names:
             (folder / name).write_text("x")
-    assert completed_patients(["A", "B", "C"], tmp_path / "results") == ["A"]
+    assert completed_patients(["A", "B", "C", "D"], results) == ["A"]
+
+
+def test_outputs_older_than_the_inputs_are_not_completed(tmp_path):
+    """Inputs changed after the outputs were made: the run that should have redone them did
+    not (killed, failed); the old outputs are not recorded as this run's."""
+    results = tmp_path / "results"
+    folder = results / "patients" / "A"
+    folder.mkdir(parents=True)
+    stamp = stamped(results, "A")
+    made = 1_700_000_000 * 10**9
+    for name in PATIENT_FILES:
+        (folder / name).write_text("x")
+        os.utime(folder / name, ns=(made, made))
+    os.utime(stamp, ns=(made + 1, made + 1))
+    assert completed_patients(["A"], results) == []
+    os.utime(stamp, ns=(made, made))
+    assert completed_patients(["A"], results) == ["A"]
 
 
 def test_failures_name_the_outcome_message_or_the_analysis_log(tmp_path):
@@ -91,6 +120,7 @@ def test_publish_fails_the_patient_with_its_one_line(tmp_path, capsys, outcome, 
 
 
 def completed_patient(results, rec):
+    stamped(results, rec["patient_id"])
     folder = results / "patients" / rec["patient_id"]
     folder.mkdir(parents=True)
     for name in PATIENT_FILES:

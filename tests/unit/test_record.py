@@ -498,6 +498,7 @@ def check_consistent(db: Path) -> list[sqlite3.Row]:
 
 
 @pytest.mark.slow
+@pytest.mark.faults
 def test_parallel_writers_never_lose_or_duplicate_a_row(tmp_path: Path) -> None:
     db = tmp_path / "cohort_record.sqlite"
     context = multiprocessing.get_context("spawn")
@@ -555,6 +556,7 @@ while True:
 
 
 @pytest.mark.slow
+@pytest.mark.faults
 def test_writer_killed_mid_write_leaves_a_consistent_record(tmp_path: Path) -> None:
     db = tmp_path / "cohort_record.sqlite"
     seed = random.randrange(2**32)

@@ -19,6 +19,9 @@ from haicgx.errors import HaicgxError
 from haicgx.record import chain as record_chain
 from haicgx.record import schema
 
+# Part of the fault-injection suite (tests/faults, docs/reliability.md): `pytest -m faults`.
+pytestmark = pytest.mark.faults
+
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:

@@ -322,12 +322,15 @@ def test_mixed_contig_naming_without_contig_lines_is_named(tmp_path):
         inspect(path)
 
 
-def test_an_endless_line_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
+@pytest.mark.parametrize("compress", [False, True])
+def test_an_endless_line_is_refused_without_reading_it_whole(tmp_path, monkeypatch, compress):
+    """A line (or a decompression bomb of one) stops the scan at the limit, never read whole."""
     from haicgx.vcf import lines
 
     monkeypatch.setattr(lines, "MAX_LINE_CHARS", 5_000)
-    path = tmp_path / "long.vcf"
     long_info = "X=" + "A" * 20_000
-    path.write_text(vcf_text([KRAS.replace("\tPASS\t.\t", f"\tPASS\t{long_info}\t")]))
+    text = vcf_text([KRAS.replace("\tPASS\t.\t", f"\tPASS\t{long_info}\t")])
+    path = tmp_path / ("long.vcf.gz" if compress else "long.vcf")
+    path.write_bytes(gzip.compress(text.encode()) if compress else text.encode())
     with pytest.raises(InputError, match=r"line \d+ is longer than 5,000 characters"):
         inspect(path)

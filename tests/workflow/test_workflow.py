@@ -52,7 +52,12 @@ def test_dry_run_from_another_folder(tmp_path):
     out = result.stdout + result.stderr
     for rule in ("analyse", "publish", "cohort"):
         assert rule in out
-    assert not (tmp_path / "results").exists()
+    # Nothing but the input stamps, which the plan itself reads (haicgx.currency).
+    written = {p.relative_to(tmp_path).as_posix() for p in (tmp_path / "results").rglob("*")}
+    assert {p for p in written if not p.startswith("results/work/inputs/")} == {
+        "results/work",
+        "results/work/inputs",
+    }
 
 
 def run_with_extra(

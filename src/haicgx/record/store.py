@@ -108,10 +108,15 @@ def _create_record(db_path: Path) -> None:
     try:
         conn = sqlite3.connect(temporary, isolation_level=None)
         try:
-            conn.execute("PRAGMA journal_mode = WAL")  # kept in the file's header
+            # The schema goes in with a rollback journal, so a full disk fails the COMMIT. In WAL
+            # mode it would wait in the WAL for the checkpoint at close(), whose failure
+            # close() does not report: the file linked into place was then malformed.
             _migrate(conn, temporary)
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]  # in the header
+            if mode != "wal" or conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.OperationalError(f"the new file did not check out ({mode})")
         finally:
-            conn.close()  # the last connection checkpoints the WAL into the file
+            conn.close()
         try:
             os.link(temporary, db_path)
         except FileExistsError:
