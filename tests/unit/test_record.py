@@ -28,6 +28,7 @@ from record_helpers import (
 from haicgx import cli, record, tsv, vocab
 from haicgx.cohorts import Cohort, Cohorts
 from haicgx.errors import HaicgxError
+from haicgx.record import inputs, schema
 
 
 def row_count(db: Path) -> tuple[int, int]:
@@ -397,7 +398,7 @@ def test_other_sqlite_files_are_refused(tmp_path: Path) -> None:
 
 def test_schema_1_status_list_matches_the_vocabulary() -> None:
     # Migration 1 is frozen; if the vocabulary changes, a new migration is needed.
-    assert str(vocab.RECORD_STATUSES) == record._V1_STATUSES
+    assert str(vocab.RECORD_STATUSES) == schema._V1_STATUSES
 
 
 def test_record_uses_a_wal_journal(db: Path) -> None:
@@ -487,7 +488,7 @@ def check_consistent(db: Path) -> list[sqlite3.Row]:
     by_patient: dict[str, list[sqlite3.Row]] = {}
     for row in rows:
         by_patient.setdefault(row["patient_id"], []).append(row)
-        assert all(len(row[k]) == 64 for k in record._INPUT_KEY[:3])
+        assert all(len(row[k]) == 64 for k in inputs._INPUT_KEY[:3])
         assert json.loads(row["ranked_regimen_ids"])[0] == row["regimen_id"]
     for patient_rows in by_patient.values():
         assert [r["version"] for r in patient_rows] == list(range(1, len(patient_rows) + 1))

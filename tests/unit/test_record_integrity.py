@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from record_helpers import COHORTS, NOW, put, sha
 
-from haicgx import cli, record, record_chain
+from haicgx import cli, record
 from haicgx.cohort_views import write_cohort_views
 from haicgx.errors import HaicgxError
+from haicgx.record import chain as record_chain
+from haicgx.record import schema
 
 # Part of the fault-injection suite (tests/faults, docs/reliability.md): `pytest -m faults`.
 pytestmark = pytest.mark.faults
@@ -540,7 +542,7 @@ def test_an_altered_schema_1_record_is_not_chained(tmp_path: Path) -> None:
         "assignments_decided_once (an append-only guard) is missing: it was dropped"
     )
     assert schema_version(db) == 1
-    tamper(db, record._V1_STATEMENTS[7])  # the guard back: the history is still altered
+    tamper(db, schema._V1_STATEMENTS[7])  # the guard back: the history is still altered
     only(
         list(record.verify(db).problems),
         "assignments: patient P1 version 1 (id 1): decided_by is 'Dr Eve' but its overridden "
