@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 
-from haicgx import __version__, cli_endpoints, cli_explain, cli_kb, cli_record
+from haicgx import __version__, cli_endpoints, cli_explain, cli_kb, cli_record, cli_run
 from haicgx.errors import HaicgxError
 
 # Modules that add sub-commands; each exposes `register(subparsers)`.
-COMMAND_MODULES = (cli_kb, cli_explain, cli_record, cli_endpoints)
+COMMAND_MODULES = (cli_run, cli_kb, cli_explain, cli_record, cli_endpoints)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"] and not {"-h", "--help"} & set(argv[1:2]):
+        return _guarded(lambda: cli_run.run_workflow(argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -36,8 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    return _guarded(lambda: args.handler(args))
+
+
+def _guarded(handler: Callable[[], int | None]) -> int:
+    """A command's exit status; a HaicgxError as one line on stderr."""
     try:
-        return int(args.handler(args) or 0)
+        return int(handler() or 0)
     except HaicgxError as exc:
         print(f"haicgx: error: {exc}", file=sys.stderr)
         return 1
