@@ -209,7 +209,8 @@ def test_one_slurm_job_per_analysis_group_with_the_declared_resources(slurm_demo
     # Publishing and the record run on the submitting host only.
     for patient in demo_patients():
         publish = (
-            r"localrule publish:\n\s+input: results/work/batch00\d\n"
+            r"localrule publish:\n\s+input: results/work/batch00\d, "
+            rf"results/work/inputs/{patient}\.json\n"
             rf"\s+output: results/patients/{patient}/"
         )
         assert len(re.findall(publish, run.output)) == 1, patient
