@@ -126,16 +126,18 @@ def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) else None
 
 
-def _ints(value: Any) -> tuple[int | None, ...]:
-    """A FORMAT value as integers, whether declared Integer (a tuple) or, when the input header
-    left the key undeclared and haicgx declared it a String, as text ('12,14' or ('12', '14'))."""
+def _items(value: Any) -> tuple[Any, ...]:
+    """A FORMAT value's items, whether declared numeric (a tuple or one value) or, when the input
+    header left the key undeclared and haicgx declared it a String, as text ('12,14')."""
     if value is None:
         return ()
     if isinstance(value, str):
-        value = tuple(value.split(","))
-    elif not isinstance(value, tuple):
-        value = (value,)
-    return tuple(_to_int(v) for v in value)
+        return tuple(value.split(","))
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _ints(value: Any) -> tuple[int | None, ...]:
+    return tuple(_to_int(v) for v in _items(value))
 
 
 def _to_int(value: Any) -> int | None:
@@ -147,13 +149,7 @@ def _to_int(value: Any) -> int | None:
 
 
 def _floats(value: Any) -> tuple[float | None, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = tuple(value.split(","))
-    elif not isinstance(value, tuple):
-        value = (value,)
-    return tuple(_float(v) for v in value)
+    return tuple(_float(v) for v in _items(value))
 
 
 class _Allele(NamedTuple):
