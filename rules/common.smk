@@ -6,7 +6,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haicgx.endpoints.run import OUTPUT_FILES, workflow_endpoints
-from haicgx.currency import STAMPS, left_over, stamp_path, write_stamps
+from haicgx.currency import (
+    RUN_LOCK,
+    STAMPS,
+    hold_run_lock,
+    left_over,
+    stamp_path,
+    write_stamps,
+)
 from haicgx.errors import ConfigError, HaicgxError
 from haicgx.jobs import finish_after_error, load_run, patient_params
 from haicgx.outcome import publish_patient
@@ -56,15 +63,24 @@ BATCH_OF = {pid: batch for batch, ids in BATCHES.items() for pid in ids}
 
 # Each patient's input stamp (haicgx.currency), rewritten before any job when its inputs change
 # or an earlier run left its analysis folder: an input of rules analyse and publish, so a rerun
-# redoes whatever a failed or killed job owed. Only in the run's main process: a cluster job
-# reads this file again while the run's own analysis folders exist.
+# redoes whatever a failed or killed job owed. Only in the run's main process, which holds the
+# folder's run lock first: a second run started in the same folder at the same moment stops
+# here, before it can touch the first one's stamps or analysis folders. A cluster job reads
+# this file again while the run's own analysis folders exist.
 if workflow.is_main_process:
     try:
-        write_stamps(
-            (patient_params(p) for p in RUN.patients.values()),
-            RUN.settings,
-            redo=left_over(STAMPS.parent, BATCHES),
-        )
+        if hold_run_lock():
+            write_stamps(
+                (patient_params(p) for p in RUN.patients.values()),
+                RUN.settings,
+                redo=left_over(STAMPS.parent, BATCHES),
+            )
+        else:
+            # A dry run too: the parse cannot tell one, and the plan changes under a live run.
+            sys.exit(
+                f"haicgx: another run is working in {Path.cwd()} (it holds {RUN_LOCK});"
+                " wait for it to end"
+            )
     except OSError as error:
         sys.exit(f"haicgx: cannot write the input stamps in {STAMPS}: {error}")
 

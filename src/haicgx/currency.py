@@ -17,6 +17,7 @@ output: when it cannot tell, it redoes. An analysis folder left by an earlier ru
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ from typing import Any
 from haicgx import __version__
 
 STAMPS = Path("results") / "work" / "inputs"
+RUN_LOCK = STAMPS.parent / "run.lock"
 
 # Config keys that cannot change a patient's result: where the sheet is (its rows are in the
 # digest), how patients are grouped into jobs, where the record is, the trial endpoints.
@@ -155,6 +157,27 @@ def current(patient_id: str, outputs: Iterable[Path], stamps: Path = STAMPS) -> 
         return all(os.stat(path).st_mtime_ns >= since for path in outputs)
     except OSError:
         return False
+
+
+_held: list[int] = []  # the open lock file of this process's run, kept open until it exits
+
+
+def hold_run_lock(path: Path = RUN_LOCK) -> bool:
+    """Take the folder's run lock for the life of this process; False when another run has it.
+
+    Snakemake's own lock is a check then a write, so two runs started at the same moment can
+    both pass it and analyse into the same folders; and one run's left-over check would take
+    the other's live analysis folders for left-overs. An flock is atomic and the kernel frees it
+    when its holder ends, however it ends (a kill -9 leaves no stale lock)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    _held.append(fd)
+    return True
 
 
 def _digest(path: Path) -> str | None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
 from support import REPO, demo_config
 
-from haicgx.currency import current, left_over, stamp_path, write_stamps
+from haicgx.currency import current, hold_run_lock, left_over, stamp_path, write_stamps
 from haicgx.jobs import load_run, patient_params
 
 
@@ -156,3 +158,27 @@ def test_an_analysis_folder_left_by_an_earlier_run_redoes_its_patients(run, tmp_
     assert stamp_path("DEMO03", folder).stat().st_mtime_ns > before - 10**9
     # New bytes too: Snakemake takes an input whose checksum it recorded for unchanged.
     assert stamp_path("DEMO03", folder).read_bytes() != old
+
+
+def test_the_run_lock_is_one_holders_and_freed_when_it_is_killed(tmp_path):
+    lock = tmp_path / "work" / "run.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(lock)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert not hold_run_lock(lock)  # another process has it
+    finally:
+        holder.kill()  # SIGKILL: no chance to release it
+        holder.wait()
+    assert hold_run_lock(lock)
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from haicgx.currency import hold_run_lock
+assert hold_run_lock(Path(sys.argv[1]))
+print("held", flush=True)
+time.sleep(60)
+"""
