@@ -33,7 +33,8 @@ rule analyse:
 
 
 rule publish:
-    # Runs in the Snakemake process itself (a local rule): no process started per patient.
+    # A shell command, not a run: block, which Snakemake would run in a new Snakemake process
+    # parsing the whole Snakefile again for each patient (haicgx/outcome.py).
     input:
         analysed=batch_folder,
         stamp=patient_stamp,
@@ -55,9 +56,17 @@ rule publish:
         ),
     log:
         "logs/publish/{patient}.log",
+    conda:
+        "../workflow/envs/haicgx.yaml"
     threads: 1
     resources:
         mem_mb=100,
         runtime=5,
-    run:
-        publish_patient(f"{input.analysed}/{wildcards.patient}", output, log[0])
+    params:
+        # Snakemake's own interpreter and the package beside this file: the module needs only
+        # the standard library, so this holds in a conda environment too.
+        python=PYTHON,
+        src=SOURCE,
+    shell:
+        "PYTHONPATH={params.src:q} {params.python:q} -m haicgx.outcome"
+        " {input.analysed:q}/{wildcards.patient} {log:q} {output:q}"

@@ -2,8 +2,11 @@
 import sys
 from pathlib import Path
 
-# The package is importable from the source tree even when haicgx is not installed.
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# The package is importable from the source tree even when haicgx is not installed; so is it in
+# rule publish's Python, the interpreter running Snakemake.
+SOURCE = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SOURCE)
+PYTHON = sys.executable
 
 from haicgx.endpoints.run import OUTPUT_FILES, workflow_endpoints
 from haicgx.currency import (
@@ -16,7 +19,6 @@ from haicgx.currency import (
 )
 from haicgx.errors import ConfigError, HaicgxError
 from haicgx.jobs import finish_after_error, load_run, patient_params
-from haicgx.outcome import publish_patient
 from haicgx.settings import (
     BATCH_PATTERN,
     analysis_batches,

@@ -3,9 +3,14 @@
 An analysis job writes, in each of its patients' folders (results/work/{batch}/{patient_id}/),
 `outcome.json`: the status (`ok` or `failed`), a one-line message (empty when ok) and the seconds
 each stage took. A failed patient's folder holds that file alone. Rule publish
-(`publish_patient`, run in the Snakemake process) copies an ok patient's outputs to
+(`python -m haicgx.outcome`, `main` below) links an ok patient's outputs into
 results/patients/{patient_id}/, or fails that patient alone with its message; the run's end
 (`haicgx.jobs.failed_patients`) reads the same file.
+
+Rule publish is a shell command, not a `run:` block: Snakemake starts a whole new Snakemake
+process, parsing the Snakefile again, for every `run:` job (1.8 s each, most of a 100-patient
+run: docs/performance.md), and a shell job only this module's Python (about 0.1 s). So this
+module imports nothing but the standard library and haicgx.errors.
 """
 
 from __future__ import annotations
@@ -78,3 +83,22 @@ def publish_patient(analysed: str, outputs: list[str], log: str) -> None:
 
 class PatientFailed(HaicgxError):
     """Raised by rule publish for a patient whose analysis failed (the message is its outcome's)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rule publish: ``python -m haicgx.outcome FOLDER LOG OUTPUT...``. Exit status 1 for a
+    failed patient, whose one line is then on stderr and in LOG."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) < 3:
+        print("haicgx: usage: python -m haicgx.outcome FOLDER LOG OUTPUT...", file=sys.stderr)
+        return 2
+    folder, log, *outputs = args
+    try:
+        publish_patient(folder, outputs, log)
+    except PatientFailed:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -35,9 +35,8 @@ def test_every_rule_names_the_environment_file():
         for m in re.finditer(r"^\s*conda:\s*\n\s*\"([^\"]+)\"", smk.read_text(), re.MULTILINE):
             named.setdefault((smk.parent / m[1]).resolve(), []).append(smk.name)
     assert list(named) == [ENV_FILE.resolve()], named
-    # one directive per rule that starts a process running haicgx: analyse, cohort, endpoints
-    # (publish runs in the Snakemake process itself, where conda cannot apply)
-    assert sum(len(v) for v in named.values()) == 3, named
+    # one directive per rule: analyse, publish, cohort, endpoints
+    assert sum(len(v) for v in named.values()) == 4, named
 
 
 def test_the_pip_section_installs_the_lock_and_the_package():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,6 +119,23 @@ def test_publish_fails_the_patient_with_its_one_line(tmp_path, capsys, outcome, 
     err = capsys.readouterr().err
     assert err.startswith("haicgx: ") and said in err and err.count("\n") == 1
     assert said in log.read_text() and not any(Path(p).exists() for p in outputs)
+
+
+def test_rule_publishs_command_exits_by_the_patients_outcome(tmp_path):
+    """The command rule publish runs, in a Python that has only the standard library and the
+    package's source (-S: no site-packages)."""
+    command = [sys.executable, "-S", "-m", "haicgx.outcome"]
+    env = {"PYTHONPATH": str(REPO / "src"), "PATH": os.environ["PATH"]}
+    for name, outcome, code in (("ok", Outcome("ok"), 0), ("bad", Outcome("failed", "x y"), 1)):
+        folder, outputs, log = analysed(tmp_path / name, outcome)
+        done = subprocess.run(
+            [*command, folder, str(log), *outputs], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == code, done.stderr
+        assert all(Path(p).exists() for p in outputs) == (code == 0)
+        assert done.stderr == ("" if code == 0 else "haicgx: x y\n")
+    usage = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert usage.returncode == 2 and usage.stderr.startswith("haicgx: usage:")
 
 
 def completed_patient(results, rec):
