@@ -56,6 +56,9 @@ rule publish:
         ),
     log:
         "logs/publish/{patient}.log",
+    # Before any analysis job waiting: each job's patients are out as soon as it ends, and the
+    # scheduler, whose every round costs in the number of ready jobs, never holds thousands.
+    priority: 10
     conda:
         "../workflow/envs/haicgx.yaml"
     threads: 1
