@@ -9,10 +9,11 @@
 
 rule analyse:
     input:
-        vcfs=batch_vcfs,
+        # The VCFs through the patients' stamps (their sha256), not one by one: the scheduler
+        # looks up every input of every ready job in each round (haicgx.currency).
+        stamp=batch_stamp,
         reference=reference_files,
         knowledge=knowledge_files,
-        stamps=batch_stamps,
     output:
         temp(directory("results/work/{batch}")),
     log:

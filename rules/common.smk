@@ -12,9 +12,11 @@ from haicgx.endpoints.run import OUTPUT_FILES, workflow_endpoints
 from haicgx.currency import (
     RUN_LOCK,
     STAMPS,
+    batch_stamp_path,
     hold_run_lock,
     left_over,
     stamp_path,
+    write_batch_stamps,
     write_stamps,
 )
 from haicgx.errors import ConfigError, HaicgxError
@@ -64,8 +66,8 @@ BATCHES = analysis_batches(PATIENTS, SETTINGS.patients_per_job)
 BATCH_OF = {pid: batch for batch, ids in BATCHES.items() for pid in ids}
 
 # Each patient's input stamp (haicgx.currency), rewritten before any job when its inputs change
-# or an earlier run left its analysis folder: an input of rules analyse and publish, so a rerun
-# redoes whatever a failed or killed job owed. Only in the run's main process, which holds the
+# or an earlier run left its analysis folder: an input of rule publish, and through its analysis
+# job's stamp of rule analyse, so a rerun redoes whatever a failed or killed job owed. Only in the run's main process, which holds the
 # folder's run lock first: a second run started in the same folder at the same moment stops
 # here, before it can touch the first one's stamps or analysis folders. A cluster job reads
 # this file again while the run's own analysis folders exist.
@@ -77,6 +79,7 @@ if workflow.is_main_process:
                 RUN.settings,
                 redo=left_over(STAMPS.parent, BATCHES),
             )
+            write_batch_stamps(BATCHES)
         else:
             # A dry run too: the parse cannot tell one, and the plan changes under a live run.
             sys.exit(
@@ -95,21 +98,16 @@ wildcard_constraints:
     batch=BATCH_PATTERN,
 
 
-def batch_vcfs(wildcards):
-    """The job's VCFs, but one whose path has a brace: Snakemake would read it as a wildcard (no
-    escape exists) and stop the run. Its patient's stamp (batch_stamps) holds the file's sha256,
-    so a change of that file still reruns the job."""
-    vcfs = (str(RUN.patients[pid].vcf) for pid in BATCHES[wildcards.batch])
-    return [vcf for vcf in vcfs if "{" not in vcf and "}" not in vcf]
-
-
 def batch_patients(wildcards):
     """The patients of one analysis job, as plain values for its params."""
     return [patient_params(RUN.patients[pid]) for pid in BATCHES[wildcards.batch]]
 
 
-def batch_stamps(wildcards):
-    return [str(stamp_path(pid)) for pid in BATCHES[wildcards.batch]]
+def batch_stamp(wildcards):
+    """The job's stamp: its patients' stamps, which hold their VCFs' sha256 (so a VCF whose
+    path has a brace, which Snakemake would read as a wildcard, needs no input of its own).
+    """
+    return str(batch_stamp_path(wildcards.batch))
 
 
 def patient_stamp(wildcards):

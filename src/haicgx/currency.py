@@ -9,9 +9,10 @@ So each patient has a stamp, ``results/work/inputs/{patient_id}.json``: a digest
 that can change its result (its sheet row and VCF content, the knowledge, the cohorts, the
 reference, every config value but those listed in NOT_RESULT_KEYS, the pipeline version). The
 Snakefile rewrites a stamp when, and only when, its digest changes, before any job; the stamp is
-an input of rules analyse and publish, so a changed stamp makes Snakemake redo both whatever
-the state of its metadata. A missing stamp is written anew, and a new file is newer than every
-output: when it cannot tell, it redoes. An analysis folder left by an earlier run is redone too
+an input of rule publish, and through its analysis job's stamp (`write_batch_stamps`) of rule
+analyse, so a changed stamp makes Snakemake redo both whatever the state of its metadata. A
+missing stamp is written anew, and a new file is newer than every output: when it cannot tell,
+it redoes. An analysis folder left by an earlier run is redone too
 (`left_over`). `current` tells the record which published outputs it may trust.
 """
 
@@ -136,6 +137,43 @@ def write_stamps(
             _write_atomic(path, json.dumps(stamp, indent=1, sort_keys=True) + "\n")
             changed.append(patient["patient_id"])
     return changed
+
+
+def batch_stamp_path(batch: str, stamps: Path = STAMPS) -> Path:
+    """An analysis job's stamp: in a folder of its own, as `batch001` is a valid patient id."""
+    return stamps / "batches" / f"{batch}.json"
+
+
+def write_batch_stamps(batches: dict[str, list[str]], stamps: Path = STAMPS) -> list[str]:
+    """Rewrite the stamp of each analysis job whose patients' stamps changed (a digest of their
+    bytes, renewals included), or whose patients changed; return those jobs.
+
+    The one input of rule analyse that stands for its patients: with each patient's VCF and
+    stamp as inputs (about 100 a job), Snakemake's scheduler looked up the size of every input
+    of every ready job in each round, so its main process took most of a core at 5,000 patients
+    (docs/performance.md). A VCF's content is in its patient's stamp."""
+    folder = stamps / "batches"
+    folder.mkdir(parents=True, exist_ok=True)
+    changed = []
+    for batch, ids in batches.items():
+        members = {pid: _bytes_digest(stamp_path(pid, stamps)) for pid in ids}
+        text = json.dumps({"patients": members}, indent=1) + "\n"
+        path = batch_stamp_path(batch, stamps)
+        try:
+            same = path.read_text(encoding="utf-8") == text
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            _write_atomic(path, text)
+            changed.append(batch)
+    return changed
+
+
+def _bytes_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def left_over(work: Path, batches: dict[str, list[str]]) -> list[str]:

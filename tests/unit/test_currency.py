@@ -12,7 +12,15 @@ from dataclasses import replace
 import pytest
 from support import REPO, demo_config
 
-from haicgx.currency import current, hold_run_lock, left_over, stamp_path, write_stamps
+from haicgx.currency import (
+    batch_stamp_path,
+    current,
+    hold_run_lock,
+    left_over,
+    stamp_path,
+    write_batch_stamps,
+    write_stamps,
+)
 from haicgx.jobs import load_run, patient_params
 
 
@@ -50,6 +58,31 @@ def test_stamps_are_rewritten_only_when_their_inputs_change(run, tmp_path):
     assert {pid: stamp_path(pid, folder).stat().st_mtime_ns for pid in ids} == before
     stamp = json.loads(stamp_path(ids[0], folder).read_text())
     assert stamp["parts"]["patient"]["patient_id"] == ids[0]  # what it was made of, readable
+
+
+def test_a_jobs_stamp_changes_with_any_of_its_patients_stamps_and_only_then(run, tmp_path):
+    folder = tmp_path / "stamps"
+    ids = list(run.patients)
+    stamps(run, folder)
+    batches = {"batch001": ids[:5], "batch002": ids[5:]}
+    assert write_batch_stamps(batches, folder) == ["batch001", "batch002"]
+    assert batch_stamp_path("batch001", folder).parent.name == "batches"  # never a patient's
+    before = batch_stamp_path("batch002", folder).stat().st_mtime_ns
+    assert write_batch_stamps(batches, folder) == []
+    assert batch_stamp_path("batch002", folder).stat().st_mtime_ns == before
+    # one patient redone (a renewal): its job only
+    stamps_redone = write_stamps(
+        [patient_params(run.patients[ids[6]])], run.settings, folder, redo=[ids[6]]
+    )
+    assert stamps_redone == [ids[6]]
+    assert write_batch_stamps(batches, folder) == ["batch002"]
+    # a patient appended to a job (a longer sheet): that job
+    assert write_batch_stamps({"batch001": ids[:5], "batch002": [*ids[5:], ids[0]]}, folder) == [
+        "batch002"
+    ]
+    # a patient's stamp lost: its job, whatever else
+    stamp_path(ids[1], folder).unlink()
+    assert write_batch_stamps({"batch001": ids[:5]}, folder) == ["batch001"]
 
 
 @pytest.mark.parametrize(
