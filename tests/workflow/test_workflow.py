@@ -52,11 +52,13 @@ def test_dry_run_from_another_folder(tmp_path):
     out = result.stdout + result.stderr
     for rule in ("analyse", "publish", "cohort"):
         assert rule in out
-    # Nothing but the input stamps, which the plan itself reads (haicgx.currency).
+    # Nothing but the input stamps, which the plan itself reads, and the run lock taken before
+    # them (haicgx.currency).
     written = {p.relative_to(tmp_path).as_posix() for p in (tmp_path / "results").rglob("*")}
     assert {p for p in written if not p.startswith("results/work/inputs/")} == {
         "results/work",
         "results/work/inputs",
+        "results/work/run.lock",
     }
 
 
