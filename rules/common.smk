@@ -67,10 +67,10 @@ BATCH_OF = {pid: batch for batch, ids in BATCHES.items() for pid in ids}
 
 # Each patient's input stamp (haicgx.currency), rewritten before any job when its inputs change
 # or an earlier run left its analysis folder: an input of rule publish, and through its analysis
-# job's stamp of rule analyse, so a rerun redoes whatever a failed or killed job owed. Only in the run's main process, which holds the
-# folder's run lock first: a second run started in the same folder at the same moment stops
-# here, before it can touch the first one's stamps or analysis folders. A cluster job reads
-# this file again while the run's own analysis folders exist.
+# job's stamp of rule analyse, so a rerun redoes whatever a failed or killed job owed. Only in
+# the run's main process, which holds the folder's run lock first: a second run started in the
+# same folder at the same moment stops here, before it can touch the first one's stamps or
+# analysis folders. A cluster job reads this file again while the run's own folders exist.
 if workflow.is_main_process:
     try:
         if hold_run_lock():

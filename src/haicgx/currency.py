@@ -12,8 +12,8 @@ Snakefile rewrites a stamp when, and only when, its digest changes, before any j
 an input of rule publish, and through its analysis job's stamp (`write_batch_stamps`) of rule
 analyse, so a changed stamp makes Snakemake redo both whatever the state of its metadata. A
 missing stamp is written anew, and a new file is newer than every output: when it cannot tell,
-it redoes. An analysis folder left by an earlier run is redone too
-(`left_over`). `current` tells the record which published outputs it may trust.
+it redoes. An analysis folder left by an earlier run is redone too (`left_over`). `current`
+tells the record which published outputs it may trust.
 """
 
 from __future__ import annotations

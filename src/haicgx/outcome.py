@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         publish_patient(folder, outputs, log)
     except PatientFailed:
         return 1
+    except OSError as error:  # a full disk, say: one line, and Snakemake removes what was made
+        print(f"haicgx: cannot publish {Path(folder).name}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

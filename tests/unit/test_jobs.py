@@ -134,6 +134,14 @@ def test_rule_publishs_command_exits_by_the_patients_outcome(tmp_path):
         assert done.returncode == code, done.stderr
         assert all(Path(p).exists() for p in outputs) == (code == 0)
         assert done.stderr == ("" if code == 0 else "haicgx: x y\n")
+    # a target it cannot write (its folder is gone): one line, no traceback
+    folder, outputs, log = analysed(tmp_path / "gone", Outcome("ok"))
+    Path(outputs[0]).parent.rename(tmp_path / "elsewhere")
+    done = subprocess.run(
+        [*command, folder, str(log), *outputs], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1 and done.stderr.startswith("haicgx: cannot publish P1: ")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     usage = subprocess.run(command, env=env, capture_output=True, text=True)
     assert usage.returncode == 2 and usage.stderr.startswith("haicgx: usage:")
 
