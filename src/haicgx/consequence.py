@@ -313,6 +313,9 @@ def describe_protein_change(start: int, ref: str, alt: str, terms: tuple[str, ..
     return f"p.{_span(gone, first)}delins{added}"
 
 
+_BCSQ_PROTEIN = re.compile(r"^(\d+)([A-Z*]+)(?:>(\d+)([A-Z*]*))?$")
+
+
 def protein_from_bcsq(aa_change: str, terms: tuple[str, ...] = ()) -> str:
     """Short HGVS from the amino-acid field of a BCSQ entry and its consequence terms.
 
@@ -327,7 +330,7 @@ def protein_from_bcsq(aa_change: str, terms: tuple[str, ...] = ()) -> str:
     >>> protein_from_bcsq("25EPPPK>25GASSQ", ("frameshift_variant",))
     'p.E25fs'
     """
-    m = re.match(r"^(\d+)([A-Z*]+)(?:>(\d+)([A-Z*]*))?$", aa_change)
+    m = _BCSQ_PROTEIN.match(aa_change)
     if not m:
         return ""
     start, ref = int(m[1]), m[2]

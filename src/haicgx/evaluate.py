@@ -101,20 +101,24 @@ class ConsequenceReader:
         elif source == "snpeff" and key:
             self.fields = snpeff_fields(header.info[key].description or "")
 
-    def read(self, record: pysam.VariantRecord) -> list[Annotation]:
+    def read(
+        self, record: pysam.VariantRecord, allele: tuple[str, str] | None = None
+    ) -> list[Annotation]:
+        """`allele`: the record's REF and ALT when the caller has them (read once per record)."""
         if self.source == "none" or not self.key:
             return []
-        ref, alt = _allele(record)
-        if self.lookup is not None:
-            value = self.lookup.get((record.chrom, record.pos, ref, alt))
-        else:
+        if self.lookup is None:
             value = record.info.get(self.key)
+        else:
+            allele = allele or _allele(record)
+            value = self.lookup.get((record.chrom, record.pos, *allele))
         if value is None:
             return []
         entries = [value] if isinstance(value, str) else [v for v in value if v]
         if self.source == "csq":
             return self._one_per_gene(parse_bcsq(entries), record.pos)
-        origin = self._origin(record)
+        ref, alt = allele or _allele(record)
+        origin = self._origin(record, ref, alt)
         if self.source == "bcsq":
             found = parse_bcsq(entries, origin, record.pos, ref, alt)
             return self._one_per_gene(found, record.pos)
@@ -122,14 +126,13 @@ class ConsequenceReader:
             return parse_vep(entries, self.fields, ref, alt, origin)
         return parse_snpeff(entries, alt, origin)
 
-    def _origin(self, record: pysam.VariantRecord) -> AlleleOrigin:
+    def _origin(self, record: pysam.VariantRecord, ref: str, alt: str) -> AlleleOrigin:
         """The input's spelling of this allele (the record itself when norm left it alone)."""
         if self.has_origin and ORIGINAL_RECORD in record.info:
             value = record.info[ORIGINAL_RECORD]
             text = value if isinstance(value, str) else ",".join(value)
             if origin := AlleleOrigin.parse(text):
                 return origin
-        ref, alt = _allele(record)
         return AlleleOrigin(record.pos, ref, (alt,))
 
     def _one_per_gene(self, annotations: list[Annotation], pos: int) -> list[Annotation]:
@@ -147,8 +150,9 @@ class ConsequenceReader:
         out = []
         for ann in best:
             rank = self.transcripts.exon_rank(ann.transcript, pos)
-            if rank is not None:
-                ann = ann._replace(exon=rank[0], exon_total=rank[1])
+            if rank is not None:  # made directly: _replace costs several times more, per allele
+                gene, consequence, transcript, protein, _, biotype, _ = ann
+                ann = Annotation(gene, consequence, transcript, protein, rank[0], biotype, rank[1])
             out.append(ann)
         return out
 
@@ -323,7 +327,7 @@ def evaluate_records(
             if reason == "filter_not_pass" and set(filters) <= germline_filters:
                 # A germline carrier of a BRCA/PALB2/mismatch-repair truncation, filtered by
                 # the caller as germline, is who the platinum evidence is about: kept.
-                annotations = tuple(consequence_reader.read(record))
+                annotations = tuple(consequence_reader.read(record, (ref, alt)))
                 if any(a.gene in referral_genes for a in annotations):
                     reason = None
                     tally.germline_kept += 1
@@ -336,7 +340,9 @@ def evaluate_records(
                 pos,
                 ref,
                 alt,
-                annotations if annotations is not None else tuple(consequence_reader.read(record)),
+                annotations
+                if annotations is not None
+                else tuple(consequence_reader.read(record, (ref, alt))),
                 _gt_text(call.gt, call.phased),
                 copies,
                 support,

@@ -29,6 +29,16 @@ _DECLARED = re.compile(r"^##(INFO|FORMAT|FILTER|contig)=<ID=([^,>]+)")
 _INFO_KEY = re.compile(r"(?:^|;)([^=;]+)")
 
 
+def _all_declared(keys: set[str]) -> re.Pattern[str]:
+    """A pattern that an INFO column matches only when each of its items is a declared key
+    (with or without a value); a column it does not match gets the key-by-key test."""
+    if not keys:
+        return re.compile(r"(?!)")  # matches nothing
+    key = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
+    item = f"(?:{key})(?:=[^;]*)?"
+    return re.compile(f"{item}(?:;{item})*")
+
+
 class HeaderUse:
     """INFO keys, FORMAT keys and contigs the records use that the header does not declare.
 
@@ -49,6 +59,8 @@ class HeaderUse:
         self.filters: set[str] = set()
         self.contigs: set[str] = set()
         self._formats_seen: set[str] = set()
+        self._filters_seen: set[str] = {".", "PASS"}
+        self._declared_info: re.Pattern[str] | None = None  # made at the first record
 
     def header_line(self, line: str) -> None:
         if m := _DECLARED.match(line):
@@ -58,10 +70,17 @@ class HeaderUse:
         # With no ##contig line at all, each contig is declared; a partial list is an error.
         if not self.declared["contig"]:
             self.contigs.add(fields[0])
-        if fields[6] not in (".", "PASS"):
+        if fields[6] not in self._filters_seen:  # a file has few FILTER combinations
+            self._filters_seen.add(fields[6])
             self.filters |= set(fields[6].split(";")) - self.declared["FILTER"]
         info = fields[7]
-        if info != "." and not self.declared["INFO"].issuperset(_INFO_KEY.findall(info)):
+        if self._declared_info is None:
+            self._declared_info = _all_declared(self.declared["INFO"])
+        if (
+            info != "."
+            and self._declared_info.fullmatch(info) is None  # this runs for every record
+            and not self.declared["INFO"].issuperset(_INFO_KEY.findall(info))
+        ):
             for item in info.split(";"):
                 key, eq, _ = item.partition("=")
                 if key and key not in self.declared["INFO"]:
