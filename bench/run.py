@@ -58,16 +58,6 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 sys.path.insert(0, str(ROOT / "src"))
 
 
-TARGETS = {
-    "a": "<= 2x bare bcftools; report <= 2 s",
-    "b": "<= 180 s and <= 1.5 GiB",
-    "c": "<= 6x the no-op run",
-    "d": ">= 500 assignments/s",
-    "e": "<= 20% of csq reading the GFF3",
-    "f": "<= the declared mem_mb",
-    "g": "per patient <= 1.5x the smaller cohort's",
-}
-
 FULL = {
     "wes": 50_000,
     "wgs": 5_000_000,
@@ -770,13 +760,24 @@ def table(results: dict[str, Any], sizes: dict[str, Any]) -> str:
                 "b",
                 f"WGS {sizes['wgs']:,} records end to end, wall (median of {b['runs']})",
                 wall,
-                f"bcftools norm+csq {b['bare']:.1f} s",
-                f"{b['haicgx'] / b['bare']:.0f}x",
+                "",
+                wall,
                 "<= 180 s",
                 "yes" if b["haicgx"] <= 180 and not stopped else "NO",
             )
         )
-        rows.append(("b", "  of which the analysis", f"{b['pipeline']:.1f} s", "", "", "", ""))
+        ratio = b["pipeline"] / b["bare"]
+        rows.append(
+            (
+                "b",
+                "  of which the analysis",
+                f"{b['pipeline']:.1f} s",
+                f"bcftools norm+csq {b['bare']:.1f} s",
+                f"{ratio:.1f}x",
+                "<= 2.5x",
+                "yes" if ratio <= 2.5 else "NO",
+            )
+        )
         rows.append(
             (
                 "b",

@@ -209,6 +209,44 @@ def test_quick_record_check_vouches_only_for_what_the_full_checks_accept(line, q
         assert records.check_record("P1", "a.vcf", 1, line, 10, contigs) == fields
 
 
+INFO_COLUMNS = [
+    "DP=10;AB=0.5",
+    "A;AB",  # flags
+    "ABC=1",  # only a prefix of it is declared
+    "A=1;;DP=3",  # an empty item
+    "=5",
+    "A=1;",
+    "X.Y=2",  # a key with a pattern character
+    "XZY=2",  # what X.Y would match as a pattern
+    "DP=1;SOMATIC",
+    "DP=a=b;A",
+]
+
+
+@pytest.mark.parametrize("info", INFO_COLUMNS)
+def test_the_declared_info_pattern_vouches_only_for_declared_keys(info):
+    """The one-pattern test of an INFO column (run for every record) says "all declared" only
+    when the key-by-key test does, and the undeclared keys found are the same either way."""
+    from haicgx.vcf import header
+
+    declared = {"A", "AB", "DP", "X.Y"}
+    keys = header._INFO_KEY.findall(info)
+    if header._all_declared(declared).fullmatch(info):
+        assert keys and declared.issuperset(keys)
+    fields = ["chr1", "1", ".", "A", "C", ".", "PASS", info]
+    found = []
+    for quick in (True, False):
+        use = header.HeaderUse()
+        for key in declared:
+            use.header_line(f'##INFO=<ID={key},Number=1,Type=String,Description="x">')
+        if not quick:  # the key-by-key test alone
+            use._declared_info = header.re.compile(r"(?!)")
+        use.record(fields)
+        found.append(use.info)
+    assert found[0] == found[1]
+    assert bool(found[0]) == (not declared.issuperset(keys))
+
+
 KRAS37 = KRAS.replace("25245350", "25398284")
 
 
