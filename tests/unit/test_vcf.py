@@ -226,11 +226,11 @@ INFO_COLUMNS = [
 @pytest.mark.parametrize("info", INFO_COLUMNS)
 def test_the_declared_info_pattern_vouches_only_for_declared_keys(info):
     """The one-pattern test of an INFO column (run for every record) says "all declared" only
-    when the key-by-key test does, and the undeclared keys found are the same either way."""
+    when every key is, and the undeclared keys found are those the key-by-key look finds."""
     from haicgx.vcf import header
 
     declared = {"A", "AB", "DP", "X.Y"}
-    keys = header._INFO_KEY.findall(info)
+    keys = [item.partition("=")[0] for item in info.split(";") if item.partition("=")[0]]
     if header._all_declared(declared).fullmatch(info):
         assert keys and declared.issuperset(keys)
     fields = ["chr1", "1", ".", "A", "C", ".", "PASS", info]
